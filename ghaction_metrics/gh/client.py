@@ -1,0 +1,84 @@
+"""Connections to GitHub: PyGithub for REST, a thin GraphQL transport over PyGithub's requester.
+
+PyGithub's own ``graphql_query`` raises on any ``errors`` entry, discarding partial data and
+rate-limit details, so GraphQL goes through ``requestJson`` and errors are classified here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from github import Auth, Github, GithubRetry
+
+log = logging.getLogger(__name__)
+
+# urllib3 retries: idempotent verbs only. PyGithub's default also retries POST, which can
+# duplicate an issue or a comment when the first attempt did reach GitHub.
+_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class GraphQLError(Exception):
+    """A GraphQL response with an ``errors`` entry (HTTP 200 on GitHub) or a non-200 status."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]], status: int) -> None:
+        super().__init__(message)
+        self.errors = errors
+        self.status = status
+
+    @property
+    def types(self) -> set[str]:
+        return {str(e.get("type", "")) for e in self.errors}
+
+
+@dataclass
+class QueryCost:
+    """Points spent, summed over the run, from ``rateLimit { cost remaining }``."""
+
+    points: int = 0
+    remaining: int | None = None
+    queries: int = 0
+
+
+@dataclass
+class GitHubClients:
+    rest: Github
+    graphql_url: str
+    cost: QueryCost = field(default_factory=QueryCost)
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run one GraphQL document; return ``data`` or raise GraphQLError."""
+        status, _headers, body = self.rest.requester.requestJson(
+            "POST", self.graphql_url, input={"query": query, "variables": variables or {}}
+        )
+        try:
+            payload = json.loads(body) if body else {}
+        except json.JSONDecodeError as exc:
+            raise GraphQLError(f"GraphQL answered HTTP {status} with no JSON", [], status) from exc
+        errors = payload.get("errors") or []
+        if status != 200 or errors:
+            message = "; ".join(str(e.get("message", e)) for e in errors) or f"HTTP {status}"
+            raise GraphQLError(message, errors, status)
+        data: dict[str, Any] = payload.get("data") or {}
+        rate = data.get("rateLimit")
+        self.cost.queries += 1
+        if isinstance(rate, dict):
+            self.cost.points += int(rate.get("cost") or 0)
+            self.cost.remaining = rate.get("remaining")
+        return data
+
+
+def connect(token: str, api_url: str, graphql_url: str) -> GitHubClients:
+    retry = GithubRetry(total=5, allowed_methods=_RETRY_METHODS)
+    rest = Github(
+        auth=Auth.Token(token),
+        base_url=api_url,
+        per_page=100,
+        retry=retry,
+        # GitHub asks for serial requests and a pause between content-creating ones.
+        seconds_between_requests=0,
+        seconds_between_writes=0.5,
+    )
+    return GitHubClients(rest=rest, graphql_url=graphql_url)

@@ -1,0 +1,276 @@
+"""The action's inputs and the runner's environment, parsed once into frozen dataclasses.
+
+The runner passes each input as ``INPUT_<NAME>`` (upper-cased, spaces to ``_``, hyphens kept)
+and always passes every declared input, empty when it has no default. Nothing else in the
+project reads the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .models import normalize_login
+from .windows import WindowSpec, parse_duration, parse_window
+
+_T = TypeVar("_T")
+PUBLISH_TARGETS = ("summary", "issue", "history")
+DEPLOYMENT_SOURCES = ("auto", "deployments", "releases", "merges")
+_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?:[A-Za-z0-9._-]{1,100}|\*)$")
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
+_REPORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_BRANCH_BAD = re.compile(r"(^[/.-])|(\.\.)|([\x00-\x20~^:?*\[\\\x7f])|(/$)|(\.lock$)|(@\{)|(//)")
+
+
+class InputError(ValueError):
+    """A bad input value. The message names the input, the value and what is allowed."""
+
+    def __init__(self, name: str, value: str, allowed: str) -> None:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        super().__init__(f"Input '{name}' has an invalid value {shown!r}: {allowed}.")
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+
+
+def env_name(input_name: str) -> str:
+    """The variable a Docker action receives an input in (runner's AddInputsToEnvironment)."""
+    return "INPUT_" + input_name.replace(" ", "_").upper()
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,\n]", value) if part.strip()]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    token: str = field(repr=False)
+    repositories: tuple[str, ...]
+    window: WindowSpec
+    timezone: ZoneInfo
+    compare_to: str  # "previous" or "none"
+    base_branches: tuple[str, ...]  # empty: the default branch; ("*",): all
+    deployment_source: str
+    deployment_environments: tuple[str, ...]  # lower-cased
+    incident_labels: tuple[str, ...]
+    incident_window: timedelta
+    hotfix_labels: tuple[str, ...]
+    exclude_authors: frozenset[str]  # normalized logins, lower-cased
+    include_bots: bool
+    publish: frozenset[str]
+    report_id: str
+    history_branch: str
+    issue_title: str
+
+    @staticmethod
+    def from_environ(environ: Mapping[str, str], current_repository: str) -> Inputs:
+        """Parse every input; raise InputError on the first bad one."""
+
+        def get(name: str) -> str:
+            return environ.get(env_name(name), "").strip()
+
+        token = get("token")
+        if not token:
+            raise InputError(
+                "token",
+                "",
+                "a token is required; the default is ${{ github.token }}, so an empty value "
+                "usually means `token: ${{ secrets.SOMETHING }}` names a secret that is not set",
+            )
+        return Inputs(
+            token=token,
+            repositories=_repositories(get("repositories"), current_repository),
+            window=_parsed("window", get("window") or "30d", parse_window),
+            timezone=_timezone(get("timezone") or "UTC"),
+            compare_to=_choice("compare-to", get("compare-to") or "previous", ("previous", "none")),
+            base_branches=_branches(get("base-branches")),
+            deployment_source=_choice(
+                "deployment-source", get("deployment-source") or "auto", DEPLOYMENT_SOURCES
+            ),
+            deployment_environments=tuple(
+                name.lower() for name in _nonempty("deployment-environment", get, "production")
+            ),
+            incident_labels=tuple(_nonempty("incident-labels", get, "incident")),
+            incident_window=_parsed(
+                "incident-window", get("incident-window") or "7d", parse_duration
+            ),
+            hotfix_labels=tuple(_nonempty("hotfix-labels", get, "hotfix")),
+            exclude_authors=_logins(get("exclude-authors")),
+            include_bots=_boolean("include-bots", get("include-bots") or "false"),
+            publish=_publish(get("publish") or ",".join(PUBLISH_TARGETS)),
+            report_id=_matching(
+                "report-id",
+                get("report-id") or "default",
+                _REPORT_ID,
+                "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            ),
+            history_branch=_branch(get("history-branch") or "metrics"),
+            issue_title=_title(get("issue-title") or "Engineering metrics"),
+        )
+
+
+def _parsed(name: str, value: str, parse: Callable[[str], _T]) -> _T:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise InputError(name, value, str(exc)) from None
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    lowered = value.lower()
+    if lowered in allowed:
+        return lowered
+    hint = ""
+    if name == "deployment-source" and (lowered.startswith(("workflow:", "tags:"))):
+        hint = " (workflow:<x> and tags:<glob> sources are not supported in this version)"
+    if name == "compare-to" and re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        hint = " (comparison before/after a date is not supported in this version)"
+    raise InputError(name, value, "use one of " + ", ".join(allowed) + hint)
+
+
+def _boolean(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    raise InputError(name, value, "use true or false")
+
+
+def _timezone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            "timezone", value, "use an IANA time zone name such as UTC or Europe/Berlin"
+        ) from None
+
+
+def _repositories(value: str, current: str) -> tuple[str, ...]:
+    names = _split(value) or [current]
+    seen: dict[str, None] = {}
+    for name in names:
+        if not _REPO.match(name):
+            raise InputError(
+                "repositories", name, "use owner/name or owner/*, separated by commas or new lines"
+            )
+        seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def _branches(value: str) -> tuple[str, ...]:
+    names = _split(value)
+    if names == ["*"]:
+        return ("*",)
+    for name in names:
+        if name == "*" or _BRANCH_BAD.search(name):
+            raise InputError(
+                "base-branches", value, "use branch names separated by commas, or * for all"
+            )
+    return tuple(names)
+
+
+def _nonempty(name: str, get: Callable[[str], str], default: str) -> list[str]:
+    raw = get(name) or default
+    values = _split(raw)
+    if not values:
+        raise InputError(name, raw, "give at least one name, separated by commas")
+    return values
+
+
+def _logins(value: str) -> frozenset[str]:
+    logins = _split(value)
+    for login in logins:
+        if not _LOGIN.match(login.lstrip("@")):
+            raise InputError(
+                "exclude-authors", login, "use GitHub logins separated by commas or new lines"
+            )
+    return frozenset(normalize_login(login.lstrip("@")).lower() for login in logins)
+
+
+def _publish(value: str) -> frozenset[str]:
+    parts = [part.lower() for part in _split(value)]
+    if parts == ["none"]:
+        return frozenset()
+    unknown = [part for part in parts if part not in PUBLISH_TARGETS]
+    if unknown or not parts:
+        raise InputError(
+            "publish", value, "use any of summary, issue, history (comma-separated), or none"
+        )
+    return frozenset(parts)
+
+
+def _matching(name: str, value: str, pattern: re.Pattern[str], allowed: str) -> str:
+    if not pattern.match(value):
+        raise InputError(name, value, allowed)
+    return value
+
+
+def _branch(value: str) -> str:
+    if _BRANCH_BAD.search(value) or value.startswith("refs/") or len(value) > 200:
+        raise InputError("history-branch", value, "use a plain branch name such as metrics")
+    return value
+
+
+def _title(value: str) -> str:
+    if len(value) > 256 or "\n" in value:
+        raise InputError("issue-title", value, "use one line of at most 256 characters")
+    return value
+
+
+@dataclass(frozen=True)
+class RunnerEnv:
+    """What the runner tells a Docker action about where it runs (SPEC §2)."""
+
+    api_url: str
+    graphql_url: str
+    server_url: str
+    repository: str
+    event_name: str
+    workspace: Path
+    step_summary: Path | None
+    output: Path | None
+    run_id: str
+    run_attempt: str
+
+    @staticmethod
+    def from_environ(environ: Mapping[str, str]) -> RunnerEnv:
+        def need(name: str) -> str:
+            value = environ.get(name, "").strip()
+            if not value:
+                raise RunnerEnvError(
+                    f"The environment variable {name} is not set. This action runs inside "
+                    "GitHub Actions, which sets it; to run locally set it by hand."
+                )
+            return value
+
+        api_url = need("GITHUB_API_URL").rstrip("/")
+        graphql = environ.get("GITHUB_GRAPHQL_URL", "").strip() or _graphql_from_api(api_url)
+        summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
+        output = environ.get("GITHUB_OUTPUT", "").strip()
+        return RunnerEnv(
+            api_url=api_url,
+            graphql_url=graphql,
+            server_url=environ.get("GITHUB_SERVER_URL", "").strip().rstrip("/")
+            or "https://github.com",
+            repository=need("GITHUB_REPOSITORY"),
+            event_name=environ.get("GITHUB_EVENT_NAME", "").strip(),
+            workspace=Path(environ.get("GITHUB_WORKSPACE", "").strip() or "."),
+            step_summary=Path(summary) if summary else None,
+            output=Path(output) if output else None,
+            run_id=environ.get("GITHUB_RUN_ID", "").strip() or "0",
+            run_attempt=environ.get("GITHUB_RUN_ATTEMPT", "").strip() or "1",
+        )
+
+
+class RunnerEnvError(RuntimeError):
+    pass
+
+
+def _graphql_from_api(api_url: str) -> str:
+    if api_url.endswith("/api/v3"):
+        return api_url[: -len("/v3")] + "/graphql"
+    return api_url + "/graphql"

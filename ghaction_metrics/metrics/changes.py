@@ -1,0 +1,203 @@
+"""Deployments, the changes each one ships, and which pull requests and commits count.
+
+A change is a pull request merged into a counted base branch (linked through its merge commit,
+which covers squash, rebase and merge-commit merges) or a default-branch commit that belongs
+to no pull request. A successful deployment ships the changes reachable from its commit but
+not from the previous successful deployment's commit in the same environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..models import Actor, Commit, PullRequest, RepositoryData
+from ..windows import Window
+
+_REVERTS_PR = re.compile(r"\bReverts\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(\d+)")
+_REVERTS_COMMIT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
+_REVERT_TITLE = re.compile(r'^Revert "(.+)"$')
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The inputs the metrics depend on."""
+
+    deployment_source: str = "auto"
+    production_environments: tuple[str, ...] = ("production",)
+    incident_window: timedelta = timedelta(days=7)
+    hotfix_labels: tuple[str, ...] = ("hotfix",)
+    include_bots: bool = False
+    exclude_authors: frozenset[str] = frozenset()
+    base_branches: tuple[str, ...] = ()  # empty: the default branch; ("*",): all
+
+    def counts_author(self, actor: Actor) -> bool:
+        if actor.is_bot and not self.include_bots:
+            return False
+        return actor.login.lower() not in self.exclude_authors
+
+    def counts_base(self, pull: PullRequest, default_branch: str) -> bool:
+        if self.base_branches == ("*",):
+            return True
+        return pull.base_ref in (self.base_branches or (default_branch,))
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str  # "pr:12" or "commit:<oid>"
+    started_at: datetime  # the earliest commit's authored time
+    author: Actor
+    pull: PullRequest | None
+    reverts: str | None  # key of the change it reverts, when it is a revert
+    is_hotfix: bool
+    is_revert: bool
+
+
+@dataclass(frozen=True)
+class Event:
+    """A successful deployment, whatever the source."""
+
+    key: str
+    environment: str
+    sha: str | None
+    time: datetime
+    ships: frozenset[str] = field(default=frozenset())
+    is_rollback: bool = False
+
+
+def _revert_target(
+    title: str, body: str, repository: str, by_sha: dict[str, str], by_title: dict[str, str]
+) -> str | None:
+    for match in _REVERTS_PR.finditer(body):
+        if match.group(1).lower() == repository.lower():
+            return f"pr:{match.group(2)}"
+    for match in _REVERTS_COMMIT.finditer(body):
+        prefix = match.group(1)
+        for sha, key in by_sha.items():
+            if sha.startswith(prefix):
+                return key
+    titled = _REVERT_TITLE.match(title.strip())
+    return by_title.get(titled.group(1)) if titled else None
+
+
+def _is_revert(title: str, body: str) -> bool:
+    return bool(
+        _REVERTS_PR.search(body) or _REVERTS_COMMIT.search(body) or _REVERT_TITLE.match(title)
+    )
+
+
+@dataclass(frozen=True)
+class RepoChanges:
+    """Changes of one repository, keyed, with the merge-commit links."""
+
+    changes: dict[str, Change]
+    by_commit: dict[str, str]  # oid -> change key, for every change's own commit on main
+
+
+def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
+    name = repo.info.full_name
+    merged = [
+        p
+        for p in repo.pull_requests
+        if p.merged_at is not None and settings.counts_base(p, repo.info.default_branch)
+    ]
+    by_commit: dict[str, str] = {}
+    by_title: dict[str, str] = {}
+    for pull in sorted(merged, key=lambda p: p.merged_at or p.created_at):
+        if pull.merge_commit:
+            by_commit[pull.merge_commit] = f"pr:{pull.number}"
+        by_title[pull.title] = f"pr:{pull.number}"
+    direct = [c for c in repo.commits if c.pull_request is None and c.oid not in by_commit]
+    for commit in direct:
+        by_commit[commit.oid] = f"commit:{commit.oid}"
+        by_title.setdefault(commit.message.split("\n", 1)[0], f"commit:{commit.oid}")
+    hotfix = {label.lower() for label in settings.hotfix_labels}
+    changes: dict[str, Change] = {}
+    for pull in merged:
+        key = f"pr:{pull.number}"
+        changes[key] = Change(
+            key=key,
+            started_at=pull.first_commit_at or pull.created_at,
+            author=pull.author,
+            pull=pull,
+            reverts=_revert_target(pull.title, pull.body, name, by_commit, by_title),
+            is_hotfix=any(label.lower() in hotfix for label in pull.labels),
+            is_revert=_is_revert(pull.title, pull.body),
+        )
+    for commit in direct:
+        title, _, body = commit.message.partition("\n")
+        key = f"commit:{commit.oid}"
+        changes[key] = Change(
+            key=key,
+            started_at=commit.authored_at,
+            author=commit.author or Actor("unknown"),
+            pull=None,
+            reverts=_revert_target(title, body, name, by_commit, by_title),
+            is_hotfix=False,
+            is_revert=_is_revert(title, body),
+        )
+    return RepoChanges(changes, by_commit)
+
+
+class CommitGraph:
+    """Ancestry over the collected default-branch history."""
+
+    def __init__(self, commits: Iterable[Commit]) -> None:
+        self.parents = {c.oid: c.parents for c in commits}
+        self._reach: dict[str, frozenset[str]] = {}
+
+    def __contains__(self, sha: str) -> bool:
+        return sha in self.parents
+
+    def reachable(self, sha: str) -> frozenset[str]:
+        cached = self._reach.get(sha)
+        if cached is not None:
+            return cached
+        seen: set[str] = set()
+        stack = [sha]
+        while stack:
+            oid = stack.pop()
+            if oid in seen or oid not in self.parents:
+                continue
+            seen.add(oid)
+            stack.extend(self.parents[oid])
+        result = frozenset(seen)
+        self._reach[sha] = result
+        return result
+
+    def is_proper_ancestor(self, older: str, newer: str) -> bool:
+        return older != newer and older in self.reachable(newer)
+
+
+def chain_shipments(
+    events: Sequence[Event], graph: CommitGraph, by_commit: dict[str, str]
+) -> list[Event]:
+    """Fill ``ships`` and ``is_rollback`` for each environment's chain of deployments."""
+    result: list[Event] = []
+    chains: dict[str, list[Event]] = {}
+    for event in sorted(events, key=lambda e: e.time):
+        chains.setdefault(event.environment, []).append(event)
+    for chain in chains.values():
+        previous: Event | None = None
+        for event in chain:
+            if event.sha is None or event.sha not in graph:
+                result.append(event)
+                previous = event
+                continue
+            reach = graph.reachable(event.sha)
+            before = graph.reachable(previous.sha) if previous and previous.sha else frozenset()
+            ships = frozenset(by_commit[oid] for oid in reach - before if oid in by_commit)
+            rollback = bool(
+                previous and previous.sha and graph.is_proper_ancestor(event.sha, previous.sha)
+            )
+            result.append(
+                Event(event.key, event.environment, event.sha, event.time, ships, rollback)
+            )
+            previous = event
+    return sorted(result, key=lambda e: e.time)
+
+
+def in_window(events: Iterable[Event], window: Window) -> list[Event]:
+    return [e for e in events if e.time in window]

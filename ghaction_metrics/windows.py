@@ -1,0 +1,93 @@
+"""Time windows: parsing ``window`` and ``incident-window`` values, and the comparison period."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+_RELATIVE = re.compile(r"^(\d{1,4})([dw])$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_DURATION = re.compile(r"^(\d{1,4})([hdw])$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open interval ``[since, until)`` of UTC-aware instants."""
+
+    since: datetime
+    until: datetime
+
+    @property
+    def days(self) -> float:
+        return (self.until - self.since).total_seconds() / 86400
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.since <= moment < self.until
+
+    def previous(self) -> Window:
+        """The window of the same length just before this one."""
+        return Window(self.since - (self.until - self.since), self.since)
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """A parsed ``window`` input, resolved against a clock by ``resolve``."""
+
+    text: str
+    days: int | None = None  # relative: the last N whole days before today
+    first: date | None = None  # absolute: inclusive dates
+    last: date | None = None
+
+    def resolve(self, now: datetime, zone: tzinfo) -> Window:
+        if self.days is not None:
+            # Whole days that have ended, so a daily run measures complete days and the
+            # figures do not move with the time of day the schedule fires.
+            today = now.astimezone(zone).date()
+            until_day = today
+            since_day = today - timedelta(days=self.days)
+        else:
+            assert self.first is not None
+            assert self.last is not None
+            since_day, until_day = self.first, self.last + timedelta(days=1)
+        return Window(_midnight(since_day, zone), _midnight(until_day, zone))
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+def parse_window(text: str) -> WindowSpec:
+    """Parse ``Nd``, ``Nw`` or ``YYYY-MM-DD..YYYY-MM-DD``; raise ValueError with what is allowed."""
+    value = text.strip()
+    match = _RELATIVE.match(value)
+    if match:
+        count = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+        if count < 1:
+            raise ValueError("the window must be at least one day long")
+        if count > 3660:
+            raise ValueError("the window may be at most 3660 days (about ten years) long")
+        return WindowSpec(value, days=count)
+    match = _RANGE.match(value)
+    if match:
+        try:
+            first = date.fromisoformat(match.group(1))
+            last = date.fromisoformat(match.group(2))
+        except ValueError as exc:
+            raise ValueError(f"{exc}") from None
+        if last < first:
+            raise ValueError("the end date is before the start date")
+        return WindowSpec(value, first=first, last=last)
+    raise ValueError("use Nd (days), Nw (weeks) or YYYY-MM-DD..YYYY-MM-DD (inclusive dates)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``Nh``, ``Nd`` or ``Nw`` into a positive duration."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError("use Nh (hours), Nd (days) or Nw (weeks), for example 7d")
+    count = int(match.group(1))
+    if count < 1:
+        raise ValueError("the duration must be positive")
+    unit = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+    return count * unit[match.group(2)]
