@@ -75,11 +75,13 @@ def run_demo(out: Path, seed: int = 7, repositories: str = "acme/*") -> int:
             repo = dataset.world.repositories[home]
             history = _branch_files(repo, "metrics")
             dashboards = [i for i in repo.issues if "ghaction-metrics:dashboard" in i.body]
-            report_json = (result.workspace / result.outputs.get("report-json", "-")).read_bytes()
+            report_path = result.outputs.get("report-json")
+            report_json = (result.workspace / report_path).read_bytes() if report_path else b""
     (out / "job-summary.md").write_text(result.summary, encoding="utf-8")
     (out / "action-log.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
     (out / "outputs.json").write_text(json.dumps(result.outputs, indent=2) + "\n", encoding="utf-8")
-    (out / "report.json").write_bytes(report_json)
+    if report_json:
+        (out / "report.json").write_bytes(report_json)
     dashboard_dir = out / "dashboard-issue"
     dashboard_dir.mkdir(exist_ok=True)
     for issue in dashboards:
@@ -94,7 +96,7 @@ def run_demo(out: Path, seed: int = 7, repositories: str = "acme/*") -> int:
         target = out / "history-branch" / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    if result.outputs.get("report-json"):
+    if report_json:
         window = json.loads(report_json)["current"]["window"]
         since = datetime.fromisoformat(window["since"].replace("Z", "+00:00"))
         until = datetime.fromisoformat(window["until"].replace("Z", "+00:00"))
@@ -126,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ghaction_metrics.demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
     parser.add_argument("--seed", type=int, default=7, help="seed of the demo data")
-    parser.add_argument(
-        "--repositories", default="acme/*", help="the action's repositories input"
-    )
+    parser.add_argument("--repositories", default="acme/*", help="the action's repositories input")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     return run_demo(args.out, args.seed, args.repositories)

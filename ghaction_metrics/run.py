@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from .gh.client import GitHubClients, connect
+import requests
+from github import GithubException
+
+from .gh.client import GitHubClients, GraphQLError, connect
 from .gh.collect import CollectionPlan, collect, expand_repositories
 from .gh.dashboard import DashboardError, publish_dashboard
 from .gh.history import HistoryError, commit_files, read_tree
@@ -54,7 +57,11 @@ def main(environ: Mapping[str, str], stream: TextIO) -> int:
     except (InputError, RunnerEnvError) as exc:
         return _fail(str(exc), environ)
     clients = connect(inputs.token, env.api_url, env.graphql_url)
-    return run(inputs, env, clients, lambda: datetime.now(UTC))
+    try:
+        return run(inputs, env, clients, lambda: datetime.now(UTC))
+    except (GithubException, GraphQLError, requests.RequestException) as exc:
+        log.debug("Failure details", exc_info=True)
+        return _fail(f"GitHub request failed: {type(exc).__name__}: {exc}", environ)
 
 
 def _fail(message: str, environ: Mapping[str, str]) -> int:

@@ -77,15 +77,29 @@ def expand_repositories(clients: GitHubClients, names: Sequence[str]) -> list[st
             result.append(name)
             continue
         try:
-            listing = clients.rest.get_organization(owner).get_repos(type="all")
-            found = [r.full_name for r in listing if not r.archived]
-        except GithubException:
-            found = [
-                r.full_name for r in clients.rest.get_user(owner).get_repos() if not r.archived
-            ]
+            listing = list(_rest_pages(clients, f"/orgs/{owner}/repos", {"type": "all"}))
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            listing = list(_rest_pages(clients, f"/users/{owner}/repos", {"type": "owner"}))
+        found = [r["full_name"] for r in listing if not r.get("archived")]
         log.info("%s expanded to %d repositories", name, len(found))
         result.extend(found)
     return list(dict.fromkeys(result))
+
+
+def _rest_pages(
+    clients: GitHubClients, path: str, parameters: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    page = 1
+    while True:
+        _headers, items = clients.rest.requester.requestJsonAndCheck(
+            "GET", path, parameters={**parameters, "per_page": 100, "page": page}
+        )
+        yield from items
+        if len(items) < 100:
+            return
+        page += 1
 
 
 def collect(clients: GitHubClients, names: Sequence[str], plan: CollectionPlan) -> Collection:
