@@ -272,22 +272,16 @@ def _outcome(
 
 
 def _is_rework(event: Event, changes: dict[str, Change]) -> bool:
-    """Ships a revert of something already deployed, a hotfix, or is a rollback.
+    """Ships a revert, a hotfix, or is a rollback (SPEC §5, DORA 2024).
 
-    A revert shipped together with the change it reverts undoes nothing in production, so it
-    is not rework (and fails nothing).
+    Unlike the change failure rate, which a revert shipped together with the change it
+    reverts leaves alone, the definition has no exception here: that deployment still ships
+    a revert.
     """
     if event.is_rollback:
         return True
-    for key in event.ships:
-        change = changes.get(key)
-        if change is None:
-            continue
-        if change.is_hotfix:
-            return True
-        if change.is_revert and not (change.reverts and change.reverts in event.ships):
-            return True
-    return False
+    shipped = [changes[key] for key in event.ships if key in changes]
+    return any(change.is_hotfix or change.is_revert for change in shipped)
 
 
 def summarize(repositories: Sequence[RepositoryDora]) -> DoraSummary:

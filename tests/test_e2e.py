@@ -1,0 +1,149 @@
+"""The action end to end: entrypoint.py as a subprocess with a runner's environment, twice,
+against the emulator serving the demo organisation, checked against the generator's truth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ghaction_metrics.demo import WRITE_ALL, _branch_files
+from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics.emulator.harness import (
+    WORKFLOW_TOKEN,
+    ActionRun,
+    run_action,
+    runner_environment,
+)
+from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
+from ghaction_metrics.gh.queries import ALL_DOCUMENTS
+
+pytestmark = pytest.mark.e2e
+
+HEADLINE = {
+    "deployment-frequency": "deployment_frequency",
+    "lead-time-hours": "lead_time_hours",
+    "change-failure-rate": "change_failure_rate",
+    "recovery-time-hours": "recovery_time_hours",
+    "rework-rate": "rework_rate",
+    "cycle-time-hours": "cycle_time_hours",
+    "merged-prs": "merged_prs",
+}
+
+
+@dataclass
+class TwoRuns:
+    dataset: GeneratedDataset
+    server: EmulatorServer
+    first: ActionRun
+    second: ActionRun
+    history_after_first: dict[str, bytes]
+    history_after_second: dict[str, bytes]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
+    dataset = generate_dataset(seed=11, now=datetime.now(UTC).replace(microsecond=0))
+    tokens = {WORKFLOW_TOKEN: TokenInfo(dataset.workflow_login, "workflow", dict(WRITE_ALL))}
+    home = dataset.home_repository
+    with EmulatorServer(dataset.world, tokens) as server:
+        runs: list[ActionRun] = []
+        histories: list[dict[str, bytes]] = []
+        for run_id in ("2001", "2002"):
+            env = runner_environment(
+                api_url=server.api_url,
+                graphql_url=server.graphql_url,
+                server_url=server.url,
+                repository=home,
+                workspace=tmp_path_factory.mktemp(f"run{run_id}") / "workspace",
+                run_id=run_id,
+            )
+            runs.append(run_action(env))
+            with server.lock:
+                histories.append(_branch_files(dataset.world.repositories[home], "metrics"))
+    return TwoRuns(dataset, server, runs[0], runs[1], histories[0], histories[1])
+
+
+def _window(run: ActionRun) -> tuple[datetime, datetime]:
+    document = json.loads((run.workspace / run.outputs["report-json"]).read_text())
+    window = document["current"]["window"]
+    return (
+        datetime.fromisoformat(window["since"].replace("Z", "+00:00")),
+        datetime.fromisoformat(window["until"].replace("Z", "+00:00")),
+    )
+
+
+def test_both_runs_succeed(two_runs: TwoRuns) -> None:
+    for run in (two_runs.first, two_runs.second):
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "## Engineering metrics" in run.summary
+
+
+@pytest.mark.parametrize("output", sorted(HEADLINE))
+def test_outputs_equal_ground_truth(two_runs: TwoRuns, output: str) -> None:
+    since, until = _window(two_runs.first)
+    truth = two_runs.dataset.truth.headline([two_runs.dataset.home_repository], since, until)
+    expected = getattr(truth, HEADLINE[output])
+    actual = two_runs.first.outputs[output]
+    if expected is None:
+        assert actual == ""
+    else:
+        assert float(actual) == pytest.approx(float(expected), rel=0.01), (output, actual)
+
+
+def test_exactly_one_dashboard_issue_with_one_report_comment(two_runs: TwoRuns) -> None:
+    repo = two_runs.dataset.world.repositories[two_runs.dataset.home_repository]
+    dashboards = [i for i in repo.issues if "ghaction-metrics:dashboard" in i.body]
+    assert len(dashboards) == 1
+    reports = [c for c in dashboards[0].comments if "ghaction-metrics:report" in c.body]
+    assert len(reports) == 1
+    assert len(dashboards[0].comments) == 1
+    assert two_runs.first.outputs["issue-url"] == two_runs.second.outputs["issue-url"]
+    assert two_runs.second.outputs["issue-url"].endswith(f"/issues/{dashboards[0].number}")
+
+
+def test_history_holds_one_snapshot_per_run_and_was_never_forced(two_runs: TwoRuns) -> None:
+    first = {p: c for p, c in two_runs.history_after_first.items() if "/snapshots/" in p}
+    second = {p: c for p, c in two_runs.history_after_second.items() if "/snapshots/" in p}
+    assert len(first) == 1
+    assert len(second) == 2
+    ((path, content),) = first.items()
+    assert path.endswith("-run2001.json")
+    assert second[path] == content, "the first run's snapshot changed"
+    repo = two_runs.dataset.world.repositories[two_runs.dataset.home_repository]
+    updates = [u for u in repo.ref_log if u.ref == "heads/metrics"]
+    assert updates
+    assert not any(u.forced for u in updates)
+    assert two_runs.second.outputs["history-sha"] == repo.refs["heads/metrics"]
+
+
+def test_token_never_leaks(two_runs: TwoRuns) -> None:
+    repo = two_runs.dataset.world.repositories[two_runs.dataset.home_repository]
+    published = [i.body for i in repo.issues] + [c.body for i in repo.issues for c in i.comments]
+    published += [c.decode("utf-8", "replace") for c in two_runs.history_after_second.values()]
+    for run in (two_runs.first, two_runs.second):
+        # The runner consumes ::add-mask:: and masks the value in everything after it, so the
+        # one line allowed to carry the token is that command, and it must come first.
+        first, _, log = run.stdout.partition("\n")
+        assert first == f"::add-mask::{WORKFLOW_TOKEN}"
+        published += [log, run.stderr, run.summary, json.dumps(run.outputs)]
+        published += [p.read_text() for p in Path(run.workspace).rglob("*") if p.is_file()]
+    assert all(WORKFLOW_TOKEN not in text for text in published)
+
+
+def test_every_graphql_document_sent_is_a_known_validated_one(two_runs: TwoRuns) -> None:
+    known = {" ".join(doc.split()) for doc in ALL_DOCUMENTS.values()}
+    sent = {
+        " ".join(json.loads(r.request_body)["query"].split())
+        for r in two_runs.server.requests
+        if r.kind == "graphql"
+    }
+    assert sent
+    assert sent <= known
+
+
+def test_the_workflow_token_never_calls_get_user(two_runs: TwoRuns) -> None:
+    assert not [r for r in two_runs.server.requests if r.path.rstrip("/").endswith("/api/v3/user")]
