@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from ghaction_metrics.demo import WRITE_ALL, _branch_files
@@ -22,6 +23,9 @@ from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.gh.queries import ALL_DOCUMENTS
 
 pytestmark = pytest.mark.e2e
+SNAPSHOT_SCHEMA = (
+    Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v1.schema.json"
+)
 
 HEADLINE = {
     "deployment-frequency": "deployment_frequency",
@@ -118,6 +122,15 @@ def test_history_holds_one_snapshot_per_run_and_was_never_forced(two_runs: TwoRu
     assert updates
     assert not any(u.forced for u in updates)
     assert two_runs.second.outputs["history-sha"] == repo.refs["heads/metrics"]
+
+
+def test_every_snapshot_matches_the_published_json_schema(two_runs: TwoRuns) -> None:
+    schema = json.loads(SNAPSHOT_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    snapshots = [c for p, c in two_runs.history_after_second.items() if "/snapshots/" in p]
+    assert snapshots
+    for content in snapshots:
+        jsonschema.Draft202012Validator(schema).validate(json.loads(content))
 
 
 def test_token_never_leaks(two_runs: TwoRuns) -> None:
