@@ -21,7 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_YML = ROOT / "action.yml"
 ENTRYPOINT = ROOT / "entrypoint.py"
-WORKFLOW_TOKEN = "ghs_emulatorWorkflowToken0123456789abcdef"  # noqa: S105 - a fake for tests
+# A fake workflow token: the emulator accepts it, GitHub never sees it.
+WORKFLOW_TOKEN = "ghs_emulatorWorkflowToken0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,7 @@ def input_env_name(name: str) -> str:
 def _evaluate_default(value: object, context: Mapping[str, str]) -> str:
     """Evaluate the few ``${{ github.* }}`` expressions action.yml defaults may use."""
     text = "" if value is None else str(value)
-    return re.sub(
-        r"\$\{\{\s*github\.(\w+)\s*\}\}", lambda m: context.get(m.group(1), ""), text
-    )
+    return re.sub(r"\$\{\{\s*github\.(\w+)\s*\}\}", lambda m: context.get(m.group(1), ""), text)
 
 
 def runner_environment(

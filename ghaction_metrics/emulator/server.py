@@ -1,0 +1,314 @@
+"""An HTTP server that answers GitHub's REST and GraphQL APIs from an emulator ``World``.
+
+Clients talk to it exactly as to GitHub Enterprise Server: REST under ``/api/v3`` and GraphQL at
+``/api/graphql``. Every request is recorded so tests and benchmarks can count REST requests and
+GraphQL points on the server side, where a client cannot under-report them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from ghaction_metrics.emulator.payloads import PinInfo, Urls, bare_login, error
+from ghaction_metrics.emulator.world import World
+
+logger = logging.getLogger(__name__)
+
+TokenKind = Literal["workflow", "pat", "app"]
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Who a token authenticates and what it may do.
+
+    ``kind`` "workflow" is the ``GITHUB_TOKEN`` of a workflow run (an installation token of the
+    ``github-actions`` app): it cannot read ``/user`` and has 1,000 points an hour.
+    ``repositories`` is the set of ``owner/name`` the token can see; None means all.
+    """
+
+    login: str
+    kind: TokenKind = "pat"
+    permissions: dict[str, str] = field(default_factory=dict)
+    repositories: frozenset[str] | None = None
+
+    @property
+    def graphql_login(self) -> str:
+        return bare_login(self.login)
+
+    def can_write(self, scope: str) -> bool:
+        return self.permissions.get(scope) == "write"
+
+    def can_see(self, full_name: str) -> bool:
+        return self.repositories is None or full_name in self.repositories
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    kind: Literal["rest", "graphql"]
+    request_body: bytes
+    response_body: bytes
+    graphql_cost: int | None
+    at: float
+
+
+@dataclass
+class RateBucket:
+    limit: int
+    remaining: int
+    reset: int
+
+    @property
+    def used(self) -> int:
+        return self.limit - self.remaining
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    graphql_cost: int | None = None
+
+
+def limits_for(kind: TokenKind) -> tuple[int, int]:
+    """(REST, GraphQL) hourly budgets: the workflow token gets 1,000 of each per repository."""
+    if kind == "workflow":
+        return 1_000, 1_000
+    return 5_000, 5_000
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keeps connections alive between requests, as clients expect from GitHub.
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm and
+        # the client's delayed ACK add about 40 ms to every request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, headers, payload = self.server.emulator.dispatch(
+            self.command, self.path, dict(self.headers.items()), body
+        )
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("emulator: " + format, *args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    emulator: EmulatorServer
+
+
+class EmulatorServer:
+    """Serves ``world`` on 127.0.0.1 in a background thread; use as a context manager."""
+
+    def __init__(
+        self,
+        world: World,
+        tokens: dict[str, TokenInfo],
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.world = world
+        self.tokens = dict(tokens)
+        self.lock = threading.RLock()
+        self._host = host
+        self._port = port
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._records: list[RequestRecord] = []
+        self._records_lock = threading.Lock()
+        self._reset_at = int(time.time()) + 3600
+        self._rest_buckets: dict[str, RateBucket] = {}
+        self._graphql_buckets: dict[str, RateBucket] = {}
+        # Side tables for facts GitHub reports but the world does not model.
+        self.comment_pins: dict[int, PinInfo] = {}
+        self.commit_identities: dict[str, dict[str, Any]] = {}
+        self.cache: dict[Any, Any] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> EmulatorServer:
+        if self._httpd is not None:
+            return self
+        httpd = _HTTPServer((self._host, self._port), _Handler)
+        httpd.emulator = self
+        self._httpd = httpd
+        # A short poll interval keeps stop() fast; shutdown waits for the next poll.
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="github-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the emulator is not running")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v3"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/api/graphql"
+
+    @property
+    def urls(self) -> Urls:
+        return Urls(self.url)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        with self._records_lock:
+            return list(self._records)
+
+    # -- rate limits -----------------------------------------------------------------------
+    def _bucket(self, table: dict[str, RateBucket], token: TokenInfo, index: int) -> RateBucket:
+        # Budgets belong to the identity, so two tokens of the same login share one.
+        key = f"{token.kind}:{token.login}"
+        bucket = table.get(key)
+        if bucket is None:
+            limit = limits_for(token.kind)[index]
+            bucket = table[key] = RateBucket(limit=limit, remaining=limit, reset=self._reset_at)
+        return bucket
+
+    def rest_bucket(self, token: TokenInfo) -> RateBucket:
+        return self._bucket(self._rest_buckets, token, 0)
+
+    def graphql_bucket(self, token: TokenInfo) -> RateBucket:
+        return self._bucket(self._graphql_buckets, token, 1)
+
+    @staticmethod
+    def rate_headers(bucket: RateBucket, resource: str) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(bucket.limit),
+            "X-RateLimit-Remaining": str(bucket.remaining),
+            "X-RateLimit-Reset": str(bucket.reset),
+            "X-RateLimit-Used": str(bucket.used),
+            "X-RateLimit-Resource": resource,
+        }
+
+    # -- dispatch --------------------------------------------------------------------------
+    def authenticate(self, headers: dict[str, str]) -> TokenInfo | Literal[False] | None:
+        """The token's info; None when no credentials were sent; False for an unknown token."""
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, secret = value.strip().partition(" ")
+        if not secret:
+            return None
+        if scheme.lower() not in ("token", "bearer"):
+            return False
+        return self.tokens.get(secret.strip(), False)
+
+    def dispatch(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        # Imported here because both modules import this one for its types.
+        from ghaction_metrics.emulator.graphql_api import handle as handle_graphql
+        from ghaction_metrics.emulator.rest import handle as handle_rest
+
+        parts = urlsplit(raw_path)
+        path = parts.path
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        kind: Literal["rest", "graphql"] = "graphql" if path == "/api/graphql" else "rest"
+        try:
+            with self.lock:
+                if kind == "graphql":
+                    response = handle_graphql(self, method, headers, body)
+                else:
+                    response = handle_rest(self, method, path, query, headers, body)
+        except Exception:
+            logger.exception("emulator failed on %s %s", method, raw_path)
+            response = Response(500, error("Server Error", 500))
+        payload = b"" if response.body is None else json.dumps(response.body).encode()
+        out_headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "Server": "github-emulator",
+            **response.headers,
+        }
+        record = RequestRecord(
+            method=method,
+            path=path,
+            query=query,
+            status=response.status,
+            kind=kind,
+            request_body=body,
+            response_body=payload,
+            graphql_cost=response.graphql_cost,
+            at=time.time(),
+        )
+        with self._records_lock:
+            self._records.append(record)
+        return response.status, out_headers, payload

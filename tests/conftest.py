@@ -1,0 +1,69 @@
+"""Shared fixtures: GitHub's contracts, and emulators whose REST answers are contract-checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from emulator_contracts import contracts_dir, validate_rest_response
+
+from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
+from ghaction_metrics.emulator.world import World
+
+WORKFLOW_TOKEN = "ghs_workflowtoken"
+WORKFLOW_PERMISSIONS = {
+    "contents": "write",
+    "issues": "write",
+    "pull_requests": "read",
+    "deployments": "read",
+    "actions": "read",
+    "metadata": "read",
+}
+
+EmulatorFactory = Callable[..., EmulatorServer]
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Path:
+    """The folder holding GitHub's contracts; fails (never skips) when they are missing."""
+    return contracts_dir()
+
+
+def default_tokens() -> dict[str, TokenInfo]:
+    return {
+        WORKFLOW_TOKEN: TokenInfo(
+            login="github-actions[bot]", kind="workflow", permissions=WORKFLOW_PERMISSIONS
+        )
+    }
+
+
+@pytest.fixture
+def emulator_factory(contracts: Path) -> Iterator[EmulatorFactory]:
+    """Starts emulators for worlds; at teardown checks every 2xx JSON REST response they served
+    against GitHub's OpenAPI description, so any test using it is a contract test too."""
+    servers: list[EmulatorServer] = []
+
+    def start(world: World, tokens: dict[str, TokenInfo] | None = None) -> EmulatorServer:
+        server = EmulatorServer(world, tokens if tokens is not None else default_tokens())
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    problems: list[str] = []
+    for server in servers:
+        server.stop()
+        for record in server.requests:
+            if record.kind != "rest" or not 200 <= record.status < 300:
+                continue
+            if not record.response_body:
+                continue
+            body = json.loads(record.response_body)
+            result = validate_rest_response(record.method, record.path, record.status, body)
+            if not result.known:
+                problems.append(f"{record.method} {record.path}: not in GitHub's OpenAPI")
+            problems.extend(result.errors)
+    if problems:
+        pytest.fail("REST responses break GitHub's contract:\n" + "\n".join(problems[:50]))
