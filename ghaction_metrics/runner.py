@@ -1,0 +1,196 @@
+"""The runner's I/O contract: workflow commands on stdout, the output and summary files.
+
+Everything here works on explicit streams and paths, so tests can read back exactly what the
+runner would parse. Formats follow GitHub's workflow-command documentation and the runner's
+parser (``ActionCommand`` in actions/runner).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+# Between INFO and WARNING: a message that should become a notice annotation.
+NOTICE = 25
+
+# GitHub drops a step summary larger than this (with an error annotation instead).
+SUMMARY_LIMIT_BYTES = 1024 * 1024
+
+# The runner trims leading whitespace before looking for a command, and still honours the
+# legacy "##[" form, so a plain log line starting with either would be executed.
+_COMMAND_STARTS = ("::", "##[")
+# Not whitespace to .NET's TrimStart, so the runner no longer sees a command; invisible in logs.
+_NEUTRALIZER = "\u200b"
+
+
+class SummaryTooLargeError(Exception):
+    """Appending would push the step summary past GitHub's 1 MiB limit."""
+
+
+def escape_data(value: str) -> str:
+    """Escape a command's message (what follows the second ``::``)."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """Escape a command property value (``title=…``), where ``:`` and ``,`` are separators."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_command(
+    command: str, message: str, properties: Mapping[str, object] | None = None
+) -> str:
+    """One workflow command line, without the trailing newline."""
+    props = ""
+    if properties:
+        items = [f"{k}={escape_property(str(v))}" for k, v in properties.items() if v is not None]
+        props = " " + ",".join(items) if items else ""
+    return f"::{command}{props}::{escape_data(message)}"
+
+
+def neutralize_commands(text: str) -> str:
+    """Make sure no line of plain log text is taken for a workflow command."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(_COMMAND_STARTS):
+            lines[i] = _NEUTRALIZER + line
+    return "\n".join(lines)
+
+
+# Properties a log record may carry (``log.warning(msg, extra={"title": …})``) that the
+# runner understands on annotations.
+_ANNOTATION_PROPERTIES = ("title", "file", "line", "endLine", "col", "endColumn")
+
+
+class WorkflowCommandFormatter(logging.Formatter):
+    """Turns records into workflow commands: debug, notice, warning and error annotations.
+
+    INFO stays plain text: annotations are capped at 10 per type and step, so only what a
+    reader must see becomes one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        level = record.levelno
+        if level < logging.INFO:
+            return format_command("debug", message)
+        if level < NOTICE:
+            return neutralize_commands(message)
+        properties = {
+            name: getattr(record, name)
+            for name in _ANNOTATION_PROPERTIES
+            if getattr(record, name, None) is not None
+        }
+        if level < logging.WARNING:
+            command = "notice"
+        elif level < logging.ERROR:
+            command = "warning"
+        else:
+            command = "error"
+        return format_command(command, message, properties)
+
+
+def setup_logging(stream: TextIO, level: int = logging.DEBUG) -> logging.Handler:
+    """Route the root logger through the workflow-command formatter; return the handler.
+
+    DEBUG is emitted as ``::debug::``, which the runner shows only when step debug logging is
+    on, so the default level is DEBUG rather than INFO.
+    """
+    logging.addLevelName(NOTICE, "NOTICE")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(WorkflowCommandFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if isinstance(old.formatter, WorkflowCommandFormatter):
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # PyGithub and urllib3 log every request at DEBUG, with headers.
+    for noisy in ("github", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
+    return handler
+
+
+@contextmanager
+def group(title: str, stream: TextIO | None = None) -> Iterator[None]:
+    """Fold the log lines written inside the block under ``title``.
+
+    The runner does not nest groups: a group opened inside another closes the outer one.
+    """
+    out = stream if stream is not None else sys.stdout
+    out.write(format_command("group", title) + "\n")
+    out.flush()
+    try:
+        yield
+    finally:
+        out.write("::endgroup::\n")
+        out.flush()
+
+
+def add_mask(secret: str, stream: TextIO) -> None:
+    """Ask the runner to hide ``secret`` in every later log line.
+
+    The runner masks line by line, so each line of a multiline secret is registered as well.
+    """
+    if not secret:
+        return
+    values = [secret, *(line for line in secret.splitlines() if line.strip() and line != secret)]
+    for value in values:
+        stream.write(format_command("add-mask", value) + "\n")
+    stream.flush()
+
+
+def _fresh_delimiter(name: str, value: str) -> str:
+    while True:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        if delimiter not in value and delimiter not in name:
+            return delimiter
+
+
+def write_outputs(path: str | os.PathLike[str], mapping: Mapping[str, str]) -> None:
+    """Append step outputs to the ``GITHUB_OUTPUT`` file.
+
+    Every value uses the ``name<<DELIMITER`` form with its own random delimiter, checked not to
+    occur in the value, so multiline JSON or hostile text cannot end a value early or forge
+    another output.
+    """
+    chunks = []
+    for name, value in mapping.items():
+        if not name or any(c in name for c in "\r\n=") or "<<" in name:
+            raise ValueError(f"invalid output name {name!r}")
+        if not isinstance(value, str):
+            raise TypeError(f"output {name!r} must be a string, got {type(value).__name__}")
+        delimiter = _fresh_delimiter(name, value)
+        chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    # newline="" keeps "\n" on every platform: the runner splits on the line feed.
+    with Path(path).open("a", encoding="utf-8", newline="") as fh:
+        fh.write("".join(chunks))
+
+
+def append_summary(path: str | os.PathLike[str], markdown: str) -> None:
+    """Append markdown to the step summary file, refusing to exceed GitHub's 1 MiB limit.
+
+    GitHub discards an oversized summary entirely, so failing here, where the caller can still
+    shorten its tables, is better than publishing nothing.
+    """
+    summary = Path(path)
+    data = markdown.encode("utf-8")
+    existing = summary.stat().st_size if summary.exists() else 0
+    total = existing + len(data)
+    if total > SUMMARY_LIMIT_BYTES:
+        raise SummaryTooLargeError(
+            f"the job summary would be {total:,} bytes ({existing:,} already written plus "
+            f"{len(data):,} new), over GitHub's limit of {SUMMARY_LIMIT_BYTES:,} bytes (1 MiB) "
+            "per step; GitHub would drop it entirely"
+        )
+    with summary.open("ab") as fh:
+        fh.write(data)
