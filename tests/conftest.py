@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from emulator_contracts import contracts_dir, validate_rest_response
+from emulator_contracts import contracts_dir, rest_contract_problems
 
 from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.emulator.world import World
@@ -55,15 +54,6 @@ def emulator_factory(contracts: Path) -> Iterator[EmulatorFactory]:
     problems: list[str] = []
     for server in servers:
         server.stop()
-        for record in server.requests:
-            if record.kind != "rest" or not 200 <= record.status < 300:
-                continue
-            if not record.response_body:
-                continue
-            body = json.loads(record.response_body)
-            result = validate_rest_response(record.method, record.path, record.status, body)
-            if not result.known:
-                problems.append(f"{record.method} {record.path}: not in GitHub's OpenAPI")
-            problems.extend(result.errors)
+        problems.extend(rest_contract_problems(server.requests))
     if problems:
         pytest.fail("REST responses break GitHub's contract:\n" + "\n".join(problems[:50]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,8 @@ from graphql import (
     build_client_schema,
     is_non_null_type,
 )
+
+from ghaction_metrics.emulator.server import RequestRecord
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "GHACTION_METRICS_CONTRACTS"
@@ -298,4 +301,18 @@ def subset_violations(mine: GraphQLSchema, theirs: GraphQLSchema) -> list[str]:
         elif isinstance(own_type, GraphQLInputObjectType):
             assert isinstance(other_type, GraphQLInputObjectType)
             problems.extend(_args_violations(f"input {name}", own_type.fields, other_type.fields))
+    return problems
+
+
+def rest_contract_problems(records: Iterable[RequestRecord]) -> list[str]:
+    """Every 2xx JSON REST response among ``records`` checked against GitHub's OpenAPI."""
+    problems: list[str] = []
+    for record in records:
+        if record.kind != "rest" or not 200 <= record.status < 300 or not record.response_body:
+            continue
+        body = json.loads(record.response_body)
+        result = validate_rest_response(record.method, record.path, record.status, body)
+        if not result.known:
+            problems.append(f"{record.method} {record.path}: not in GitHub's OpenAPI")
+        problems.extend(result.errors)
     return problems

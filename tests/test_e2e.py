@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from emulator_contracts import rest_contract_problems
 
 from ghaction_metrics.demo import WRITE_ALL, _branch_files
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
@@ -156,6 +157,14 @@ def test_every_graphql_document_sent_is_a_known_validated_one(two_runs: TwoRuns)
     }
     assert sent
     assert sent <= known
+
+
+def test_every_rest_payload_served_satisfies_githubs_openapi(
+    two_runs: TwoRuns, contracts: Path
+) -> None:
+    rest = [r for r in two_runs.server.requests if r.kind == "rest"]
+    assert rest
+    assert rest_contract_problems(rest) == []
 
 
 def test_the_workflow_token_never_calls_get_user(two_runs: TwoRuns) -> None:
