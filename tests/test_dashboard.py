@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import WORKFLOW_PERMISSIONS, EmulatorFactory
-from github import Auth, Github, GithubRetry
 
 from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.emulator.world import (
@@ -21,7 +20,7 @@ from ghaction_metrics.emulator.world import (
     World,
 )
 from ghaction_metrics.gh import dashboard
-from ghaction_metrics.gh.client import _RETRY_METHODS, GitHubClients
+from ghaction_metrics.gh.client import GitHubClients, connect
 
 REPO = "acme/storefront"
 BOT = "github-actions[bot]"
@@ -57,15 +56,14 @@ def server(emulator_factory: EmulatorFactory) -> EmulatorServer:
 
 
 def clients_for(server: EmulatorServer, token: str = TOKEN, timeout: int = 15) -> GitHubClients:
-    rest = Github(
-        auth=Auth.Token(token),
-        base_url=server.api_url,
-        timeout=timeout,
-        retry=GithubRetry(total=3, allowed_methods=_RETRY_METHODS),
-        seconds_between_requests=0,
+    return connect(
+        token,
+        server.api_url,
+        server.graphql_url,
         seconds_between_writes=0,
+        timeout=timeout,
+        retries=3,
     )
-    return GitHubClients(rest=rest, graphql_url=server.graphql_url)
 
 
 @pytest.fixture

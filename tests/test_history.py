@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 from conftest import WORKFLOW_PERMISSIONS, EmulatorFactory
-from github import Auth, Github, GithubRetry
 
 from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.emulator.world import Commit, Repository, User, World
 from ghaction_metrics.gh import history
-from ghaction_metrics.gh.client import _RETRY_METHODS, GitHubClients
+from ghaction_metrics.gh.client import GitHubClients, connect
 
 REPO = "acme/storefront"
 BRANCH = "metrics"
@@ -54,14 +53,7 @@ def server(emulator_factory: EmulatorFactory) -> EmulatorServer:
 
 
 def clients_for(server: EmulatorServer) -> GitHubClients:
-    rest = Github(
-        auth=Auth.Token(TOKEN),
-        base_url=server.api_url,
-        retry=GithubRetry(total=3, allowed_methods=_RETRY_METHODS),
-        seconds_between_requests=0,
-        seconds_between_writes=0,
-    )
-    return GitHubClients(rest=rest, graphql_url=server.graphql_url)
+    return connect(TOKEN, server.api_url, server.graphql_url, seconds_between_writes=0, retries=3)
 
 
 @pytest.fixture

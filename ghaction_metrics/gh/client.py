@@ -1,7 +1,8 @@
-"""Connections to GitHub: PyGithub for REST, a thin GraphQL transport over PyGithub's requester.
+"""Connections to GitHub: PyGithub for REST, a thin GraphQL transport of our own.
 
-PyGithub's own ``graphql_query`` raises on any ``errors`` entry, discarding partial data and
-rate-limit details, so GraphQL goes through ``requestJson`` and errors are classified here.
+PyGithub's ``graphql_query`` raises on any ``errors`` entry, discarding partial data and
+rate-limit details, and its requester paces every POST as a write, GraphQL reads included.
+So GraphQL goes through its own session and errors are classified here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from github import Auth, Github, GithubRetry
 
 log = logging.getLogger(__name__)
@@ -45,14 +47,19 @@ class QueryCost:
 @dataclass
 class GitHubClients:
     rest: Github
+    session: requests.Session
     graphql_url: str
+    timeout: float = 15
     cost: QueryCost = field(default_factory=QueryCost)
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one GraphQL document; return ``data`` or raise GraphQLError."""
-        status, _headers, body = self.rest.requester.requestJson(
-            "POST", self.graphql_url, input={"query": query, "variables": variables or {}}
+        response = self.session.post(
+            self.graphql_url,
+            json={"query": query, "variables": variables or {}},
+            timeout=self.timeout,
         )
+        status, body = response.status_code, response.text
         try:
             payload = json.loads(body) if body else {}
         except json.JSONDecodeError as exc:
@@ -70,15 +77,35 @@ class GitHubClients:
         return data
 
 
-def connect(token: str, api_url: str, graphql_url: str) -> GitHubClients:
-    retry = GithubRetry(total=5, allowed_methods=_RETRY_METHODS)
+USER_AGENT = "ghaction-metrics"
+
+
+def connect(
+    token: str,
+    api_url: str,
+    graphql_url: str,
+    *,
+    seconds_between_writes: float = 0.5,
+    timeout: float = 15,
+    retries: int = 5,
+) -> GitHubClients:
     rest = Github(
         auth=Auth.Token(token),
         base_url=api_url,
         per_page=100,
-        retry=retry,
+        timeout=int(timeout),
+        user_agent=USER_AGENT,
+        retry=GithubRetry(total=retries, allowed_methods=_RETRY_METHODS),
         # GitHub asks for serial requests and a pause between content-creating ones.
         seconds_between_requests=0,
-        seconds_between_writes=0.5,
+        seconds_between_writes=seconds_between_writes,
     )
-    return GitHubClients(rest=rest, graphql_url=graphql_url)
+    session = requests.Session()
+    session.headers.update(
+        {
+            "Authorization": f"bearer {token}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/vnd.github+json",
+        }
+    )
+    return GitHubClients(rest=rest, session=session, graphql_url=graphql_url, timeout=timeout)
