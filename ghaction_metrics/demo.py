@@ -17,20 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .emulator.generate import generate_dataset
-from .emulator.harness import WORKFLOW_TOKEN, run_action, runner_environment
+from .emulator.harness import WORKFLOW_PERMISSIONS, WORKFLOW_TOKEN, run_action, runner_environment
 from .emulator.server import EmulatorServer, TokenInfo
 from .emulator.world import Repository
 
 log = logging.getLogger("ghaction_metrics.demo")
-
-WRITE_ALL = {
-    "contents": "write",
-    "issues": "write",
-    "pull_requests": "read",
-    "deployments": "read",
-    "actions": "read",
-    "metadata": "read",
-}
 
 
 def _branch_files(repo: Repository, branch: str) -> dict[str, bytes]:
@@ -57,7 +48,9 @@ def _branch_files(repo: Repository, branch: str) -> dict[str, bytes]:
 def run_demo(out: Path, seed: int = 7, repositories: str = "acme/*") -> int:
     dataset = generate_dataset(seed=seed, now=datetime.now(UTC).replace(microsecond=0))
     home = dataset.home_repository
-    tokens = {WORKFLOW_TOKEN: TokenInfo(dataset.workflow_login, "workflow", dict(WRITE_ALL))}
+    tokens = {
+        WORKFLOW_TOKEN: TokenInfo(dataset.workflow_login, "workflow", dict(WORKFLOW_PERMISSIONS))
+    }
     out.mkdir(parents=True, exist_ok=True)
     with EmulatorServer(dataset.world, tokens) as server, tempfile.TemporaryDirectory() as tmp:
         env = runner_environment(

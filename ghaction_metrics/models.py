@@ -17,6 +17,11 @@ def normalize_login(login: str) -> str:
     return login[: -len(BOT_SUFFIX)] if login.endswith(BOT_SUFFIX) else login
 
 
+def same_identity(first: str, second: str) -> bool:
+    """Whether two logins, in REST or GraphQL form, name the same account."""
+    return normalize_login(first.strip()).lower() == normalize_login(second.strip()).lower()
+
+
 @dataclass(frozen=True)
 class Actor:
     login: str  # normalized (no "[bot]" suffix)

@@ -8,18 +8,11 @@ from pathlib import Path
 import pytest
 from emulator_contracts import contracts_dir, rest_contract_problems
 
+from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
 from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.emulator.world import World
 
 WORKFLOW_TOKEN = "ghs_workflowtoken"
-WORKFLOW_PERMISSIONS = {
-    "contents": "write",
-    "issues": "write",
-    "pull_requests": "read",
-    "deployments": "read",
-    "actions": "read",
-    "metadata": "read",
-}
 
 EmulatorFactory = Callable[..., EmulatorServer]
 

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import WORKFLOW_PERMISSIONS, EmulatorFactory
+from conftest import EmulatorFactory
 
+from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
 from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.emulator.world import (
     Commit,
@@ -21,6 +22,7 @@ from ghaction_metrics.emulator.world import (
 )
 from ghaction_metrics.gh import dashboard
 from ghaction_metrics.gh.client import GitHubClients, connect
+from ghaction_metrics.models import same_identity
 
 REPO = "acme/storefront"
 BOT = "github-actions[bot]"
@@ -458,4 +460,4 @@ def test_longest_accepted_report(server: EmulatorServer, clients: GitHubClients)
     [("github-actions[bot]", "github-actions"), ("Alice", "alice"), ("x[bot]", "x[bot]")],
 )
 def test_login_comparison_ignores_bot_suffix_and_case(rest: str, graphql: str) -> None:
-    assert dashboard.normalize_login(rest) == dashboard.normalize_login(graphql)
+    assert same_identity(rest, graphql)

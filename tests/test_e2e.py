@@ -12,9 +12,10 @@ import jsonschema
 import pytest
 from emulator_contracts import rest_contract_problems
 
-from ghaction_metrics.demo import WRITE_ALL, _branch_files
+from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics.emulator.harness import (
+    WORKFLOW_PERMISSIONS,
     WORKFLOW_TOKEN,
     ActionRun,
     run_action,
@@ -52,7 +53,9 @@ class TwoRuns:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
     dataset = generate_dataset(seed=11, now=datetime.now(UTC).replace(microsecond=0))
-    tokens = {WORKFLOW_TOKEN: TokenInfo(dataset.workflow_login, "workflow", dict(WRITE_ALL))}
+    tokens = {
+        WORKFLOW_TOKEN: TokenInfo(dataset.workflow_login, "workflow", dict(WORKFLOW_PERMISSIONS))
+    }
     home = dataset.home_repository
     with EmulatorServer(dataset.world, tokens) as server:
         runs: list[ActionRun] = []

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import WORKFLOW_PERMISSIONS, WORKFLOW_TOKEN, EmulatorFactory
+from conftest import WORKFLOW_TOKEN, EmulatorFactory
 from github import Auth, Github, GithubException, InputGitTreeElement
 
+from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
 from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.emulator.world import (
     Commit,

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from conftest import WORKFLOW_PERMISSIONS, EmulatorFactory
+from conftest import EmulatorFactory
 
+from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
 from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
 from ghaction_metrics.emulator.world import Commit, Repository, User, World
 from ghaction_metrics.gh import history

@@ -18,11 +18,27 @@ from typing import Any
 
 import yaml
 
+from .server import TokenInfo
+
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_YML = ROOT / "action.yml"
 ENTRYPOINT = ROOT / "entrypoint.py"
+# What the example workflow grants the job: everything the action reads or writes.
+WORKFLOW_PERMISSIONS = {
+    "contents": "write",
+    "issues": "write",
+    "pull_requests": "read",
+    "deployments": "read",
+    "actions": "read",
+    "metadata": "read",
+}
 # A fake workflow token: the emulator accepts it, GitHub never sees it.
 WORKFLOW_TOKEN = "ghs_emulatorWorkflowToken0123456789abcdef"
+
+
+def workflow_tokens(login: str) -> dict[str, TokenInfo]:
+    """The emulator's token table for a run: the workflow token with the example's permissions."""
+    return {WORKFLOW_TOKEN: TokenInfo(login, "workflow", dict(WORKFLOW_PERMISSIONS))}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubRetry
@@ -78,6 +79,14 @@ class GitHubClients:
 
 
 USER_AGENT = "ghaction-metrics"
+
+
+def repo_path(repository: str) -> str:
+    """``/repos/OWNER/NAME`` for ``owner/name``, each part URL-quoted."""
+    owner, sep, name = repository.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise ValueError(f"repository must be 'owner/name', got {repository!r}")
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
 def connect(

@@ -21,7 +21,8 @@ import requests
 from github import GithubException
 
 from ghaction_metrics.gh import queries
-from ghaction_metrics.gh.client import GitHubClients, GraphQLError
+from ghaction_metrics.gh.client import GitHubClients, GraphQLError, repo_path
+from ghaction_metrics.models import same_identity
 
 log = logging.getLogger(__name__)
 
@@ -82,19 +83,6 @@ def strip_markers(markdown: str) -> str:
     return _MARKER_LIKE.sub(r"<!--\1ghaction-metrics\2&#58;", markdown)
 
 
-def normalize_login(login: str) -> str:
-    """GraphQL drops a bot's ``[bot]`` suffix where REST keeps it; compare without it."""
-    login = login.strip().lower()
-    return login.removesuffix("[bot]")
-
-
-def _repo_path(repository: str) -> str:
-    owner, sep, name = repository.partition("/")
-    if not sep or not owner or not name or "/" in name:
-        raise ValueError(f"repository must be 'owner/name', got {repository!r}")
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-
-
 def _error_text(exc: GithubException) -> str:
     data = exc.data
     if isinstance(data, dict) and data.get("message"):
@@ -137,7 +125,7 @@ class _Context:
         user = item.get("user") or {}
         login = str(user.get("login") or "")
         body = str(item.get("body") or "")
-        return normalize_login(login) == normalize_login(self.viewer) and marker in body
+        return same_identity(login, self.viewer) and marker in body
 
 
 def _viewer_login(clients: GitHubClients) -> str:
@@ -315,7 +303,7 @@ def publish_dashboard(
     """
     ctx = _Context(
         clients=clients,
-        repo=_repo_path(repository),
+        repo=repo_path(repository),
         viewer="",
         issue_marker=issue_marker(report_id),
         report_marker=report_marker(report_id),

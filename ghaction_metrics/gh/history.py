@@ -21,7 +21,7 @@ from urllib.parse import quote
 import requests
 from github import GithubException
 
-from ghaction_metrics.gh.client import GitHubClients
+from ghaction_metrics.gh.client import GitHubClients, repo_path
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,6 @@ class CommitResult:
     sha: str
     attempts: int
     created_branch: bool
-
-
-def _repo_path(repository: str) -> str:
-    owner, sep, name = repository.partition("/")
-    if not sep or not owner or not name or "/" in name:
-        raise ValueError(f"repository must be 'owner/name', got {repository!r}")
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
 def _ref_path(branch: str) -> str:
@@ -116,7 +109,7 @@ def _list_tree(
 
 def read_tree(clients: GitHubClients, repository: str, branch: str) -> HistoryTree | None:
     """The branch's tip and its files, or None when the branch does not exist."""
-    repo = _repo_path(repository)
+    repo = repo_path(repository)
     head = _head(clients, repo, branch)
     if head is None:
         return None
@@ -134,7 +127,7 @@ def read_tree(clients: GitHubClients, repository: str, branch: str) -> HistoryTr
 
 
 def read_blob(clients: GitHubClients, repository: str, sha: str) -> bytes:
-    data = _request(clients, "GET", f"{_repo_path(repository)}/git/blobs/{sha}")
+    data = _request(clients, "GET", f"{repo_path(repository)}/git/blobs/{sha}")
     content = str(data.get("content") or "")
     if data.get("encoding") == "base64":
         return base64.b64decode(content)
@@ -188,7 +181,7 @@ def commit_files(
     commit). Returns the new tip; if the content is already there, the current tip and no
     new commit.
     """
-    repo = _repo_path(repository)
+    repo = repo_path(repository)
     ref = _ref_path(branch)
     to_delete = sorted(set(deletions))
     for path in [*files, *to_delete]:
