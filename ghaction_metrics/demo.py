@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .emulator.generate import generate_dataset
-from .emulator.harness import WORKFLOW_PERMISSIONS, WORKFLOW_TOKEN, run_action, runner_environment
-from .emulator.server import EmulatorServer, TokenInfo
+from .emulator.harness import run_action, runner_environment, workflow_tokens
+from .emulator.server import EmulatorServer
 from .emulator.world import Repository
 
 log = logging.getLogger("ghaction_metrics.demo")
@@ -48,9 +48,7 @@ def _branch_files(repo: Repository, branch: str) -> dict[str, bytes]:
 def run_demo(out: Path, seed: int = 7, repositories: str = "acme/*") -> int:
     dataset = generate_dataset(seed=seed, now=datetime.now(UTC).replace(microsecond=0))
     home = dataset.home_repository
-    tokens = {
-        WORKFLOW_TOKEN: TokenInfo(dataset.workflow_login, "workflow", dict(WORKFLOW_PERMISSIONS))
-    }
+    tokens = workflow_tokens(dataset.workflow_login)
     out.mkdir(parents=True, exist_ok=True)
     with EmulatorServer(dataset.world, tokens) as server, tempfile.TemporaryDirectory() as tmp:
         env = runner_environment(

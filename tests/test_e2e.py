@@ -15,13 +15,13 @@ from emulator_contracts import rest_contract_problems
 from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics.emulator.harness import (
-    WORKFLOW_PERMISSIONS,
     WORKFLOW_TOKEN,
     ActionRun,
     run_action,
     runner_environment,
+    workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
+from ghaction_metrics.emulator.server import EmulatorServer
 from ghaction_metrics.gh.queries import ALL_DOCUMENTS
 
 pytestmark = pytest.mark.e2e
@@ -53,9 +53,7 @@ class TwoRuns:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
     dataset = generate_dataset(seed=11, now=datetime.now(UTC).replace(microsecond=0))
-    tokens = {
-        WORKFLOW_TOKEN: TokenInfo(dataset.workflow_login, "workflow", dict(WORKFLOW_PERMISSIONS))
-    }
+    tokens = workflow_tokens(dataset.workflow_login)
     home = dataset.home_repository
     with EmulatorServer(dataset.world, tokens) as server:
         runs: list[ActionRun] = []
