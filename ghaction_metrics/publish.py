@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .gh.client import GitHubClients
@@ -64,6 +65,7 @@ def publish(
     clients: GitHubClients,
     report: Report,
     document: dict[str, object],
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> tuple[Published, list[str]]:
     """Publish in order history → issue → summary; a failure stops none of the others."""
     problems: list[str] = []
@@ -71,7 +73,9 @@ def publish(
     if "history" in inputs.publish:
         with group("Committing the snapshot to the history branch"):
             try:
-                published = _publish_history(inputs, env, clients, report, document)
+                published = _publish_history(
+                    inputs, env, clients, report, document, extra_files or {}
+                )
             except HistoryError as exc:
                 problems.append(f"The history branch was not updated: {exc}. {PERMISSIONS_FIX}")
     links = _links(env, inputs, published)
@@ -108,6 +112,7 @@ def _publish_history(
     clients: GitHubClients,
     report: Report,
     document: dict[str, object],
+    extra_files: Mapping[str, bytes],
 ) -> Published:
     tree = read_tree(clients, env.repository, inputs.history_branch)
     path = snapshot_path(inputs.report_id, report, env.run_id)
@@ -124,7 +129,7 @@ def _publish_history(
         clients,
         env.repository,
         inputs.history_branch,
-        {path: body},
+        {**extra_files, path: body},
         f"metrics: {inputs.report_id} snapshot of run {env.run_id}",
         deletions=stale,
     )
