@@ -26,6 +26,154 @@ from ghaction_metrics.emulator.world import (
 )
 from ghaction_metrics.gh import queries
 
+# The one-connection documents earlier versions of the action sent; the emulator still
+# answers them like GitHub, and they keep its resolvers tested one at a time.
+RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+
+REPOSITORY = f"""
+query Repository($owner: String!, $name: String!) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    nameWithOwner
+    isPrivate
+    isArchived
+    defaultBranchRef {{ name }}
+  }}
+}}
+"""
+
+PULL_REQUESTS = f"""
+query PullRequests($owner: String!, $name: String!, $cursor: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    pullRequests(first: 50, after: $cursor, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        number
+        title
+        body
+        url
+        state
+        isDraft
+        createdAt
+        updatedAt
+        closedAt
+        mergedAt
+        baseRefName
+        additions
+        deletions
+        author {{ __typename login }}
+        mergeCommit {{ oid }}
+        labels(first: 20) {{ nodes {{ name }} }}
+        commits(first: 1) {{ totalCount nodes {{ commit {{ authoredDate }} }} }}
+        reviews(first: 50) {{
+          totalCount
+          nodes {{
+            author {{ __typename login }}
+            state
+            submittedAt
+            comments {{ totalCount }}
+          }}
+        }}
+        timelineItems(first: 10, itemTypes: [READY_FOR_REVIEW_EVENT]) {{
+          nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+DEPLOYMENTS = f"""
+query Deployments($owner: String!, $name: String!, $cursor: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    deployments(first: 100, after: $cursor, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        databaseId
+        environment
+        createdAt
+        commitOid
+        creator {{ __typename login }}
+        statuses(first: 20) {{ nodes {{ state createdAt }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+RELEASES = f"""
+query Releases($owner: String!, $name: String!, $cursor: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    releases(first: 100, after: $cursor, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        tagName
+        name
+        isDraft
+        isPrerelease
+        createdAt
+        publishedAt
+        tagCommit {{ oid }}
+        author {{ __typename login }}
+      }}
+    }}
+  }}
+}}
+"""
+
+INCIDENTS = f"""
+query Incidents($owner: String!, $name: String!, $labels: [String!], $since: DateTime,
+                $cursor: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    issues(first: 100, after: $cursor, filterBy: {{labels: $labels, since: $since}},
+           orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        number
+        title
+        url
+        state
+        createdAt
+        closedAt
+        author {{ __typename login }}
+      }}
+    }}
+  }}
+}}
+"""
+
+HISTORY = f"""
+query History($owner: String!, $name: String!, $branch: String!, $since: GitTimestamp,
+              $cursor: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    ref(qualifiedName: $branch) {{
+      target {{
+        ... on Commit {{
+          history(first: 100, after: $cursor, since: $since) {{
+            pageInfo {{ hasNextPage endCursor }}
+            nodes {{
+              oid
+              message
+              authoredDate
+              committedDate
+              parents(first: 3) {{ nodes {{ oid }} }}
+              author {{ user {{ login }} }}
+              associatedPullRequests(first: 1) {{ nodes {{ number }} }}
+            }}
+          }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 PAT = "ghp_alice"
 READ_ONLY = "ghs_readonly"
@@ -196,7 +344,7 @@ def test_pygithub_graphql_endpoint(emulator_factory: EmulatorFactory) -> None:
         seconds_between_requests=0,
         seconds_between_writes=0,
     )
-    _, body = gh.requester.graphql_query(queries.REPOSITORY, REPO)
+    _, body = gh.requester.graphql_query(REPOSITORY, REPO)
     assert body["data"]["repository"] == {
         "nameWithOwner": "acme/app",
         "isPrivate": True,
@@ -204,12 +352,12 @@ def test_pygithub_graphql_endpoint(emulator_factory: EmulatorFactory) -> None:
         "defaultBranchRef": {"name": "main"},
     }
     with pytest.raises(GithubException):
-        gh.requester.graphql_query(queries.REPOSITORY, {"owner": "acme", "name": "missing"})
+        gh.requester.graphql_query(REPOSITORY, {"owner": "acme", "name": "missing"})
 
 
 def test_unknown_repository_is_not_found(emulator_factory: EmulatorFactory) -> None:
     server = emulator_factory(make_world(), tokens())
-    body = gql(server, queries.REPOSITORY, {"owner": "acme", "name": "nope"})
+    body = gql(server, REPOSITORY, {"owner": "acme", "name": "nope"})
     assert body["data"]["repository"] is None
     assert body["errors"][0]["type"] == "NOT_FOUND"
     assert body["errors"][0]["path"] == ["repository"]
@@ -217,7 +365,7 @@ def test_unknown_repository_is_not_found(emulator_factory: EmulatorFactory) -> N
 
 def test_pull_requests_query(emulator_factory: EmulatorFactory) -> None:
     server = emulator_factory(make_world(), tokens())
-    result = data(server, queries.PULL_REQUESTS, **REPO)
+    result = data(server, PULL_REQUESTS, **REPO)
     assert result["rateLimit"]["cost"] == 2  # 1 + 50 x 4 nested connections = 201 -> 2
     prs = result["repository"]["pullRequests"]["nodes"]
     assert [pr["number"] for pr in prs] == [3, 1, 2]  # UPDATED_AT DESC
@@ -333,7 +481,7 @@ def test_cost_and_remaining_points(emulator_factory: EmulatorFactory) -> None:
 
 def test_deployments_query(emulator_factory: EmulatorFactory) -> None:
     server = emulator_factory(make_world(), tokens())
-    nodes = data(server, queries.DEPLOYMENTS, **REPO)["repository"]["deployments"]["nodes"]
+    nodes = data(server, DEPLOYMENTS, **REPO)["repository"]["deployments"]["nodes"]
     assert [d["databaseId"] for d in nodes] == [802, 801]
     assert nodes[1]["creator"] == {"__typename": "Bot", "login": "github-actions"}
     assert nodes[1]["commitOid"] == oid(4)
@@ -348,7 +496,7 @@ def test_deployments_query(emulator_factory: EmulatorFactory) -> None:
 
 def test_releases_query(emulator_factory: EmulatorFactory) -> None:
     server = emulator_factory(make_world(), tokens())
-    nodes = data(server, queries.RELEASES, **REPO)["repository"]["releases"]["nodes"]
+    nodes = data(server, RELEASES, **REPO)["repository"]["releases"]["nodes"]
     assert [r["tagName"] for r in nodes] == ["v2", "v1"]
     assert nodes[0]["isDraft"] is True
     assert nodes[0]["publishedAt"] is None
@@ -359,7 +507,7 @@ def test_releases_query(emulator_factory: EmulatorFactory) -> None:
 
 def test_incidents_query(emulator_factory: EmulatorFactory) -> None:
     server = emulator_factory(make_world(), tokens())
-    labelled = data(server, queries.INCIDENTS, **REPO, labels=["incident", "sev2"])
+    labelled = data(server, INCIDENTS, **REPO, labels=["incident", "sev2"])
     nodes = labelled["repository"]["issues"]["nodes"]
     # GraphQL label filters match ANY label; pull requests and deleted issues are absent.
     assert [n["number"] for n in nodes] == [5, 4]
@@ -373,13 +521,13 @@ def test_incidents_query(emulator_factory: EmulatorFactory) -> None:
         "closedAt": "2024-05-27T00:00:00Z",
         "author": {"__typename": "User", "login": "alice"},
     }
-    recent = data(server, queries.INCIDENTS, **REPO, labels=None, since="2024-05-28T00:00:00Z")
+    recent = data(server, INCIDENTS, **REPO, labels=None, since="2024-05-28T00:00:00Z")
     assert [n["number"] for n in recent["repository"]["issues"]["nodes"]] == [6, 5]
 
 
 def test_history_query(emulator_factory: EmulatorFactory) -> None:
     server = emulator_factory(make_world(), tokens())
-    result = data(server, queries.HISTORY, **REPO, branch="main")
+    result = data(server, HISTORY, **REPO, branch="main")
     history = result["repository"]["ref"]["target"]["history"]
     nodes = history["nodes"]
     assert [n["oid"] for n in nodes] == [oid(5), oid(4), oid(3), oid(2), oid(1)]
@@ -393,12 +541,10 @@ def test_history_query(emulator_factory: EmulatorFactory) -> None:
     assert by_oid[oid(3)]["author"] == {"user": None}  # deleted account
     assert by_oid[oid(5)]["author"] == {"user": None}  # a bot is not a User
     assert result["rateLimit"]["cost"] == 2
-    since = data(
-        server, queries.HISTORY, **REPO, branch="refs/heads/main", since="2024-05-23T06:00:00Z"
-    )
+    since = data(server, HISTORY, **REPO, branch="refs/heads/main", since="2024-05-23T06:00:00Z")
     recent = since["repository"]["ref"]["target"]["history"]["nodes"]
     assert [n["oid"] for n in recent] == [oid(5), oid(4), oid(3)]
-    missing = data(server, queries.HISTORY, **REPO, branch="nope")
+    missing = data(server, HISTORY, **REPO, branch="nope")
     assert missing["repository"]["ref"] is None
 
 

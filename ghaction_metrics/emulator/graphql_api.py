@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import (
     DocumentNode,
@@ -39,6 +39,7 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.execution.collect_fields import should_include_node
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from ghaction_metrics.emulator import payloads as p
@@ -133,6 +134,10 @@ def analyse(
 
     def walk(selection: SelectionSetNode, parent: Any, multiplier: int, path: list[str]) -> None:
         for sel in selection.selections:
+            # A field or fragment left out by @include/@skip is neither fetched nor charged.
+            selectable = isinstance(sel, FieldNode | InlineFragmentNode | FragmentSpreadNode)
+            if selectable and not should_include_node(variables, cast(Any, sel)):
+                continue
             if isinstance(sel, InlineFragmentNode):
                 cond = sel.type_condition
                 target = gql_schema.get_type(cond.name.value) if cond else parent
@@ -497,6 +502,16 @@ def _root(ctx: GqlContext) -> JSON:
             )
         return found
 
+    def nodes(info: GraphQLResolveInfo, ids: list[str]) -> list[Any]:
+        if len(ids) > MAX_PAGE:
+            raise GitHubError(
+                "EXCESSIVE_PAGINATION",
+                f"You may not ask for more than {MAX_PAGE} nodes at once.",
+            )
+        # An id that resolves to nothing is null in the list with a NOT_FOUND error beside it.
+        missing = "Could not resolve to a node with the global id of '{}'"
+        return [_find_node(ctx, i) or GitHubError("NOT_FOUND", missing.format(i)) for i in ids]
+
     def pin_issue(info: GraphQLResolveInfo, input: dict[str, Any]) -> JSON:
         located = _locate_issue(ctx, input["issueId"])
         if located is None:
@@ -524,6 +539,7 @@ def _root(ctx: GqlContext) -> JSON:
         "rateLimit": rate_limit,
         "repository": repository,
         "node": node,
+        "nodes": nodes,
         "pinIssue": pin_issue,
     }
 
@@ -559,6 +575,14 @@ def _find_node(ctx: GqlContext, node: str) -> JSON | None:
             for pr in repo.pull_requests:
                 if str(pr.id) == key:
                     return pr_node(ctx, repo, pr)
+        if kind == "Deployment":
+            for deployment in repo.deployments:
+                if str(deployment.id) == key:
+                    return deployment_node(ctx, repo, deployment)
+        if kind == "Release":
+            for release in repo.releases:
+                if str(release.id) == key:
+                    return release_node(ctx, repo, release)
     return None
 
 
@@ -752,6 +776,7 @@ def deployment_node(ctx: GqlContext, repo: Repository, deployment: Deployment) -
         )
 
     return {
+        "__typename": "Deployment",
         "id": p.node_id("Deployment", deployment.id),
         "databaseId": deployment.id,
         "environment": deployment.environment,
@@ -776,6 +801,7 @@ def _releases(ctx: GqlContext, repo: Repository, args: dict[str, Any]) -> JSON:
 def release_node(ctx: GqlContext, repo: Repository, release: Release) -> JSON:
     tag_commit = repo.commits.get(release.tag_commit)
     return {
+        "__typename": "Release",
         "id": p.node_id("Release", release.id),
         "databaseId": release.id,
         "tagName": release.tag_name,

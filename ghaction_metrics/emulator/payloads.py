@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ghaction_metrics.emulator.world import (
+    Deployment,
+    DeploymentStatus,
     Issue,
     IssueComment,
     Label,
     PullRequest,
     Repository,
+    Review,
     User,
     World,
 )
@@ -480,3 +483,165 @@ def git_ref(urls: Urls, repo: Repository, name: str, sha: str) -> JSON:
 
 def error(message: str, status: int, doc_path: str = "") -> JSON:
     return {"message": message, "documentation_url": f"{DOCS}{doc_path}", "status": str(status)}
+
+
+def _branch(urls: Urls, world: World, repo: Repository, ref: str, sha: str) -> JSON:
+    return {
+        "label": f"{repo.owner}:{ref}",
+        "ref": ref,
+        "sha": sha,
+        "user": simple_user(urls, world, repo.owner),
+        "repo": repository(
+            urls,
+            world,
+            repo,
+            {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True},
+            full=False,
+        ),
+    }
+
+
+def pull_request(urls: Urls, world: World, repo: Repository, pr: PullRequest, full: bool) -> JSON:
+    """``pull-request`` when ``full`` (GET .../pulls/N), else ``pull-request-simple``."""
+    api = f"{urls.repo_api(repo)}/pulls/{pr.number}"
+    html = f"{urls.repo_html(repo)}/pull/{pr.number}"
+    issue_api = f"{urls.repo_api(repo)}/issues/{pr.number}"
+    head_sha = pr.commits[-1] if pr.commits else (pr.merge_commit or EMPTY_TREE)
+    base_sha = pr.merge_commit or head_sha
+    payload: JSON = {
+        "url": api,
+        "id": pr.id,
+        "node_id": node_id("PullRequest", pr.id),
+        "html_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "issue_url": issue_api,
+        "commits_url": f"{api}/commits",
+        "review_comments_url": f"{api}/comments",
+        "review_comment_url": f"{urls.repo_api(repo)}/pulls/comments{{/number}}",
+        "comments_url": f"{issue_api}/comments",
+        "statuses_url": f"{urls.repo_api(repo)}/statuses/{head_sha}",
+        "number": pr.number,
+        "state": pr.state,
+        "locked": False,
+        "title": pr.title,
+        "user": simple_user(urls, world, pr.author),
+        "body": pr.body or None,
+        # This schema's labels have a plain-string description.
+        "labels": [
+            {**label(urls, repo, name), "description": label(urls, repo, name)["description"] or ""}
+            for name in pr.labels
+        ],
+        "milestone": None,
+        "active_lock_reason": None,
+        "created_at": iso(pr.created_at),
+        "updated_at": iso(pr.updated_at),
+        "closed_at": iso(pr.closed_at),
+        "merged_at": iso(pr.merged_at),
+        "merge_commit_sha": pr.merge_commit,
+        "assignee": None,
+        "assignees": [],
+        "requested_reviewers": [],
+        "requested_teams": [],
+        "head": _branch(urls, world, repo, pr.head_ref, head_sha),
+        "base": _branch(urls, world, repo, pr.base_ref, base_sha),
+        "_links": {
+            name: {"href": href}
+            for name, href in (
+                ("self", api),
+                ("html", html),
+                ("issue", issue_api),
+                ("comments", f"{issue_api}/comments"),
+                ("review_comments", f"{api}/comments"),
+                ("review_comment", f"{urls.repo_api(repo)}/pulls/comments{{/number}}"),
+                ("commits", f"{api}/commits"),
+                ("statuses", f"{urls.repo_api(repo)}/statuses/{head_sha}"),
+            )
+        },
+        "author_association": association(repo, pr.author),
+        "auto_merge": None,
+        "draft": pr.is_draft,
+    }
+    if full:
+        payload.update(
+            {
+                "merged": pr.merged_at is not None,
+                "mergeable": None,
+                "rebaseable": None,
+                "mergeable_state": "unknown",
+                "merged_by": simple_user(urls, world, pr.merged_by) if pr.merged_by else None,
+                "comments": 0,
+                "review_comments": sum(r.comments for r in pr.reviews),
+                "maintainer_can_modify": False,
+                "commits": len(pr.commits),
+                "additions": pr.additions,
+                "deletions": pr.deletions,
+                "changed_files": max(1, len(pr.commits)),
+            }
+        )
+    return payload
+
+
+def review(urls: Urls, world: World, repo: Repository, pr: PullRequest, item: Review) -> JSON:
+    html = f"{urls.repo_html(repo)}/pull/{pr.number}"
+    return {
+        "id": item.id,
+        "node_id": node_id("PullRequestReview", item.id),
+        "user": simple_user(urls, world, item.author),
+        "body": item.body,
+        "state": item.state,
+        "html_url": f"{html}#pullrequestreview-{item.id}",
+        "pull_request_url": f"{urls.repo_api(repo)}/pulls/{pr.number}",
+        "_links": {
+            "html": {"href": f"{html}#pullrequestreview-{item.id}"},
+            "pull_request": {"href": f"{urls.repo_api(repo)}/pulls/{pr.number}"},
+        },
+        "submitted_at": iso(item.submitted_at),
+        "commit_id": pr.commits[-1] if pr.commits else None,
+        "author_association": association(repo, item.author),
+    }
+
+
+def deployment(urls: Urls, world: World, repo: Repository, item: Deployment) -> JSON:
+    api = f"{urls.repo_api(repo)}/deployments/{item.id}"
+    return {
+        "url": api,
+        "id": item.id,
+        "node_id": node_id("Deployment", item.id),
+        "sha": item.sha,
+        "ref": item.ref,
+        "task": item.task,
+        "payload": {},
+        "original_environment": item.environment,
+        "environment": item.environment,
+        "description": item.description or None,
+        "creator": simple_user(urls, world, item.creator),
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.statuses[-1].created_at if item.statuses else item.created_at),
+        "statuses_url": f"{api}/statuses",
+        "repository_url": urls.repo_api(repo),
+        "transient_environment": False,
+        "production_environment": item.environment.lower() == "production",
+    }
+
+
+def deployment_status(
+    urls: Urls, world: World, repo: Repository, item: Deployment, status: DeploymentStatus
+) -> JSON:
+    api = f"{urls.repo_api(repo)}/deployments/{item.id}"
+    return {
+        "url": f"{api}/statuses/{status.id}",
+        "id": status.id,
+        "node_id": node_id("DeploymentStatus", status.id),
+        "state": status.state,
+        "creator": simple_user(urls, world, status.creator or item.creator),
+        "description": status.description,
+        "environment": item.environment,
+        "target_url": "",
+        "created_at": iso(status.created_at),
+        "updated_at": iso(status.created_at),
+        "deployment_url": api,
+        "repository_url": urls.repo_api(repo),
+        "environment_url": "",
+        "log_url": "",
+    }

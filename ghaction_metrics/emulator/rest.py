@@ -19,6 +19,7 @@ from ghaction_metrics.emulator.payloads import EMPTY_TREE, JSON, Urls, aware, is
 from ghaction_metrics.emulator.server import Response, TokenInfo
 from ghaction_metrics.emulator.world import (
     Commit,
+    Deployment,
     GitBlob,
     GitTree,
     GitTreeEntry,
@@ -1056,3 +1057,120 @@ def get_contents(ctx: Ctx, owner: str, name: str, path: str = "") -> Response:
     assert tree is not None
     prefix = f"{full_path}/" if full_path else ""
     return Response(200, [item(prefix + e.path, e) for e in tree.entries])
+
+
+# -- pull requests and deployments (read-only) --------------------------------------------------
+
+
+def _pull(repo: Repository, number: str) -> PullRequest:
+    wanted = _int(number)
+    for pr in repo.pull_requests:
+        if pr.number == wanted:
+            return pr
+    raise HttpError(404, "Not Found", "/pulls/pulls#get-a-pull-request")
+
+
+@route("GET", "/repos/{owner}/{name}/pulls")
+def list_pulls(ctx: Ctx, owner: str, name: str) -> Response:
+    repo = ctx.repo(owner, name)
+    q = ctx.query
+    state = q.get("state", "open")
+    if state not in ("open", "closed", "all"):
+        raise HttpError(422, "Validation Failed")
+    items = [pr for pr in repo.pull_requests if state == "all" or pr.state == state]
+    if q.get("base"):
+        items = [pr for pr in items if pr.base_ref == q["base"]]
+    sort = q.get("sort", "created")
+    default_direction = "desc" if sort in ("updated", "popularity", "long-running") else "asc"
+    if sort == "created" and "direction" not in q:
+        default_direction = "desc"
+    descending = q.get("direction", default_direction) == "desc"
+    field = "updated_at" if sort == "updated" else "created_at"
+    items.sort(key=lambda pr: (aware(getattr(pr, field)), pr.number), reverse=descending)
+    page, headers = paginate(ctx, items)
+    body = [p.pull_request(ctx.urls, ctx.world, repo, pr, full=False) for pr in page]
+    return Response(200, body, headers)
+
+
+@route("GET", "/repos/{owner}/{name}/pulls/{number}")
+def get_pull(ctx: Ctx, owner: str, name: str, number: str) -> Response:
+    repo = ctx.repo(owner, name)
+    pr = _pull(repo, number)
+    return Response(200, p.pull_request(ctx.urls, ctx.world, repo, pr, full=True))
+
+
+@route("GET", "/repos/{owner}/{name}/pulls/{number}/reviews")
+def list_reviews(ctx: Ctx, owner: str, name: str, number: str) -> Response:
+    repo = ctx.repo(owner, name)
+    pr = _pull(repo, number)
+    reviews = sorted(pr.reviews, key=lambda r: (aware(r.submitted_at), r.id))
+    page, headers = paginate(ctx, reviews)
+    return Response(200, [p.review(ctx.urls, ctx.world, repo, pr, r) for r in page], headers)
+
+
+@route("GET", "/repos/{owner}/{name}/pulls/{number}/commits")
+def list_pull_commits(ctx: Ctx, owner: str, name: str, number: str) -> Response:
+    repo = ctx.repo(owner, name)
+    pr = _pull(repo, number)
+    commits = [repo.commits[oid] for oid in pr.commits if oid in repo.commits]
+    page, headers = paginate(ctx, commits)
+    api = ctx.urls.repo_api(repo)
+    body = []
+    for commit in page:
+        git = _commit_payload(ctx, repo, commit)
+        body.append(
+            {
+                "url": f"{api}/commits/{commit.oid}",
+                "sha": commit.oid,
+                "node_id": git["node_id"],
+                "html_url": git["html_url"],
+                "comments_url": f"{api}/commits/{commit.oid}/comments",
+                "commit": {
+                    "url": git["url"],
+                    "author": git["author"],
+                    "committer": git["committer"],
+                    "message": commit.message,
+                    "comment_count": 0,
+                    "tree": git["tree"],
+                    "verification": git["verification"],
+                },
+                "author": p.simple_user(ctx.urls, ctx.world, commit.author)
+                if commit.author
+                else None,
+                "committer": None,
+                "parents": git["parents"],
+            }
+        )
+    return Response(200, body, headers)
+
+
+def _deployment(repo: Repository, deployment_id: str) -> Deployment:
+    wanted = _int(deployment_id)
+    for deployment in repo.deployments:
+        if deployment.id == wanted:
+            return deployment
+    raise HttpError(404, "Not Found", "/deployments/deployments#get-a-deployment")
+
+
+@route("GET", "/repos/{owner}/{name}/deployments")
+def list_deployments(ctx: Ctx, owner: str, name: str) -> Response:
+    repo = ctx.repo(owner, name)
+    q = ctx.query
+    items = list(repo.deployments)
+    for key in ("sha", "ref", "task", "environment"):
+        if q.get(key):
+            items = [d for d in items if getattr(d, key) == q[key]]
+    # Newest first, as GitHub lists them.
+    items.sort(key=lambda d: (aware(d.created_at), d.id), reverse=True)
+    page, headers = paginate(ctx, items)
+    return Response(200, [p.deployment(ctx.urls, ctx.world, repo, d) for d in page], headers)
+
+
+@route("GET", "/repos/{owner}/{name}/deployments/{deployment_id}/statuses")
+def list_deployment_statuses(ctx: Ctx, owner: str, name: str, deployment_id: str) -> Response:
+    repo = ctx.repo(owner, name)
+    deployment = _deployment(repo, deployment_id)
+    statuses = sorted(deployment.statuses, key=lambda s: (aware(s.created_at), s.id), reverse=True)
+    page, headers = paginate(ctx, statuses)
+    body = [p.deployment_status(ctx.urls, ctx.world, repo, deployment, s) for s in page]
+    return Response(200, body, headers)

@@ -16,7 +16,13 @@ from urllib.parse import quote
 import requests
 from github import Auth, Github, GithubRetry
 
+from .quota import RetryPolicy, Waiter, primary_reset, reset_time, retry_after
+
 log = logging.getLogger(__name__)
+
+# GraphQL error types that mean "spent": the primary budget (or, with quota left, a burst).
+_RATE_LIMITED = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+_RATE_LIMITED_RETRIES = 2
 
 # urllib3 retries: idempotent verbs only. PyGithub's default also retries POST, which can
 # duplicate an issue or a comment when the first attempt did reach GitHub.
@@ -36,13 +42,22 @@ class GraphQLError(Exception):
         return {str(e.get("type", "")) for e in self.errors}
 
 
+class PageTooSlowError(Exception):
+    """GitHub gave up on a query (502/504) or the answer did not come in time.
+
+    Raised instead of retrying when the caller can make the query lighter (smaller pages),
+    since the same query would most likely fail the same way.
+    """
+
+
 @dataclass
 class QueryCost:
-    """Points spent, summed over the run, from ``rateLimit { cost remaining }``."""
+    """Points spent, summed over the run, from ``rateLimit { cost remaining resetAt }``."""
 
     points: int = 0
     remaining: int | None = None
-    queries: int = 0
+    reset_at: str | None = None
+    queries: int = 0  # GraphQL requests sent, failed ones included
 
 
 @dataclass
@@ -53,29 +68,105 @@ class GitHubClients:
     timeout: float = 15
     cost: QueryCost = field(default_factory=QueryCost)
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run one GraphQL document; return ``data`` or raise GraphQLError."""
-        response = self.session.post(
-            self.graphql_url,
-            json={"query": query, "variables": variables or {}},
-            timeout=self.timeout,
-        )
-        status, body = response.status_code, response.text
-        try:
-            payload = json.loads(body) if body else {}
-        except json.JSONDecodeError as exc:
-            raise GraphQLError(f"GraphQL answered HTTP {status} with no JSON", [], status) from exc
-        errors = payload.get("errors") or []
-        if status != 200 or errors:
-            message = "; ".join(str(e.get("message", e)) for e in errors) or f"HTTP {status}"
-            raise GraphQLError(message, errors, status)
-        data: dict[str, Any] = payload.get("data") or {}
-        rate = data.get("rateLimit")
-        self.cost.queries += 1
-        if isinstance(rate, dict):
-            self.cost.points += int(rate.get("cost") or 0)
-            self.cost.remaining = rate.get("remaining")
-        return data
+    waiter: Waiter = field(default_factory=Waiter)
+
+    def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        shrinkable: bool = False,
+        tolerate: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
+        """Run one GraphQL document; return ``data`` or raise.
+
+        Queries are retried on 5xx, timeouts, secondary limits and errors that came with
+        partial data; a spent primary limit is waited out within ``max-wait`` (else
+        QuotaExhaustedError). Mutations are retried only when GitHub refused them unprocessed (a
+        rate limit), never after a failure that may have applied them. With ``shrinkable``
+        a 502/504 or timeout raises PageTooSlowError at once. Errors whose type is in
+        ``tolerate`` (e.g. NOT_FOUND for ids that no longer exist) come back with the data.
+        """
+        mutation = query.lstrip().startswith("mutation")
+        policy = self.waiter.policy
+        attempt = limited = 0
+        while True:
+            attempt += 1
+            last = attempt >= policy.attempts
+            self.cost.queries += 1
+            try:
+                response = self.session.post(
+                    self.graphql_url,
+                    json={"query": query, "variables": variables or {}},
+                    timeout=self.timeout,
+                )
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if shrinkable and isinstance(exc, requests.Timeout):
+                    raise PageTooSlowError(f"no answer within {self.timeout} s") from exc
+                if mutation or last:
+                    raise
+                self.waiter.pause(self.waiter.backoff(attempt), f"GraphQL {type(exc).__name__}")
+                continue
+            status, headers = response.status_code, response.headers
+            if status >= 500:
+                if shrinkable and status in (502, 504):
+                    raise PageTooSlowError(f"GitHub answered HTTP {status}")
+                if mutation or last:
+                    raise GraphQLError(f"GraphQL answered HTTP {status}", [], status)
+                self.waiter.pause(self.waiter.backoff(attempt), f"GraphQL HTTP {status}")
+                continue
+            payload = _json(response)
+            errors: list[dict[str, Any]] = payload.get("errors") or []
+            types = {str(e.get("type", "")) for e in errors}
+            if status in (403, 429) or types & _RATE_LIMITED:
+                reset = primary_reset(headers)
+                if types & _RATE_LIMITED:
+                    limited += 1
+                    # RATE_LIMITED also answers a query costing more than what remains:
+                    # after two short retries it is taken as the primary limit.
+                    if limited > _RATE_LIMITED_RETRIES and reset is None:
+                        reset = reset_time(headers)
+                if reset is not None:
+                    self.waiter.wait_for_reset("GraphQL", reset)
+                    attempt = 0
+                    continue
+                wait = retry_after(headers)
+                secondary = wait is not None or bool(types & _RATE_LIMITED) or status == 429
+                secondary = secondary or "secondary rate limit" in str(payload.get("message"))
+                if secondary and not last:
+                    delay = max(wait or 0.0, self.waiter.backoff(attempt))
+                    self.waiter.pause(delay, "GraphQL secondary rate limit")
+                    continue
+            data = payload.get("data")
+            unexpected = [e for e in errors if str(e.get("type", "")) not in tolerate]
+            if status != 200 or unexpected:
+                message = "; ".join(str(e.get("message", e)) for e in unexpected)
+                error = GraphQLError(message or f"HTTP {status}", unexpected, status)
+                # Errors beside partial data, with no type, are GitHub's "something went
+                # wrong" (a timeout inside the query): worth another try for a read.
+                transient = bool(data) and all(not e.get("type") for e in unexpected)
+                if transient and not mutation and not last:
+                    self.waiter.pause(self.waiter.backoff(attempt), f"GraphQL error: {message}")
+                    continue
+                raise error
+            result: dict[str, Any] = data or {}
+            rate = result.get("rateLimit")
+            if isinstance(rate, dict):
+                self.cost.points += int(rate.get("cost") or 0)
+                self.cost.remaining = rate.get("remaining")
+                self.cost.reset_at = rate.get("resetAt")
+            return result
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    body = response.text
+    try:
+        payload = json.loads(body) if body else {}
+    except json.JSONDecodeError as exc:
+        raise GraphQLError(
+            f"GraphQL answered HTTP {response.status_code} with no JSON", [], response.status_code
+        ) from exc
+    return payload if isinstance(payload, dict) else {}
 
 
 USER_AGENT = "ghaction-metrics"
@@ -97,6 +188,8 @@ def connect(
     seconds_between_writes: float = 0.5,
     timeout: float = 15,
     retries: int = 5,
+    policy: RetryPolicy | None = None,
+    waiter: Waiter | None = None,
 ) -> GitHubClients:
     rest = Github(
         auth=Auth.Token(token),
@@ -104,7 +197,15 @@ def connect(
         per_page=100,
         timeout=int(timeout),
         user_agent=USER_AGENT,
-        retry=GithubRetry(total=retries, allowed_methods=_RETRY_METHODS),
+        retry=GithubRetry(
+            total=retries,
+            allowed_methods=_RETRY_METHODS,
+            status_forcelist=[429, *range(500, 600)],
+            backoff_factor=0.5,
+            backoff_jitter=0.5,
+            secondary_rate_wait=30,
+            max_rate_limit_wait=(policy or RetryPolicy()).max_wait,
+        ),
         # GitHub asks for serial requests and a pause between content-creating ones.
         seconds_between_requests=0,
         seconds_between_writes=seconds_between_writes,
@@ -117,4 +218,10 @@ def connect(
             "Accept": "application/vnd.github+json",
         }
     )
-    return GitHubClients(rest=rest, session=session, graphql_url=graphql_url, timeout=timeout)
+    return GitHubClients(
+        rest=rest,
+        session=session,
+        graphql_url=graphql_url,
+        timeout=timeout,
+        waiter=waiter or Waiter(policy),
+    )

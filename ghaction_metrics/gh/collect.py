@@ -1,14 +1,19 @@
 """Collection: GitHub's answers turned into the project's records (``models.py``).
 
-Reads go through GraphQL in pages with nested data, newest first, and stop as soon as a page
-reaches back past what the metrics need, so a run costs a few requests per repository.
+Each repository is read with one GraphQL document per page (``queries.COLLECT``) that carries
+every connection still being paged, newest first, each stopping as soon as it reaches back
+past what the metrics need. With a cache from an earlier run (``sync.py``) only what changed
+since is read, plus the cached records that can change without a new creation time, and the
+result is cut to exactly the records a full collection would keep, so both give the same
+report.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,14 +34,34 @@ from ..models import (
     Review,
     SkippedRepository,
 )
+from ..runner import group
 from . import queries
-from .client import GitHubClients, GraphQLError
+from .client import GitHubClients, GraphQLError, PageTooSlowError
+from .quota import QuotaExhaustedError
+from .sync import EPOCH, RepoState
 
 log = logging.getLogger(__name__)
 
 # History is read this far before the oldest deployment needed, so a commit made some time
 # before its first deployment is still seen as shipped by it.
 HISTORY_SLACK = timedelta(days=30)
+# A warm run re-reads this far before the last sync: GitHub's update times and the runner's
+# clock may disagree a little, and re-reading a record is harmless.
+SYNC_OVERLAP = timedelta(hours=1)
+SUCCESS = "success"
+MIN_PAGE = 5
+
+
+@dataclass(frozen=True)
+class PageSizes:
+    """First-page sizes per connection, chosen by measurement (see README, Performance)."""
+
+    pulls: int = 100
+    deployments: int = 100
+    releases: int = 100
+    issues: int = 100
+    history: int = 100
+    reviews: int = 50
 
 
 @dataclass(frozen=True)
@@ -47,6 +72,13 @@ class CollectionPlan:
     incident_labels: tuple[str, ...]
     incident_window: timedelta
     deployment_source: str  # auto, deployments, releases, merges
+    pages: PageSizes = field(default_factory=PageSizes)
+
+    @property
+    def settings_key(self) -> str:
+        """What cached records depend on besides time: a change means a full collection."""
+        labels = ",".join(sorted(label.lower() for label in self.incident_labels))
+        return f"source={self.deployment_source};incident-labels={labels}"
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -102,124 +134,618 @@ def _rest_pages(
         page += 1
 
 
-def collect(clients: GitHubClients, names: Sequence[str], plan: CollectionPlan) -> Collection:
+@dataclass(frozen=True)
+class RepositoryResult:
+    data: RepositoryData
+    state: RepoState | None  # what to cache; None when the collection was cut short
+    requests: int
+
+
+@dataclass
+class CollectOutcome:
+    collection: Collection
+    states: dict[str, RepoState]  # repository -> state to write back as its cache
+
+
+def collect(
+    clients: GitHubClients,
+    names: Sequence[str],
+    plan: CollectionPlan,
+    *,
+    now: datetime,
+    caches: Callable[[str], tuple[RepoState | None, str]] | None = None,
+) -> CollectOutcome:
+    """Collect every repository; stop early (``partial``) when the rate limit runs out.
+
+    ``caches(name)`` gives the cached state of a repository and why (it is not) there.
+    """
     repositories: list[RepositoryData] = []
     skipped: list[SkippedRepository] = []
-    for name in names:
+    states: dict[str, RepoState] = {}
+    partial = False
+    for index, name in enumerate(names, 1):
+        if partial:
+            reason = "not collected: the rate limit ran out before its turn"
+            skipped.append(SkippedRepository(name, reason))
+            continue
         owner, repo = name.split("/", 1)
-        try:
-            data = collect_repository(clients, owner, repo, plan)
-        except GraphQLError as exc:
-            if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
-                reason = (
-                    "the token cannot see it (it does not exist, or it is private and the "
-                    "workflow token only reads its own repository: use a personal or GitHub "
-                    "App token)"
-                )
-                log.warning("Skipping %s: %s", name, reason)
-                skipped.append(SkippedRepository(name, reason))
-                continue
-            raise
-        repositories.append(data)
-    return Collection(
-        repositories=tuple(repositories),
-        skipped=tuple(skipped),
-        graphql_points=clients.cost.points,
-        requests=clients.cost.queries,
+        before = clients.cost.queries
+        with group(f"Collecting {name} ({index}/{len(names)})"):
+            cached, why = caches(name) if caches else (None, "no cache in use")
+            try:
+                result = collect_repository(clients, owner, repo, plan, now, cached, why)
+            except GraphQLError as exc:
+                if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
+                    reason = (
+                        "the token cannot see it (it does not exist, or it is private and the "
+                        "workflow token only reads its own repository: use a personal or GitHub "
+                        "App token)"
+                    )
+                    log.warning("Skipping %s: %s", name, reason)
+                    skipped.append(SkippedRepository(name, reason))
+                    continue
+                raise
+            log.info(
+                "%s: done with %d GraphQL requests (%s points used so far, %s remaining)",
+                name,
+                clients.cost.queries - before,
+                clients.cost.points,
+                clients.cost.remaining,
+            )
+        repositories.append(result.data)
+        if result.state is None:
+            partial = True
+        else:
+            states[result.data.info.full_name] = result.state
+    return CollectOutcome(
+        Collection(
+            repositories=tuple(repositories),
+            skipped=tuple(skipped),
+            graphql_points=clients.cost.points,
+            requests=clients.cost.queries,
+            partial=partial,
+        ),
+        states,
     )
+
+
+@dataclass
+class _Paging:
+    """One top-level connection being paged inside COLLECT."""
+
+    name: str  # the variable prefix: pulls, deployments, releases, issues, history
+    first: int
+    limit: int
+    enabled: bool = True  # whether the deployment source needs it at all
+    active: bool = True
+    after: str | None = None
+    total: int | None = None
+    pages: int = 0
+    oldest: datetime | None = None  # the sort time of the last item read
+    exhausted: bool = False  # no next page
+
+
+class _Run:
+    """The collection of one repository: cold (state empty) or warm (state from the cache)."""
+
+    def __init__(
+        self,
+        clients: GitHubClients,
+        owner: str,
+        name: str,
+        plan: CollectionPlan,
+        state: RepoState,
+        since_sync: datetime | None,
+    ) -> None:
+        self.clients = clients
+        self.owner, self.name = owner, name
+        self.plan = plan
+        self.state = state
+        self.warm = since_sync is not None
+        self.since_sync = since_sync
+        self.full_name = f"{owner}/{name}"
+        pages = plan.pages
+        source = plan.deployment_source
+        self.paging = {
+            "pulls": _Paging("pulls", pages.pulls, pages.pulls),
+            "deployments": _Paging("deployments", pages.deployments, pages.deployments),
+            "releases": _Paging("releases", pages.releases, pages.releases),
+            "issues": _Paging("issues", pages.issues, pages.issues),
+            "history": _Paging("history", pages.history, pages.history),
+        }
+        self.paging["deployments"].enabled = source in ("deployments", "auto")
+        self.paging["releases"].enabled = source in ("releases", "auto")
+        self.paging["history"].enabled = source != "merges"
+        self.recheck: list[str] = self._recheck_ids() if self.warm else []
+        self.requests = 0
+        self.estimated = False
+
+    # -- what a warm run re-reads --------------------------------------------------------
+    def _recheck_ids(self) -> list[str]:
+        """Cached records that can change without a new creation time.
+
+        A deployment without a success can still get one (its time is the deployment's);
+        a draft or pre-release can be published later.
+        """
+        ids = [
+            node
+            for node, d in self.state.deployments.items()
+            if d.succeeded_at is None and self.paging["deployments"].enabled
+        ]
+        ids += [
+            node
+            for node, r in self.state.releases.items()
+            if (r.is_draft or r.is_prerelease) and self.paging["releases"].enabled
+        ]
+        return ids
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        while True:
+            self._update_activity()
+            active = [p for p in self.paging.values() if p.active]
+            if not active and not self.recheck:
+                return
+            chunk = self.recheck[:100]
+            variables = self._variables(chunk)
+            try:
+                data = self.clients.graphql(
+                    queries.COLLECT, variables, shrinkable=True, tolerate=frozenset({"NOT_FOUND"})
+                )
+            except PageTooSlowError as exc:
+                self.requests += 1
+                if not self._shrink():
+                    data = self.clients.graphql(
+                        queries.COLLECT, variables, tolerate=frozenset({"NOT_FOUND"})
+                    )
+                else:
+                    log.info("%s: %s; reading smaller pages", self.full_name, exc)
+                    continue
+            self.requests += 1
+            self._grow()
+            self.recheck = self.recheck[len(chunk) :]
+            self._absorb(data, chunk)
+            self._estimate(data)
+            self._progress()
+
+    def _variables(self, chunk: list[str]) -> dict[str, Any]:
+        variables: dict[str, Any] = {
+            "owner": self.owner,
+            "name": self.name,
+            "reviewsFirst": self.plan.pages.reviews,
+            "recheck": bool(chunk),
+            "recheckIds": chunk,
+            "issueLabels": None if self.warm else list(self.plan.incident_labels),
+            "issuesSince": (self.since_sync or self.plan.since).isoformat(),
+            "historySince": self.since_sync.isoformat() if self.since_sync else None,
+        }
+        for paging in self.paging.values():
+            variables[paging.name] = paging.active
+            variables[f"{paging.name}First"] = paging.first
+            variables[f"{paging.name}After"] = paging.after
+        return variables
+
+    def _shrink(self) -> bool:
+        active = [p for p in self.paging.values() if p.active]
+        if all(p.first <= MIN_PAGE for p in active):
+            return False
+        for paging in active:
+            # Stay at the smaller size: a page that was too heavy once would be again.
+            paging.first = paging.limit = max(MIN_PAGE, paging.first // 2)
+        return True
+
+    def _grow(self) -> None:
+        for paging in self.paging.values():
+            paging.first = min(paging.limit, paging.first * 2)
+
+    def _estimate(self, data: dict[str, Any]) -> None:
+        """After the first page: the points the rest will take, against what remains."""
+        if self.estimated:
+            return
+        self.estimated = True
+        self._update_activity()
+        rate = data.get("rateLimit") or {}
+        cost, remaining = int(rate.get("cost") or 1), rate.get("remaining")
+        pages = max(
+            (
+                math.ceil(max(0, (p.total or 0) - p.first) / p.first)
+                for p in self.paging.values()
+                if p.active
+            ),
+            default=0,
+        )
+        needed = pages * cost
+        log.info(
+            "%s: at most %d more pages (about %d points) to read; %s points remain until %s",
+            self.full_name,
+            pages,
+            needed,
+            remaining,
+            rate.get("resetAt"),
+        )
+        if remaining is not None and needed > int(remaining):
+            log.warning(
+                "%s may need more GraphQL points (%d) than remain (%s): the run will wait for "
+                "the reset within max-wait, or publish a partial report.",
+                self.full_name,
+                needed,
+                remaining,
+            )
+
+    def _progress(self) -> None:
+        state = self.state
+        log.info(
+            "%s: %d requests: %d pull requests, %d deployments, %d releases, %d incidents, "
+            "%d commits",
+            self.full_name,
+            self.requests,
+            len(state.pulls),
+            len(state.deployments),
+            len(state.releases),
+            len(state.incidents),
+            len(state.commits),
+        )
+
+    # -- when to stop each connection ------------------------------------------------------
+    def _update_activity(self) -> None:
+        """Decide afresh which connections need another page.
+
+        Pull requests and history are needed back to the baseline deployment, which is known
+        only once deployments and releases are read back to it: until then they pause at the
+        first period's start, keeping their cursor, and resume if the baseline is older.
+        """
+        plan, paging = self.plan, self.paging
+
+        def needed(name: str, back_to: datetime | None) -> bool:
+            one = paging[name]
+            if not one.enabled or one.exhausted or back_to is None:
+                return False
+            return one.oldest is None or one.oldest >= back_to
+
+        if self.warm:
+            assert self.since_sync is not None
+            for name in ("pulls", "deployments", "releases"):
+                paging[name].active = needed(name, self.since_sync)
+            for name in ("issues", "history"):
+                paging[name].active = needed(name, EPOCH)
+            return
+        deployments, releases = paging["deployments"], paging["releases"]
+        deployments.active = needed("deployments", EPOCH) and not (
+            deployments.oldest is not None
+            and deployments.oldest < plan.since
+            and _deployment_baseline(self.state, plan) is not None
+        )
+        releases.active = needed("releases", EPOCH) and not (
+            releases.oldest is not None
+            and releases.oldest < plan.since
+            and _release_baseline(self.state, plan) is not None
+        )
+        paging["issues"].active = needed("issues", EPOCH)
+        if deployments.active or releases.active:
+            paging["pulls"].active = needed("pulls", plan.since)
+            paging["history"].active = needed("history", plan.since - HISTORY_SLACK)
+            return
+        oldest = _oldest_shipping_time(
+            list(self.state.deployments.values()), list(self.state.releases.values()), plan
+        )
+        paging["pulls"].active = needed("pulls", min(oldest, plan.since) if oldest else plan.since)
+        paging["history"].active = needed("history", oldest - HISTORY_SLACK if oldest else None)
+
+    # -- reading a page --------------------------------------------------------------------
+    def _absorb(self, data: dict[str, Any], chunk: list[str]) -> None:
+        repo = data.get("repository")
+        if repo is None:
+            raise GraphQLError(f"Could not resolve to a Repository {self.full_name}", [], 404)
+        branch_ref = repo.get("defaultBranchRef") or {}
+        self.state.info = RepositoryInfo(
+            full_name=repo["nameWithOwner"],
+            private=bool(repo["isPrivate"]),
+            archived=bool(repo["isArchived"]),
+            default_branch=branch_ref.get("name") or "main",
+        )
+        if chunk:
+            self._absorb_recheck(chunk, data.get("nodes") or [None] * len(chunk))
+        for name, connection in (
+            ("pulls", repo.get("pullRequests")),
+            ("deployments", repo.get("deployments")),
+            ("releases", repo.get("releases")),
+            ("issues", repo.get("issues")),
+            ("history", ((branch_ref.get("target") or {}).get("history"))),
+        ):
+            paging = self.paging[name]
+            if not paging.active:
+                continue
+            if connection is None:
+                # No default branch (an empty repository) or nothing to read.
+                paging.exhausted = True
+                continue
+            paging.pages += 1
+            paging.total = connection.get("totalCount")
+            nodes = [n for n in connection["nodes"] if n is not None]
+            getattr(self, f"_absorb_{name}")(nodes)
+            info = connection["pageInfo"]
+            paging.after = info["endCursor"]
+            paging.exhausted = not info["hasNextPage"]
+
+    def _absorb_pulls(self, nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            node = self._complete_pull(node)
+            pull = _pull_request(node, self.full_name)
+            self.state.pulls[pull.number] = pull
+            self.paging["pulls"].oldest = pull.updated_at
+
+    def _complete_pull(self, node: dict[str, Any]) -> dict[str, Any]:
+        """Read the rest of a pull request's reviews or ready events when a page was full."""
+        for key, flag in (("reviews", "reviews"), ("timelineItems", "ready")):
+            connection = node[key]
+            if connection["pageInfo"]["hasNextPage"]:
+                rest = self._overflow(node["id"], key, flag, connection["pageInfo"]["endCursor"])
+                node = {**node, key: {**connection, "nodes": connection["nodes"] + rest}}
+        return node
+
+    def _overflow(self, node_id: str, key: str, flag: str, after: str | None) -> list[Any]:
+        found: list[Any] = []
+        while True:
+            variables = {
+                "id": node_id,
+                "after": after,
+                "reviews": flag == "reviews",
+                "ready": flag == "ready",
+                "statuses": flag == "statuses",
+            }
+            data = self.clients.graphql(queries.OVERFLOW, variables)
+            self.requests += 1
+            connection = (data.get("node") or {}).get(key)
+            if connection is None:
+                return found
+            found.extend(connection["nodes"])
+            if not connection["pageInfo"]["hasNextPage"]:
+                return found
+            after = connection["pageInfo"]["endCursor"]
+
+    def _deployment(self, node: dict[str, Any]) -> Deployment:
+        statuses = node["statuses"]
+        status_nodes = statuses["nodes"]
+        if statuses["pageInfo"]["hasNextPage"]:
+            cursor = statuses["pageInfo"]["endCursor"]
+            status_nodes = status_nodes + self._overflow(node["id"], "statuses", "statuses", cursor)
+        return Deployment(
+            repository=self.full_name,
+            id=int(node["databaseId"]),
+            environment=node["environment"] or "",
+            sha=node["commitOid"],
+            created_at=_time(node["createdAt"]),
+            creator=_actor(node.get("creator")),
+            statuses=tuple(
+                DeploymentStatus(s["state"].lower(), _time(s["createdAt"])) for s in status_nodes
+            ),
+        )
+
+    def _absorb_deployments(self, nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            deployment = self._deployment(node)
+            self.state.deployments[node["id"]] = deployment
+            self.paging["deployments"].oldest = deployment.created_at
+
+    def _absorb_releases(self, nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            release = self._release(node)
+            self.state.releases[node["id"]] = release
+            self.paging["releases"].oldest = release.created_at
+
+    def _release(self, node: dict[str, Any]) -> Release:
+        tag_commit = node.get("tagCommit") or {}
+        return Release(
+            repository=self.full_name,
+            tag=node["tagName"],
+            name=node.get("name") or "",
+            is_draft=bool(node["isDraft"]),
+            is_prerelease=bool(node["isPrerelease"]),
+            created_at=_time(node["createdAt"]),
+            published_at=parse_time(node.get("publishedAt")),
+            commit=tag_commit.get("oid"),
+            author=_actor(node.get("author")),
+        )
+
+    def _absorb_issues(self, nodes: list[dict[str, Any]]) -> None:
+        wanted = {label.lower() for label in self.plan.incident_labels}
+        for node in nodes:
+            number = int(node["number"])
+            labels = {label["name"].lower() for label in node["labels"]["nodes"]}
+            if not labels & wanted:
+                # Updated and no longer (or never) an incident.
+                self.state.incidents.pop(number, None)
+                self.state.incident_updated.pop(number, None)
+                continue
+            self.state.incidents[number] = Incident(
+                repository=self.full_name,
+                number=number,
+                title=node["title"],
+                url=node["url"],
+                created_at=_time(node["createdAt"]),
+                closed_at=parse_time(node.get("closedAt")),
+            )
+            self.state.incident_updated[number] = _time(node["updatedAt"])
+
+    def _absorb_history(self, nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            user = (node.get("author") or {}).get("user")
+            associated = node["associatedPullRequests"]["nodes"]
+            commit = Commit(
+                oid=node["oid"],
+                message=node["message"],
+                authored_at=_time(node["authoredDate"]),
+                committed_at=_time(node["committedDate"]),
+                parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
+                author=Actor.from_login(user["login"]) if user else None,
+                pull_request=int(associated[0]["number"]) if associated else None,
+            )
+            self.state.commits[commit.oid] = commit
+            self.paging["history"].oldest = commit.committed_at
+
+    def _absorb_recheck(self, chunk: list[str], nodes: list[Any]) -> None:
+        for node_id, node in zip(chunk, nodes, strict=True):
+            if node is None:
+                # Deleted since the last run.
+                self.state.deployments.pop(node_id, None)
+                self.state.releases.pop(node_id, None)
+            elif node.get("__typename") == "Deployment":
+                self.state.deployments[node_id] = self._deployment(node)
+            elif node.get("__typename") == "Release":
+                self.state.releases[node_id] = self._release(node)
+
+
+def _deployment_baseline(state: RepoState, plan: CollectionPlan) -> Deployment | None:
+    """The newest-created production deployment that succeeded before the first period."""
+    before = [
+        d
+        for d in state.deployments.values()
+        if d.environment.lower() in plan.production_environments
+        and (success := d.succeeded_at) is not None
+        and success < plan.since
+    ]
+    return max(before, key=lambda d: d.created_at) if before else None
+
+
+def _release_baseline(state: RepoState, plan: CollectionPlan) -> Release | None:
+    before = [
+        r
+        for r in state.releases.values()
+        if r.published_at is not None
+        and r.published_at < plan.since
+        and not (r.is_draft or r.is_prerelease)
+    ]
+    return max(before, key=lambda r: r.created_at) if before else None
+
+
+def bounds(state: RepoState, plan: CollectionPlan) -> dict[str, datetime]:
+    """From when on each kind of record is kept: exactly what a full collection needs."""
+    oldest = _oldest_shipping_time(
+        list(state.deployments.values()), list(state.releases.values()), plan
+    )
+    deployment = _deployment_baseline(state, plan)
+    release = _release_baseline(state, plan)
+    result = {
+        "pulls": min(oldest, plan.since) if oldest else plan.since,
+        "deployments": min(deployment.created_at, plan.since) if deployment else EPOCH,
+        "releases": min(release.created_at, plan.since) if release else EPOCH,
+        "incidents": plan.since,
+    }
+    if plan.deployment_source != "merges" and oldest is not None:
+        result["commits"] = oldest - HISTORY_SLACK
+    return result
+
+
+def prune(state: RepoState, keep: dict[str, datetime]) -> None:
+    """Drop records older than ``keep``; the state is then complete from exactly there."""
+    state.pulls = {k: v for k, v in state.pulls.items() if v.updated_at >= keep["pulls"]}
+    state.deployments = {
+        k: v for k, v in state.deployments.items() if v.created_at >= keep["deployments"]
+    }
+    state.releases = {k: v for k, v in state.releases.items() if v.created_at >= keep["releases"]}
+    state.incidents = {
+        k: v for k, v in state.incidents.items() if state.incident_updated[k] >= keep["incidents"]
+    }
+    state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
+    commits_since = keep.get("commits")
+    state.commits = (
+        {k: v for k, v in state.commits.items() if v.committed_at >= commits_since}
+        if commits_since is not None
+        else {}
+    )
+    state.coverage = dict(keep)
+
+
+def _covers(state: RepoState, keep: dict[str, datetime]) -> str | None:
+    """Why the cached state is not complete back to ``keep``, or None when it is."""
+    for kind, needed in keep.items():
+        have = state.coverage.get(kind)
+        if have is None or have > needed:
+            shown = have.isoformat() if have else "nothing"
+            return f"the cache holds {kind} from {shown}, this run needs them from {needed}"
+    return None
 
 
 def collect_repository(
-    clients: GitHubClients, owner: str, name: str, plan: CollectionPlan
-) -> RepositoryData:
-    variables: dict[str, Any] = {"owner": owner, "name": name}
-    repo = clients.graphql(queries.REPOSITORY, variables)["repository"]
-    if repo is None:
-        raise GraphQLError(f"Could not resolve to a Repository {owner}/{name}", [], 404)
-    full_name = repo["nameWithOwner"]
-    branch_ref = repo.get("defaultBranchRef") or {}
-    info = RepositoryInfo(
-        full_name=full_name,
-        private=bool(repo["isPrivate"]),
-        archived=bool(repo["isArchived"]),
-        default_branch=branch_ref.get("name") or "main",
-    )
-    log.info("Collecting %s", full_name)
+    clients: GitHubClients,
+    owner: str,
+    name: str,
+    plan: CollectionPlan,
+    now: datetime,
+    cached: RepoState | None = None,
+    why: str = "no cache in use",
+) -> RepositoryResult:
+    full_name = f"{owner}/{name}"
+    if cached is not None and cached.settings_key != plan.settings_key:
+        why = f"the cache was made for other settings ({cached.settings_key})"
+        cached = None
+    if cached is not None and cached.synced_at is not None:
+        log.info(
+            "%s: incremental collection from %s (last synced %s)",
+            full_name,
+            why,
+            cached.synced_at.isoformat(),
+        )
+        warm = _Run(clients, owner, name, plan, cached, cached.synced_at - SYNC_OVERLAP)
+        result = _finish(warm, now, plan, full_name)
+        if result is not None:
+            return result
+        why = _covers(cached, bounds(cached, plan)) or "the cache does not cover this run"
+        log.info("%s: full collection instead: %s", full_name, why)
+    else:
+        log.info("%s: full collection: %s", full_name, why)
+    info = RepositoryInfo(full_name, False, False, "main")
+    cold = _Run(clients, owner, name, plan, RepoState(info=info), None)
+    result = _finish(cold, now, plan, full_name)
+    assert result is not None
+    return result
+
+
+def _finish(
+    run: _Run, now: datetime, plan: CollectionPlan, full_name: str
+) -> RepositoryResult | None:
     notes: list[str] = []
-    deployments: tuple[Deployment, ...] = ()
-    if plan.deployment_source in ("deployments", "auto"):
-        deployments = tuple(_deployments(clients, variables, full_name, plan))
-    releases: tuple[Release, ...] = ()
-    if plan.deployment_source in ("releases", "auto"):
-        releases = tuple(_releases(clients, variables, full_name, plan))
-    # Changes merged after the baseline deployment (the last one before the report's first
-    # period) can ship inside the period, so pull requests are read back to the baseline.
-    oldest = _oldest_shipping_time(deployments, releases, plan)
-    pulls_since = min(oldest, plan.since) if oldest else plan.since
-    pulls = tuple(_pull_requests(clients, variables, full_name, pulls_since, notes))
-    incidents = tuple(_incidents(clients, variables, full_name, plan))
-    commits: tuple[Commit, ...] = ()
-    if plan.deployment_source != "merges" and oldest is not None:
-        commits = tuple(_history(clients, variables, info.default_branch, oldest - HISTORY_SLACK))
-    log.info(
-        "%s: %d pull requests, %d deployments, %d releases, %d incidents, %d commits",
-        full_name,
-        len(pulls),
-        len(deployments),
-        len(releases),
-        len(incidents),
-        len(commits),
-    )
-    return RepositoryData(
-        info=info,
-        pull_requests=pulls,
-        deployments=deployments,
-        releases=releases,
-        incidents=incidents,
-        commits=commits,
+    complete = True
+    try:
+        run.run()
+    except QuotaExhaustedError as exc:
+        log.warning("%s: collection stopped early: %s", full_name, exc)
+        notes.append(f"{full_name}: collection stopped early: {exc}; the figures are partial")
+        complete = False
+    state = run.state
+    keep = bounds(state, plan)
+    if run.warm and complete:
+        reason = _covers(state, keep)
+        if reason is not None:
+            return None
+    prune(state, keep)
+    state.synced_at = now
+    state.settings_key = plan.settings_key
+    data = RepositoryData(
+        info=state.info,
+        pull_requests=tuple(sorted(state.pulls.values(), key=lambda p: p.number)),
+        deployments=tuple(
+            sorted(state.deployments.values(), key=lambda d: (d.created_at, d.id), reverse=True)
+        ),
+        releases=tuple(sorted(state.releases.values(), key=lambda r: r.created_at, reverse=True)),
+        incidents=tuple(sorted(state.incidents.values(), key=lambda i: i.created_at)),
+        commits=tuple(
+            sorted(state.commits.values(), key=lambda c: (c.committed_at, c.oid), reverse=True)
+        ),
         notes=tuple(notes),
     )
-
-
-def _pages(
-    clients: GitHubClients, query: str, variables: dict[str, Any], path: Sequence[str]
-) -> Iterator[list[dict[str, Any]]]:
-    """Yield each page's nodes of the connection at ``path`` until the caller stops."""
-    cursor: str | None = None
-    while True:
-        data = clients.graphql(query, {**variables, "cursor": cursor})
-        node: Any = data
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        if not node:
-            return
-        yield list(node["nodes"])
-        page = node["pageInfo"]
-        if not page["hasNextPage"]:
-            return
-        cursor = page["endCursor"]
-
-
-def _pull_requests(
-    clients: GitHubClients,
-    variables: dict[str, Any],
-    repository: str,
-    since: datetime,
-    notes: list[str],
-) -> Iterator[PullRequest]:
-    # Newest update first: a pull request merged, closed or still open in any period the
-    # report covers was updated at or after the period's start, so older pages are not needed.
-    for nodes in _pages(clients, queries.PULL_REQUESTS, variables, ("repository", "pullRequests")):
-        for node in nodes:
-            pull = _pull_request(node, repository)
-            if pull.review_count > len(pull.reviews):
-                notes.append(
-                    f"{repository}#{pull.number}: {pull.review_count} reviews, "
-                    f"first {len(pull.reviews)} used"
-                )
-            yield pull
-        if nodes and _time(nodes[-1]["updatedAt"]) < since:
-            return
+    log.info(
+        "%s: %d pull requests, %d deployments, %d releases, %d incidents, %d commits "
+        "from %d requests",
+        full_name,
+        len(data.pull_requests),
+        len(data.deployments),
+        len(data.releases),
+        len(data.incidents),
+        len(data.commits),
+        run.requests,
+    )
+    return RepositoryResult(data, state if complete else None, run.requests)
 
 
 def _pull_request(node: dict[str, Any], repository: str) -> PullRequest:
@@ -264,93 +790,6 @@ def _pull_request(node: dict[str, Any], repository: str) -> PullRequest:
     )
 
 
-def _deployments(
-    clients: GitHubClients, variables: dict[str, Any], repository: str, plan: CollectionPlan
-) -> Iterator[Deployment]:
-    # Newest first, until past the window start AND a successful production deployment before
-    # it was seen: that one is the baseline the first deployment in the window is chained to.
-    baseline_found = False
-    for nodes in _pages(clients, queries.DEPLOYMENTS, variables, ("repository", "deployments")):
-        oldest: datetime | None = None
-        for node in nodes:
-            deployment = Deployment(
-                repository=repository,
-                id=int(node["databaseId"]),
-                environment=node["environment"] or "",
-                sha=node["commitOid"],
-                created_at=_time(node["createdAt"]),
-                creator=_actor(node.get("creator")),
-                statuses=tuple(
-                    DeploymentStatus(s["state"].lower(), _time(s["createdAt"]))
-                    for s in node["statuses"]["nodes"]
-                ),
-            )
-            oldest = deployment.created_at
-            success = deployment.succeeded_at
-            if (
-                success is not None
-                and success < plan.since
-                and deployment.environment.lower() in plan.production_environments
-            ):
-                baseline_found = True
-            yield deployment
-        if oldest is not None and oldest < plan.since and baseline_found:
-            return
-
-
-def _releases(
-    clients: GitHubClients, variables: dict[str, Any], repository: str, plan: CollectionPlan
-) -> Iterator[Release]:
-    baseline_found = False
-    for nodes in _pages(clients, queries.RELEASES, variables, ("repository", "releases")):
-        oldest: datetime | None = None
-        for node in nodes:
-            tag_commit = node.get("tagCommit") or {}
-            release = Release(
-                repository=repository,
-                tag=node["tagName"],
-                name=node.get("name") or "",
-                is_draft=bool(node["isDraft"]),
-                is_prerelease=bool(node["isPrerelease"]),
-                created_at=_time(node["createdAt"]),
-                published_at=parse_time(node.get("publishedAt")),
-                commit=tag_commit.get("oid"),
-                author=_actor(node.get("author")),
-            )
-            oldest = release.created_at
-            published = release.published_at
-            if (
-                published
-                and published < plan.since
-                and not (release.is_draft or release.is_prerelease)
-            ):
-                baseline_found = True
-            yield release
-        if oldest is not None and oldest < plan.since and baseline_found:
-            return
-
-
-def _incidents(
-    clients: GitHubClients, variables: dict[str, Any], repository: str, plan: CollectionPlan
-) -> Iterator[Incident]:
-    # An incident that can fail a deployment in any period was opened after the period's start,
-    # so it was updated after it too; GitHub filters on the update time server-side.
-    found: dict[int, Incident] = {}
-    for label in plan.incident_labels:
-        query_vars = {**variables, "labels": [label], "since": plan.since.isoformat()}
-        for nodes in _pages(clients, queries.INCIDENTS, query_vars, ("repository", "issues")):
-            for node in nodes:
-                found[int(node["number"])] = Incident(
-                    repository=repository,
-                    number=int(node["number"]),
-                    title=node["title"],
-                    url=node["url"],
-                    created_at=_time(node["createdAt"]),
-                    closed_at=parse_time(node.get("closedAt")),
-                )
-    return iter(sorted(found.values(), key=lambda i: i.created_at))
-
-
 def _oldest_shipping_time(
     deployments: Sequence[Deployment], releases: Sequence[Release], plan: CollectionPlan
 ) -> datetime | None:
@@ -373,23 +812,3 @@ def _oldest_shipping_time(
         return None
     before = [moment for moment in shipped if moment < plan.since]
     return max(before) if before else plan.since
-
-
-def _history(
-    clients: GitHubClients, variables: dict[str, Any], branch: str, since: datetime
-) -> Iterator[Commit]:
-    query_vars = {**variables, "branch": f"refs/heads/{branch}", "since": since.isoformat()}
-    path = ("repository", "ref", "target", "history")
-    for nodes in _pages(clients, queries.HISTORY, query_vars, path):
-        for node in nodes:
-            user = (node.get("author") or {}).get("user")
-            associated = node["associatedPullRequests"]["nodes"]
-            yield Commit(
-                oid=node["oid"],
-                message=node["message"],
-                authored_at=_time(node["authoredDate"]),
-                committed_at=_time(node["committedDate"]),
-                parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
-                author=Actor.from_login(user["login"]) if user else None,
-                pull_request=int(associated[0]["number"]) if associated else None,
-            )

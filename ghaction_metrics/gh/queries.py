@@ -10,131 +10,107 @@ query Viewer {
 }
 """
 
-REPOSITORY = f"""
-query Repository($owner: String!, $name: String!) {{
+ACTOR = "__typename login"
+PULL_REQUEST_FIELDS = f"""
+fragment PullRequestFields on PullRequest {{
+  id
+  number
+  title
+  body
+  url
+  state
+  isDraft
+  createdAt
+  updatedAt
+  closedAt
+  mergedAt
+  baseRefName
+  additions
+  deletions
+  author {{ {ACTOR} }}
+  mergeCommit {{ oid }}
+  labels(first: 100) {{ nodes {{ name }} }}
+  commits(first: 1) {{ totalCount nodes {{ commit {{ authoredDate }} }} }}
+  reviews(first: $reviewsFirst) {{
+    totalCount
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...ReviewFields }}
+  }}
+  timelineItems(first: 10, itemTypes: [READY_FOR_REVIEW_EVENT]) {{
+    totalCount
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
+  }}
+}}
+"""
+REVIEW_FIELDS = f"""
+fragment ReviewFields on PullRequestReview {{
+  author {{ {ACTOR} }}
+  state
+  submittedAt
+  comments {{ totalCount }}
+}}
+"""
+DEPLOYMENT_FIELDS = f"""
+fragment DeploymentFields on Deployment {{
+  id
+  databaseId
+  environment
+  createdAt
+  commitOid
+  creator {{ {ACTOR} }}
+  statuses(first: 10) {{
+    totalCount
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ state createdAt }}
+  }}
+}}
+"""
+RELEASE_FIELDS = f"""
+fragment ReleaseFields on Release {{
+  id
+  tagName
+  name
+  isDraft
+  isPrerelease
+  createdAt
+  publishedAt
+  tagCommit {{ oid }}
+  author {{ {ACTOR} }}
+}}
+"""
+
+# One document per repository and page: every connection the metrics need, each with its own
+# cursor and switch, so a page costs one request however many connections still have pages.
+# ``nodes`` re-reads cached records that can change without a new creation time.
+COLLECT = f"""
+query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
+              $pulls: Boolean!, $pullsFirst: Int!, $pullsAfter: String,
+              $deployments: Boolean!, $deploymentsFirst: Int!, $deploymentsAfter: String,
+              $releases: Boolean!, $releasesFirst: Int!, $releasesAfter: String,
+              $issues: Boolean!, $issuesFirst: Int!, $issuesAfter: String,
+              $issueLabels: [String!], $issuesSince: DateTime,
+              $history: Boolean!, $historyFirst: Int!, $historyAfter: String,
+              $historySince: GitTimestamp,
+              $recheck: Boolean!, $recheckIds: [ID!]!) {{
   {RATE_LIMIT}
+  nodes(ids: $recheckIds) @include(if: $recheck) {{
+    __typename
+    id
+    ...DeploymentFields
+    ...ReleaseFields
+  }}
   repository(owner: $owner, name: $name) {{
     nameWithOwner
     isPrivate
     isArchived
-    defaultBranchRef {{ name }}
-  }}
-}}
-"""
-
-PULL_REQUESTS = f"""
-query PullRequests($owner: String!, $name: String!, $cursor: String) {{
-  {RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    pullRequests(first: 50, after: $cursor, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
-      pageInfo {{ hasNextPage endCursor }}
-      nodes {{
-        number
-        title
-        body
-        url
-        state
-        isDraft
-        createdAt
-        updatedAt
-        closedAt
-        mergedAt
-        baseRefName
-        additions
-        deletions
-        author {{ __typename login }}
-        mergeCommit {{ oid }}
-        labels(first: 20) {{ nodes {{ name }} }}
-        commits(first: 1) {{ totalCount nodes {{ commit {{ authoredDate }} }} }}
-        reviews(first: 50) {{
-          totalCount
-          nodes {{
-            author {{ __typename login }}
-            state
-            submittedAt
-            comments {{ totalCount }}
-          }}
-        }}
-        timelineItems(first: 10, itemTypes: [READY_FOR_REVIEW_EVENT]) {{
-          nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
-        }}
-      }}
-    }}
-  }}
-}}
-"""
-
-DEPLOYMENTS = f"""
-query Deployments($owner: String!, $name: String!, $cursor: String) {{
-  {RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    deployments(first: 100, after: $cursor, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
-      pageInfo {{ hasNextPage endCursor }}
-      nodes {{
-        databaseId
-        environment
-        createdAt
-        commitOid
-        creator {{ __typename login }}
-        statuses(first: 20) {{ nodes {{ state createdAt }} }}
-      }}
-    }}
-  }}
-}}
-"""
-
-RELEASES = f"""
-query Releases($owner: String!, $name: String!, $cursor: String) {{
-  {RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    releases(first: 100, after: $cursor, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
-      pageInfo {{ hasNextPage endCursor }}
-      nodes {{
-        tagName
-        name
-        isDraft
-        isPrerelease
-        createdAt
-        publishedAt
-        tagCommit {{ oid }}
-        author {{ __typename login }}
-      }}
-    }}
-  }}
-}}
-"""
-
-INCIDENTS = f"""
-query Incidents($owner: String!, $name: String!, $labels: [String!], $since: DateTime,
-                $cursor: String) {{
-  {RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    issues(first: 100, after: $cursor, filterBy: {{labels: $labels, since: $since}},
-           orderBy: {{field: CREATED_AT, direction: DESC}}) {{
-      pageInfo {{ hasNextPage endCursor }}
-      nodes {{
-        number
-        title
-        url
-        state
-        createdAt
-        closedAt
-        author {{ __typename login }}
-      }}
-    }}
-  }}
-}}
-"""
-
-HISTORY = f"""
-query History($owner: String!, $name: String!, $branch: String!, $since: GitTimestamp,
-              $cursor: String) {{
-  {RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    ref(qualifiedName: $branch) {{
+    defaultBranchRef {{
+      name
       target {{
         ... on Commit {{
-          history(first: 100, after: $cursor, since: $since) {{
+          history(first: $historyFirst, after: $historyAfter, since: $historySince)
+              @include(if: $history) {{
+            totalCount
             pageInfo {{ hasNextPage endCursor }}
             nodes {{
               oid
@@ -149,8 +125,75 @@ query History($owner: String!, $name: String!, $branch: String!, $since: GitTime
         }}
       }}
     }}
+    pullRequests(first: $pullsFirst, after: $pullsAfter,
+                 orderBy: {{field: UPDATED_AT, direction: DESC}}) @include(if: $pulls) {{
+      totalCount
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ ...PullRequestFields }}
+    }}
+    deployments(first: $deploymentsFirst, after: $deploymentsAfter,
+                orderBy: {{field: CREATED_AT, direction: DESC}}) @include(if: $deployments) {{
+      totalCount
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ ...DeploymentFields }}
+    }}
+    releases(first: $releasesFirst, after: $releasesAfter,
+             orderBy: {{field: CREATED_AT, direction: DESC}}) @include(if: $releases) {{
+      totalCount
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ ...ReleaseFields }}
+    }}
+    issues(first: $issuesFirst, after: $issuesAfter,
+           filterBy: {{labels: $issueLabels, since: $issuesSince}},
+           orderBy: {{field: UPDATED_AT, direction: DESC}}) @include(if: $issues) {{
+      totalCount
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        id
+        number
+        title
+        url
+        state
+        createdAt
+        updatedAt
+        closedAt
+        labels(first: 100) {{ nodes {{ name }} }}
+      }}
+    }}
   }}
 }}
+{PULL_REQUEST_FIELDS}
+{REVIEW_FIELDS}
+{DEPLOYMENT_FIELDS}
+{RELEASE_FIELDS}
+"""
+
+# The rest of a nested connection whose first page, read inside COLLECT, was full.
+OVERFLOW = f"""
+query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
+               $statuses: Boolean!) {{
+  {RATE_LIMIT}
+  node(id: $id) {{
+    ... on PullRequest {{
+      reviews(first: 100, after: $after) @include(if: $reviews) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ ...ReviewFields }}
+      }}
+      timelineItems(first: 100, after: $after, itemTypes: [READY_FOR_REVIEW_EVENT])
+          @include(if: $ready) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
+      }}
+    }}
+    ... on Deployment {{
+      statuses(first: 100, after: $after) @include(if: $statuses) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ state createdAt }}
+      }}
+    }}
+  }}
+}}
+{REVIEW_FIELDS}
 """
 
 PIN_ISSUE = """
@@ -161,11 +204,7 @@ mutation PinIssue($issueId: ID!) {
 
 ALL_DOCUMENTS: dict[str, str] = {
     "VIEWER": VIEWER,
-    "REPOSITORY": REPOSITORY,
-    "PULL_REQUESTS": PULL_REQUESTS,
-    "DEPLOYMENTS": DEPLOYMENTS,
-    "RELEASES": RELEASES,
-    "INCIDENTS": INCIDENTS,
-    "HISTORY": HISTORY,
+    "COLLECT": COLLECT,
+    "OVERFLOW": OVERFLOW,
     "PIN_ISSUE": PIN_ISSUE,
 }

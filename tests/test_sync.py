@@ -1,0 +1,304 @@
+"""Incremental collection: a warm run from the cache equals a cold run over the same data.
+
+The emulator serves the demo organisation; a cold collection at T0 makes the cache, GitHub
+then changes in the ways that do not create new records (a late success status on an older
+deployment, a draft release published, an incident label added to an old issue, pull
+requests edited, closed and reopened), and at T1 a warm run from the cache and a cold run
+must give exactly the same records and the same report.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import WORKFLOW_TOKEN, EmulatorFactory
+
+from ghaction_metrics.emulator.generate import generate_dataset
+from ghaction_metrics.emulator.payloads import node_id
+from ghaction_metrics.emulator.world import (
+    Deployment,
+    DeploymentStatus,
+    Issue,
+    Release,
+    Repository,
+    World,
+)
+from ghaction_metrics.gh.client import GitHubClients, connect
+from ghaction_metrics.gh.collect import CollectionPlan, PageSizes, collect, collect_repository
+from ghaction_metrics.gh.history import commit_files, read_tree
+from ghaction_metrics.gh.quota import Waiter
+from ghaction_metrics.gh.sync import (
+    CacheError,
+    RepoState,
+    cache_path,
+    decode_state,
+    encode_state,
+    read_cache,
+)
+from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.models import Collection, RepositoryInfo
+from ghaction_metrics.report import build_report, outputs
+from ghaction_metrics.windows import parse_window
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+T1 = T0 + timedelta(days=1)
+REPOSITORIES = ("acme/storefront", "acme/mobile-app")
+
+
+# Small pages, so a warm run's first page does not reach the changed records by accident:
+# they must be found through update times and re-checks.
+SMALL = PageSizes(pulls=10, deployments=10, releases=2, issues=10, history=50, reviews=5)
+
+
+def _plan(now: datetime) -> CollectionPlan:
+    window = parse_window("30d").resolve(now, UTC)
+    return CollectionPlan(
+        since=window.previous().since,
+        until=window.until,
+        production_environments=("production",),
+        incident_labels=("incident",),
+        incident_window=timedelta(days=7),
+        deployment_source="auto",
+        pages=SMALL,
+    )
+
+
+def _clients(server_url: str, graphql_url: str) -> GitHubClients:
+    return connect(WORKFLOW_TOKEN, server_url, graphql_url, waiter=Waiter(sleep=lambda _: None))
+
+
+def _report_outputs(state_data: Collection, now: datetime) -> dict[str, str]:
+    window = parse_window("30d").resolve(now, UTC)
+    report = build_report(state_data, Settings(), window, "previous", now, "default")
+    return outputs(report)
+
+
+class Changes:
+    """Records set up before T0 that change between T0 and T1 without new creation times."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        store = world.repositories["acme/storefront"]
+        mobile = world.repositories["acme/mobile-app"]
+        self.store, self.mobile = store, mobile
+        recent = [d for d in store.deployments if T0 - timedelta(days=21) < d.created_at < T0]
+        base = max(recent, key=lambda d: d.created_at)
+        # A production deployment still in progress at T0; its success arrives after T0.
+        self.pending = Deployment(
+            id=world.new_id(),
+            sha=base.sha,
+            ref="main",
+            environment="production",
+            created_at=T0 - timedelta(days=20),
+            creator=base.creator,
+            statuses=[
+                DeploymentStatus(world.new_id(), "in_progress", T0 - timedelta(days=20)),
+            ],
+        )
+        store.deployments.append(self.pending)
+        latest = max(mobile.releases, key=lambda r: r.created_at)
+        self.draft = Release(
+            id=world.new_id(),
+            tag_name="v99.0.0",
+            name="v99.0.0",
+            tag_commit=latest.tag_commit,
+            created_at=T0 - timedelta(days=25),
+            published_at=None,
+            is_draft=True,
+            author=latest.author,
+        )
+        mobile.releases.append(self.draft)
+        self.issue = Issue(
+            number=max(_numbers(store)) + 1,
+            id=world.new_id(),
+            title="Checkout returns 500 for some carts",
+            body="",
+            author="alice-chen",
+            created_at=T0 - timedelta(days=4, hours=20),
+            updated_at=T0 - timedelta(days=4),
+            state="closed",
+            closed_at=T0 - timedelta(days=4),
+            labels=["bug"],
+        )
+        store.issues.append(self.issue)
+        pulls = sorted(
+            (p for p in store.pull_requests if p.updated_at < T0 - timedelta(days=15)),
+            key=lambda p: p.updated_at,
+        )
+        self.edited = next(p for p in reversed(pulls) if p.merged_at)
+        self.closed = next(p for p in reversed(pulls) if p.state == "open")
+        self.reopened = next(
+            p for p in reversed(pulls) if p.state == "closed" and p.merged_at is None
+        )
+
+    def apply(self) -> None:
+        at = T0 + timedelta(hours=2)
+        self.pending.statuses.append(DeploymentStatus(self.world.new_id(), "success", at))
+        self.draft.is_draft = False
+        self.draft.published_at = T0 + timedelta(hours=3)
+        self.issue.labels.append("incident")
+        self.issue.updated_at = T0 + timedelta(hours=4)
+        self.edited.title = "Renamed: " + self.edited.title
+        self.edited.labels.append("hotfix")
+        self.edited.updated_at = T0 + timedelta(hours=5)
+        self.closed.state = "closed"
+        self.closed.closed_at = T0 + timedelta(hours=6)
+        self.closed.updated_at = T0 + timedelta(hours=6)
+        self.reopened.state = "open"
+        self.reopened.closed_at = None
+        self.reopened.updated_at = T0 + timedelta(hours=7)
+        self.world.now = T1
+
+
+def _split(name: str) -> tuple[str, str]:
+    owner, repo = name.split("/")
+    return owner, repo
+
+
+def _numbers(repo: Repository) -> list[int]:
+    return [i.number for i in repo.issues] + [p.number for p in repo.pull_requests]
+
+
+@pytest.fixture
+def world() -> World:
+    return generate_dataset(seed=5, now=T0).world
+
+
+def test_incremental_run_equals_cold_run_after_changes_to_old_records(
+    emulator_factory: EmulatorFactory, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    changes = Changes(world)
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    first = {
+        name: collect_repository(clients, *_split(name), _plan(T0), T0) for name in REPOSITORIES
+    }
+    caches: dict[str, RepoState] = {}
+    for name, result in first.items():
+        assert result.state is not None
+        # Through bytes and back, as the cache travels through the history branch.
+        caches[name] = decode_state(encode_state(result.state), name)
+    changes.apply()
+
+    caplog.set_level(logging.INFO)
+    before = len(server.requests)
+    warm = {
+        name: collect_repository(clients, *_split(name), _plan(T1), T1, caches[name], "test")
+        for name in REPOSITORIES
+    }
+    warm_requests = len(server.requests) - before
+    cold = {
+        name: collect_repository(clients, *_split(name), _plan(T1), T1) for name in REPOSITORIES
+    }
+    assert "incremental collection" in caplog.text
+    rechecked = b"".join(r.request_body for r in server.requests[before:])
+    assert node_id("Deployment", changes.pending.id).encode() in rechecked
+    assert node_id("Release", changes.draft.id).encode() in rechecked
+    for name in REPOSITORIES:
+        assert warm[name].data == cold[name].data, name
+    assert warm_requests <= 2 * len(REPOSITORIES)
+
+    # Each change reached the records...
+    store_warm = warm["acme/storefront"].data
+    pending = next(d for d in store_warm.deployments if d.id == changes.pending.id)
+    assert pending.succeeded_at == T0 + timedelta(hours=2)
+    assert changes.issue.number in {i.number for i in store_warm.incidents}
+    pulls = {p.number: p for p in store_warm.pull_requests}
+    assert pulls[changes.edited.number].title.startswith("Renamed: ")
+    assert pulls[changes.closed.number].state == "CLOSED"
+    assert pulls[changes.reopened.number].state == "OPEN"
+    release = next(r for r in warm["acme/mobile-app"].data.releases if r.tag == "v99.0.0")
+    assert not release.is_draft
+    # ...and the reports are the same.
+    for pick in (warm, cold):
+        assert all(result.state is not None for result in pick.values())
+    warm_report = _report_outputs(Collection(tuple(r.data for r in warm.values()), (), 0, 0), T1)
+    cold_report = _report_outputs(Collection(tuple(r.data for r in cold.values()), (), 0, 0), T1)
+    assert warm_report == cold_report
+
+
+def test_label_removed_from_an_incident_drops_it(
+    emulator_factory: EmulatorFactory, world: World
+) -> None:
+    store = world.repositories["acme/storefront"]
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    first = collect_repository(clients, "acme", "storefront", _plan(T0), T0)
+    assert first.state is not None
+    assert first.data.incidents
+    incident = first.data.incidents[-1]
+    issue = next(i for i in store.issues if i.number == incident.number)
+    issue.labels = [label for label in issue.labels if label != "incident"]
+    issue.updated_at = T0 + timedelta(hours=1)
+    cached = decode_state(encode_state(first.state), "acme/storefront")
+    warm = collect_repository(clients, "acme", "storefront", _plan(T1), T1, cached, "test")
+    cold = collect_repository(clients, "acme", "storefront", _plan(T1), T1)
+    assert incident.number not in {i.number for i in warm.data.incidents}
+    assert warm.data == cold.data
+
+
+def test_changed_settings_or_a_longer_window_fall_back_to_a_full_collection(
+    emulator_factory: EmulatorFactory, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    first = collect_repository(clients, "acme", "payments", _plan(T0), T0)
+    assert first.state is not None
+    caplog.set_level(logging.INFO)
+    relabelled = replace(_plan(T1), incident_labels=("outage",))
+    collect_repository(clients, "acme", "payments", relabelled, T1, first.state, "test")
+    assert "full collection: the cache was made for other settings" in caplog.text
+    caplog.clear()
+    longer = replace(_plan(T1), since=_plan(T1).since - timedelta(days=200))
+    cached = decode_state(encode_state(first.state), "acme/payments")
+    result = collect_repository(clients, "acme", "payments", longer, T1, cached, "test")
+    assert "full collection instead" in caplog.text
+    assert result.data == collect_repository(clients, "acme", "payments", longer, T1).data
+
+
+def test_unreadable_or_missing_cache_means_full_collection_with_the_reason_logged(
+    emulator_factory: EmulatorFactory, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    home = "acme/storefront"
+    path = cache_path("default", "acme/docs")
+    commit_files(clients, home, "metrics", {path: b"\x1f\x8b not really gzip"}, "broken cache")
+    tree = read_tree(clients, home, "metrics")
+    assert tree is not None
+    caplog.set_level(logging.INFO)
+    state, why = read_cache(clients, home, tree.files, "default", "acme/docs")
+    assert state is None
+    assert "unreadable" in why
+    assert any(r.levelno == logging.WARNING and "unreadable" in r.message for r in caplog.records)
+    state, why = read_cache(clients, home, tree.files, "default", "acme/payments")
+    assert state is None
+    assert "no cache file" in why
+    assert read_cache(clients, home, None, "default", "acme/docs")[1].startswith("there is no")
+
+    outcome = collect(
+        clients,
+        ["acme/docs"],
+        _plan(T0),
+        now=T0,
+        caches=lambda name: read_cache(clients, home, tree.files, "default", name),
+    )
+    assert "acme/docs: full collection: the cache file" in caplog.text
+    assert not outcome.collection.partial
+    assert "acme/docs" in outcome.states
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"plain text",
+        encode_state(RepoState(info=RepositoryInfo("acme/other", False, False, "main"))),
+    ],
+)
+def test_decode_refuses_what_it_cannot_trust(blob: bytes) -> None:
+    with pytest.raises(CacheError):
+        decode_state(blob, "acme/docs")
