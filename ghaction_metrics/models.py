@@ -122,6 +122,8 @@ class Incident:
     url: str
     created_at: datetime
     closed_at: datetime | None
+    body: str = ""
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,36 @@ class Commit:
     parents: tuple[str, ...]
     author: Actor | None  # None when the commit's email maps to no account
     pull_request: int | None  # the associated pull request, if any
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """One attempt of a workflow run (REST ``GET /repos/{o}/{r}/actions/runs``)."""
+
+    repository: str
+    id: int  # the run id, shared by every attempt of the run
+    attempt: int  # run_attempt, 1 for the first
+    name: str  # the workflow's name
+    path: str  # the workflow file, e.g. ".github/workflows/deploy.yml"
+    head_branch: str | None
+    head_sha: str
+    event: str
+    status: str  # lower case: completed, in_progress, queued, ...
+    conclusion: str | None  # lower case: success, failure, cancelled, ...; None while running
+    created_at: datetime
+    updated_at: datetime  # REST has no completion time; for a completed run this is it
+    actor: Actor | None = None
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A git tag. Annotated tags carry a tagger date; lightweight tags only the commit."""
+
+    repository: str
+    name: str
+    commit: str  # the tagged commit's oid (annotated tags peeled)
+    tagger_date: datetime | None  # None for a lightweight tag
+    committed_at: datetime  # the tagged commit's committer date
 
 
 @dataclass(frozen=True)
@@ -153,6 +185,8 @@ class RepositoryData:
     releases: tuple[Release, ...] = ()
     incidents: tuple[Incident, ...] = ()
     commits: tuple[Commit, ...] = ()  # default-branch history, newest first
+    workflow_runs: tuple[WorkflowRun, ...] = ()  # for deployment-source workflow:<x>
+    tags: tuple[Tag, ...] = ()  # for deployment-source tags:<glob>
     notes: tuple[str, ...] = field(default=())  # data-quality notes from collection
 
 
@@ -169,3 +203,6 @@ class Collection:
     graphql_points: int
     requests: int
     partial: bool = False
+    # Incidents read from ``incident-repository`` when it is set; they count for every
+    # repository they name, or for all measured repositories when they name none.
+    incidents: tuple[Incident, ...] = ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from ..models import Actor, Commit, PullRequest, RepositoryData
 from ..windows import Window
@@ -32,11 +32,15 @@ class Settings:
     include_bots: bool = False
     exclude_authors: frozenset[str] = frozenset()
     base_branches: tuple[str, ...] = ()  # empty: the default branch; ("*",): all
+    timezone: tzinfo = UTC  # day and week boundaries (weekly velocity)
+    per_person: str = "true"  # true, false or anonymous
+    pseudonym_salt: str = field(default="", repr=False)  # HMAC key for anonymous pseudonyms
+    incident_repository: str | None = None  # owner/name where incidents are filed, if not each
 
     def counts_author(self, actor: Actor) -> bool:
         if actor.is_bot and not self.include_bots:
             return False
-        return actor.login.lower() not in self.exclude_authors
+        return not self.exclude_authors or actor.login.lower() not in self.exclude_authors
 
     def counts_base(self, pull: PullRequest, default_branch: str) -> bool:
         if self.base_branches == ("*",):
@@ -53,6 +57,7 @@ class Change:
     reverts: str | None  # key of the change it reverts, when it is a revert
     is_hotfix: bool
     is_revert: bool
+    merged_at: datetime | None = None  # the merge, or a direct push's committer time
 
 
 @dataclass(frozen=True)
@@ -65,16 +70,23 @@ class Event:
     time: datetime
     ships: frozenset[str] = field(default=frozenset())
     is_rollback: bool = False
+    # The time is an approximation (a lightweight tag's commit date, not a deployment's own).
+    approximate: bool = False
 
 
 def _revert_target(
     title: str, body: str, repository: str, by_sha: dict[str, str], by_title: dict[str, str]
 ) -> str | None:
+    if not _mentions_revert(title, body):
+        return None
     for match in _REVERTS_PR.finditer(body):
         if match.group(1).lower() == repository.lower():
             return f"pr:{match.group(2)}"
     for match in _REVERTS_COMMIT.finditer(body):
         prefix = match.group(1)
+        exact = by_sha.get(prefix)
+        if exact is not None:
+            return exact
         for sha, key in by_sha.items():
             if sha.startswith(prefix):
                 return key
@@ -82,7 +94,14 @@ def _revert_target(
     return by_title.get(titled.group(1)) if titled else None
 
 
+def _mentions_revert(title: str, body: str) -> bool:
+    """A cheap test before the patterns: every revert form contains "evert"."""
+    return "evert" in title or "evert" in body
+
+
 def _is_revert(title: str, body: str) -> bool:
+    if not _mentions_revert(title, body):
+        return False
     return bool(
         _REVERTS_PR.search(body) or _REVERTS_COMMIT.search(body) or _REVERT_TITLE.match(title)
     )
@@ -125,6 +144,7 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
             reverts=_revert_target(pull.title, pull.body, name, by_commit, by_title),
             is_hotfix=any(label.lower() in hotfix for label in pull.labels),
             is_revert=_is_revert(pull.title, pull.body),
+            merged_at=pull.merged_at,
         )
     for commit in direct:
         title, _, body = commit.message.partition("\n")
@@ -137,6 +157,7 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
             reverts=_revert_target(title, body, name, by_commit, by_title),
             is_hotfix=False,
             is_revert=_is_revert(title, body),
+            merged_at=commit.committed_at,
         )
     return RepoChanges(changes, by_commit)
 
@@ -146,56 +167,77 @@ class CommitGraph:
 
     def __init__(self, commits: Iterable[Commit]) -> None:
         self.parents = {c.oid: c.parents for c in commits}
-        self._reach: dict[str, frozenset[str]] = {}
 
     def __contains__(self, sha: str) -> bool:
         return sha in self.parents
 
-    def reachable(self, sha: str) -> frozenset[str]:
-        cached = self._reach.get(sha)
-        if cached is not None:
-            return cached
-        seen: set[str] = set()
+    def reachable(self, sha: str) -> set[str]:
+        """Every collected commit reachable from ``sha``, itself included."""
+        return self.new_since(sha, set())[0]
+
+    def new_since(self, sha: str, known: set[str]) -> tuple[set[str], set[str]]:
+        """Commits reachable from ``sha`` that are not in ``known``, and the ``known`` commits
+        the walk stopped at. ``known`` must be closed under ancestry (a reachable set), so
+        stopping at its members loses nothing."""
+        new: set[str] = set()
+        boundary: set[str] = set()
         stack = [sha]
+        parents = self.parents
         while stack:
             oid = stack.pop()
-            if oid in seen or oid not in self.parents:
+            if oid in new or oid not in parents:
                 continue
-            seen.add(oid)
-            stack.extend(self.parents[oid])
-        result = frozenset(seen)
-        self._reach[sha] = result
-        return result
-
-    def is_proper_ancestor(self, older: str, newer: str) -> bool:
-        return older != newer and older in self.reachable(newer)
+            if oid in known:
+                boundary.add(oid)
+                continue
+            new.add(oid)
+            stack.extend(parents[oid])
+        return new, boundary
 
 
 def chain_shipments(
     events: Sequence[Event], graph: CommitGraph, by_commit: dict[str, str]
 ) -> list[Event]:
-    """Fill ``ships`` and ``is_rollback`` for each environment's chain of deployments."""
+    """Fill ``ships`` and ``is_rollback`` for each environment's chain of deployments.
+
+    A deployment ships what its commit reaches and the previous deployment's commit does not.
+    Each chain keeps the previous deployment's reachable set and grows it by the new commits
+    only, so a chain costs one walk over the history, not one per deployment; the set is
+    rebuilt from scratch only when a deployment does not descend from the previous one
+    (a rollback, or a deployment of another line of history), which is rare.
+    """
     result: list[Event] = []
     chains: dict[str, list[Event]] = {}
     for event in sorted(events, key=lambda e: e.time):
         chains.setdefault(event.environment, []).append(event)
     for chain in chains.values():
-        previous: Event | None = None
+        previous: str | None = None  # the previous deployment's commit, when in the graph
+        reached: set[str] = set()  # everything that commit reaches
         for event in chain:
             if event.sha is None or event.sha not in graph:
+                # A commit outside the collected default-branch history: nothing it ships is
+                # visible, and it does not move the chain.
                 result.append(event)
-                previous = event
                 continue
-            reach = graph.reachable(event.sha)
-            before = graph.reachable(previous.sha) if previous and previous.sha else frozenset()
-            ships = frozenset(by_commit[oid] for oid in reach - before if oid in by_commit)
-            rollback = bool(
-                previous and previous.sha and graph.is_proper_ancestor(event.sha, previous.sha)
-            )
+            new, boundary = graph.new_since(event.sha, reached)
+            ships = frozenset(by_commit[oid] for oid in new if oid in by_commit)
+            rollback = previous is not None and event.sha != previous and event.sha in reached
+            if previous is None or previous in boundary or previous in new:
+                reached |= new
+            else:
+                reached = graph.reachable(event.sha)
             result.append(
-                Event(event.key, event.environment, event.sha, event.time, ships, rollback)
+                Event(
+                    event.key,
+                    event.environment,
+                    event.sha,
+                    event.time,
+                    ships,
+                    rollback,
+                    event.approximate,
+                )
             )
-            previous = event
+            previous = event.sha
     return sorted(result, key=lambda e: e.time)
 
 
