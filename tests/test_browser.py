@@ -1,0 +1,59 @@
+"""The HTML report and the trends page in headless Chromium (Debian's chromium, installed by
+``scripts/setup --with-browser``): they load with no console error and no request but the
+file itself, and a screenshot shows what a reader sees."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+from sample_reports import sample_report
+
+from ghaction_metrics.alerts import evaluate, parse_rules
+from ghaction_metrics.browser import visit
+from ghaction_metrics.charts import all_charts
+from ghaction_metrics.html_report import index_html, report_html
+from ghaction_metrics.report import snapshot
+from ghaction_metrics.trends import point_from_snapshot
+
+REPORT = sample_report(hostile=True)
+POINTS = [point_from_snapshot(snapshot(REPORT, "1", "1"))]
+CHARTS = all_charts(REPORT, POINTS)
+
+
+def _check(page: Path, screenshot: Path) -> None:
+    seen = visit(page)
+    assert seen.errors == []
+    assert seen.requests == [page.resolve().as_uri()]
+    screenshot.write_bytes(seen.screenshot)
+    image = Image.open(io.BytesIO(seen.screenshot))
+    assert image.size[0] == 1200
+    assert image.size[1] > 600
+    # Not a blank page: the charts and text put many colours on it.
+    assert len(image.convert("RGB").resize((120, 120)).getcolors(maxcolors=100_000) or []) > 20
+
+
+def test_html_report_loads_cleanly_and_offline(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    alerts = evaluate(parse_rules("merged-prs < 100"), REPORT)
+    page.write_bytes(report_html(REPORT, CHARTS, alerts, "https://github.com"))
+    _check(page, tmp_path / "report.png")
+
+
+def test_trends_page_loads_cleanly_and_offline(tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    page.write_bytes(index_html("default", POINTS, CHARTS, "reports/latest.html"))
+    _check(page, tmp_path / "index.png")
+
+
+def test_the_check_sees_requests_and_errors(tmp_path: Path) -> None:
+    # The control: a page that reaches out and fails is caught by the same mechanism.
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!doctype html><img src="http://127.0.0.1:9/x.png"><script>console.error("boom")</script>',
+        encoding="utf-8",
+    )
+    seen = visit(page)
+    assert "http://127.0.0.1:9/x.png" in seen.requests
+    assert "boom" in seen.errors

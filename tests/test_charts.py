@@ -1,0 +1,94 @@
+"""Charts: PNG images with a text alternative, byte-for-byte deterministic."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+from datetime import timedelta
+
+from PIL import Image
+from sample_reports import sample_report
+
+from ghaction_metrics.charts import all_charts, review_network_chart, throughput_chart, trend_chart
+from ghaction_metrics.report import snapshot
+from ghaction_metrics.trends import TrendPoint, point_from_snapshot
+
+REPORT = sample_report()
+
+
+def points(count: int) -> list[TrendPoint]:
+    last = point_from_snapshot(snapshot(REPORT, "1", "1"))
+    return [
+        replace(
+            last,
+            until=last.until - timedelta(weeks=count - 1 - i),
+            backfill=i < count - 1,
+            lead_time_hours=None if i == 2 else 10.0 + i,
+        )
+        for i in range(count)
+    ]
+
+
+def test_same_data_gives_the_same_bytes() -> None:
+    first = all_charts(REPORT, points(6))
+    second = all_charts(REPORT, points(6))
+    assert [c.png for c in first] == [c.png for c in second]
+    assert trend_chart(points(5)).png != first[0].png
+
+
+def test_charts_are_pngs_without_a_version_stamp() -> None:
+    for chart in all_charts(REPORT, points(3)):
+        assert chart.png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert b"Software" not in chart.png
+        assert b"matplotlib" not in chart.png.lower()
+        image = Image.open(io.BytesIO(chart.png))
+        assert image.size[0] >= 600
+
+
+def test_trend_alt_text_says_what_the_chart_shows() -> None:
+    chart = trend_chart(points(4))
+    assert chart.name == "trends.png"
+    assert chart.alt.startswith("Trends over 4 snapshots")
+    assert "Lead time for changes (median, h): 10.0 h to 13.0 h" in chart.alt
+    assert "Change failure rate (%): 25.0% to 25.0%" in chart.alt
+
+
+def test_no_snapshots_is_said_too() -> None:
+    assert trend_chart([]).alt == "Trends: no snapshots yet."
+
+
+def test_throughput_counts_the_deployments_of_each_week() -> None:
+    chart = throughput_chart(REPORT)
+    total = sum(r.deployments for r in REPORT.current.dora.repositories)
+    weeks = re.findall(r"\d{4}-\d{2}-\d{2}: (\d+) merged, (\d+) deployments", chart.alt)
+    assert sum(int(deployed) for _, deployed in weeks) == total
+    assert sum(int(merged) for merged, _ in weeks) == REPORT.current.pulls.merged
+    assert "(partial)" in chart.alt
+
+
+def test_the_new_figures_each_get_a_chart() -> None:
+    report = sample_report(compare_to="2026-02-15")
+    charts = {c.name: c for c in all_charts(report, points(2))}
+    assert list(charts) == [
+        "trends.png",
+        "throughput.png",
+        "before-after.png",
+        "cycle-time-by-size.png",
+        "stages.png",
+        "review-network.png",
+    ]
+    assert charts["before-after.png"].alt.startswith("Before and after 2026-02-15: ")
+    assert "p=" in charts["before-after.png"].alt
+    assert "XS: median 8.0 h, p90 8.0 h, n=3" in charts["cycle-time-by-size.png"].alt
+    assert charts["stages.png"].alt.startswith("Median time per pull-request stage: coding")
+    assert "reviewed" in charts["review-network.png"].alt
+    # Without a date there is no before/after chart.
+    assert "before-after.png" not in {c.name for c in all_charts(REPORT, points(2))}
+
+
+def test_review_heatmap_keeps_to_the_busiest_people() -> None:
+    chart = review_network_chart(sample_report(repositories=4, people=300))
+    assert chart is not None
+    assert "the 20 most active of" in chart.alt
+    assert Image.open(io.BytesIO(chart.png)).size[0] < 1200

@@ -1,0 +1,67 @@
+"""The HTML report and the trends page: autoescaped, self-contained, one page each."""
+
+from __future__ import annotations
+
+import re
+
+from markupsafe import escape
+from sample_reports import sample_report
+
+from ghaction_metrics.alerts import evaluate, parse_rules
+from ghaction_metrics.charts import all_charts
+from ghaction_metrics.html_report import CSP, index_html, report_html, root_index_html
+from ghaction_metrics.report import snapshot
+from ghaction_metrics.trends import point_from_snapshot
+
+REPORT = sample_report(hostile=True)
+POINTS = [point_from_snapshot(snapshot(REPORT, "1", "1"))]
+CHARTS = all_charts(REPORT, POINTS)
+# Attributes through which a page loads something: only inline data is allowed.
+LOADS = re.compile(r"""\b(?:src|href|srcset|poster|data|action)\s*=\s*["']?([^"'\s>]+)""", re.I)
+
+
+def _report() -> str:
+    alerts = evaluate(parse_rules("merged-prs < 100"), REPORT)
+    return report_html(REPORT, CHARTS, alerts, "https://github.com").decode()
+
+
+def test_user_text_is_escaped() -> None:
+    page = _report()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<!-- ghaction-metrics" not in page
+
+
+def test_nothing_is_loaded_from_outside_the_file() -> None:
+    for page in (
+        _report(),
+        index_html("default", POINTS, CHARTS, "reports/x.html").decode(),
+        root_index_html(["default"]).decode(),
+    ):
+        assert f'content="{escape(CSP)}"' in page
+        assert "url(" not in page
+        assert "@import" not in page
+        for target in LOADS.findall(page):
+            # Inline images, or links a reader follows (never loaded by the page itself).
+            assert target.startswith("data:") or not target.startswith(("http", "//")), target
+
+
+def test_charts_are_inline_with_their_text_alternative() -> None:
+    page = _report()
+    for chart in CHARTS:
+        assert 'src="data:image/png;base64,' in page
+        assert escape(chart.alt.split(".")[0]) in page
+
+
+def test_report_shows_the_alerts_and_every_repository() -> None:
+    page = _report()
+    assert "1 alert fired" in page
+    for name in REPORT.repositories:
+        assert name in page
+
+
+def test_trends_page_lists_every_snapshot_and_links_the_latest_report() -> None:
+    page = index_html("team-a", POINTS * 3, CHARTS, "reports/2026-r.html").decode()
+    assert page.count("<tr><td>2026-03-02</td>") == 3
+    assert 'href="reports/2026-r.html"' in page
+    assert "(team-a)" in page

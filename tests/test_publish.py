@@ -1,0 +1,157 @@
+"""Publishing against the emulator: what one history commit carries (snapshot, backfilled
+weeks, charts, HTML report, trends page), retention, re-runs, and alerts end to end."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import EmulatorFactory
+from sample_reports import NOW, sample_report
+
+from ghaction_metrics.alerts import evaluate, parse_rules
+from ghaction_metrics.demo import _branch_files
+from ghaction_metrics.emulator.generate import generate_dataset
+from ghaction_metrics.emulator.harness import (
+    WORKFLOW_PERMISSIONS,
+    run_action,
+    runner_environment,
+    workflow_tokens,
+)
+from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
+from ghaction_metrics.emulator.world import Commit, Repository, User, World
+from ghaction_metrics.gh.client import GitHubClients, connect
+from ghaction_metrics.gh.history import commit_files
+from ghaction_metrics.inputs import Inputs, RunnerEnv
+from ghaction_metrics.publish import git_blob_sha, publish
+from ghaction_metrics.report import snapshot
+from ghaction_metrics.trends import load_history, snapshot_path
+
+REPO = "acme/home"
+TOKEN = "ghs_publish"
+
+
+def _world() -> World:
+    world = World(now=NOW)
+    world.users["acme"] = User(login="acme", id=1000, type="Organization")
+    world.users["github-actions[bot]"] = User(login="github-actions[bot]", id=41898282, type="Bot")
+    repo = Repository(owner="acme", name="home", id=5001, created_at=NOW)
+    root = Commit(oid="1" * 40, message="init", authored_at=NOW, committed_at=NOW, author="acme")
+    repo.commits[root.oid] = root
+    repo.refs["heads/main"] = root.oid
+    world.repositories[REPO] = repo
+    return world
+
+
+@pytest.fixture
+def server(emulator_factory: EmulatorFactory) -> EmulatorServer:
+    token = TokenInfo("github-actions[bot]", "workflow", dict(WORKFLOW_PERMISSIONS))
+    return emulator_factory(_world(), {TOKEN: token})
+
+
+@pytest.fixture
+def clients(server: EmulatorServer) -> GitHubClients:
+    return connect(TOKEN, server.api_url, server.graphql_url, seconds_between_writes=0)
+
+
+def _setup(
+    server: EmulatorServer, tmp: Path, run_id: str, **inputs: str
+) -> tuple[Inputs, RunnerEnv]:
+    environ = runner_environment(
+        api_url=server.api_url,
+        graphql_url=server.graphql_url,
+        server_url="https://github.com",
+        repository=REPO,
+        workspace=tmp / f"ws{run_id}",
+        token=TOKEN,
+        run_id=run_id,
+        overrides={"publish": "history,summary", **inputs},
+    )
+    return Inputs.from_environ(environ, REPO), RunnerEnv.from_environ(environ)
+
+
+def test_git_blob_sha_matches_git() -> None:
+    assert git_blob_sha(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_one_commit_carries_everything_and_retention_prunes(
+    server: EmulatorServer, clients: GitHubClients, tmp_path: Path
+) -> None:
+    old = snapshot_path("default", NOW - timedelta(days=90), "1", backfill=False)
+    recent = snapshot_path("default", NOW - timedelta(days=3), "2", backfill=False)
+    document = snapshot(sample_report(), "x", "1")
+    seed = {p: json.dumps(document).encode() for p in (old, recent)}
+    commit_files(clients, REPO, "metrics", seed, "seed")
+    inputs, env = _setup(server, tmp_path, "3", **{"history-retention": "30d"})
+    report = sample_report()
+    history = load_history(clients, REPO, "metrics", "default")
+    alerts = evaluate(parse_rules("merged-prs > 1"), report)
+    published, problems = publish(
+        inputs, env, clients, report, snapshot(report, "3", "1"), history=history, alerts=alerts
+    )
+    assert problems == []
+    files = _branch_files(server.world.repositories[REPO], "metrics")
+    assert old not in files
+    assert recent in files
+    assert published.snapshot_path in files
+    assert {"default/charts/trends.png", "default/index.html", "index.html", ".nojekyll"} <= set(
+        files
+    )
+    assert published.html_report_path in files
+    assert "default/trends-index.json" in files
+    summary = env.step_summary.read_text() if env.step_summary else ""
+    assert f"blob/{published.history_sha}/default/charts/trends.png?raw=true" in summary
+    assert "merged-prs is 36" in summary
+    workspace = env.workspace / ".ghaction-metrics" / "default"
+    assert (workspace / "report.html").read_bytes() == files[published.html_report_path]
+    # The trends index now covers every snapshot, so the next run reads no snapshot blob.
+    index = json.loads(files["default/trends-index.json"])
+    assert set(index["entries"]) == {recent, published.snapshot_path}
+
+
+def test_a_rerun_replaces_its_own_files_and_keeps_its_backfill(
+    server: EmulatorServer, clients: GitHubClients, tmp_path: Path
+) -> None:
+    backfilled = snapshot_path("default", NOW - timedelta(days=7), "5", backfill=True)
+    report = sample_report()
+    document = snapshot(report, "5", "1")
+    backfill = {backfilled: json.dumps(document).encode()}
+    inputs, env = _setup(server, tmp_path, "5")
+    first, _ = publish(inputs, env, clients, report, document, backfill=backfill)
+    later = sample_report().__class__(
+        **{**report.__dict__, "generated_at": NOW + timedelta(minutes=5)}
+    )
+    history = load_history(clients, REPO, "metrics", "default")
+    second, _ = publish(inputs, env, clients, later, snapshot(later, "5", "2"), history=history)
+    files = _branch_files(server.world.repositories[REPO], "metrics")
+    assert first.snapshot_path not in files
+    assert first.html_report_path not in files
+    assert second.snapshot_path in files
+    assert backfilled in files
+
+
+def test_alerts_end_to_end_warn_fill_the_output_and_fail_the_step(tmp_path: Path) -> None:
+    dataset = generate_dataset(seed=5, now=datetime.now(UTC).replace(microsecond=0))
+    with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as server:
+        env = runner_environment(
+            api_url=server.api_url,
+            graphql_url=server.graphql_url,
+            server_url=server.url,
+            repository=dataset.home_repository,
+            workspace=tmp_path / "workspace",
+            overrides={
+                "alerts": "merged-prs >= 0, lead-time-hours > 100000",
+                "fail-on-alert": "true",
+                "publish": "summary",
+                "backfill": "0",
+            },
+        )
+        result = run_action(env)
+    assert result.returncode == 1
+    fired = json.loads(result.outputs["alerts"])
+    assert [a["rule"] for a in fired] == ["merged-prs >= 0"]
+    assert "::warning title=Engineering metrics alert::Alert: merged-prs is" in result.stdout
+    assert "fail-on-alert is true" in result.stdout
+    assert "[!CAUTION]" in result.summary
