@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .alerts import AlertRule, AlertRuleError, parse_rules
 from .models import normalize_login
 from .windows import WindowSpec, parse_duration, parse_window
 
@@ -53,7 +54,7 @@ class Inputs:
     repositories: tuple[str, ...]
     window: WindowSpec
     timezone: ZoneInfo
-    compare_to: str  # "previous" or "none"
+    compare_to: str  # "previous", "none" or a date YYYY-MM-DD
     base_branches: tuple[str, ...]  # empty: the default branch; ("*",): all
     deployment_source: str
     deployment_environments: tuple[str, ...]  # lower-cased
@@ -66,6 +67,14 @@ class Inputs:
     report_id: str
     history_branch: str
     issue_title: str
+    alerts: tuple[AlertRule, ...]
+    fail_on_alert: bool
+    backfill: timedelta | None  # None: off
+    history_retention: timedelta | None  # None: keep every snapshot
+    per_person: str = "true"  # true, false or anonymous
+    pseudonym_salt: str = field(default="", repr=False)  # empty: the history branch's salt
+    incident_repository: str | None = None  # not supported yet: always None
+    max_wait: timedelta = timedelta(minutes=10)  # longest wait for a rate-limit reset
 
     @staticmethod
     def from_environ(environ: Mapping[str, str], current_repository: str) -> Inputs:
@@ -87,7 +96,7 @@ class Inputs:
             repositories=_repositories(get("repositories"), current_repository),
             window=_parsed("window", get("window") or "30d", parse_window),
             timezone=_timezone(get("timezone") or "UTC"),
-            compare_to=_choice("compare-to", get("compare-to") or "previous", ("previous", "none")),
+            compare_to=_compare_to(get("compare-to") or "previous"),
             base_branches=_branches(get("base-branches")),
             deployment_source=_choice(
                 "deployment-source", get("deployment-source") or "auto", DEPLOYMENT_SOURCES
@@ -111,6 +120,16 @@ class Inputs:
             ),
             history_branch=_branch(get("history-branch") or "metrics"),
             issue_title=_title(get("issue-title") or "Engineering metrics"),
+            alerts=_alerts(get("alerts")),
+            fail_on_alert=_boolean("fail-on-alert", get("fail-on-alert") or "false"),
+            backfill=_span("backfill", get("backfill") or "12w", allow_zero=True),
+            history_retention=_span("history-retention", get("history-retention"), False),
+            per_person=_choice(
+                "per-person", get("per-person") or "true", ("true", "false", "anonymous")
+            ),
+            pseudonym_salt=get("pseudonym-salt"),
+            incident_repository=_incident_repository(get("incident-repository")),
+            max_wait=_max_wait(get("max-wait") or "10m"),
         )
 
 
@@ -128,9 +147,35 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     hint = ""
     if name == "deployment-source" and (lowered.startswith(("workflow:", "tags:"))):
         hint = " (workflow:<x> and tags:<glob> sources are not supported in this version)"
-    if name == "compare-to" and re.match(r"^\d{4}-\d{2}-\d{2}$", value):
-        hint = " (comparison before/after a date is not supported in this version)"
     raise InputError(name, value, "use one of " + ", ".join(allowed) + hint)
+
+
+def _compare_to(value: str) -> str:
+    lowered = value.lower()
+    if lowered in ("previous", "none"):
+        return lowered
+    if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        try:
+            date.fromisoformat(value)
+        except ValueError as exc:
+            raise InputError("compare-to", value, str(exc)) from None
+        return value
+    raise InputError(
+        "compare-to", value, "use previous, none, or a date YYYY-MM-DD to compare before/after"
+    )
+
+
+def _incident_repository(value: str) -> str | None:
+    if not value:
+        return None
+    # The metrics read incidents from another repository (metrics/incidents.py), but their
+    # collection is not there yet: refuse rather than silently use each repository's own.
+    raise InputError(
+        "incident-repository",
+        value,
+        "reading incidents from another repository is not supported in this version; "
+        "leave it empty to use each repository's own incident issues",
+    )
 
 
 def _boolean(name: str, value: str) -> bool:
@@ -219,6 +264,48 @@ def _title(value: str) -> str:
     if len(value) > 256 or "\n" in value:
         raise InputError("issue-title", value, "use one line of at most 256 characters")
     return value
+
+
+def _alerts(value: str) -> tuple[AlertRule, ...]:
+    try:
+        return parse_rules(value)
+    except AlertRuleError as exc:
+        raise InputError("alerts", value, str(exc)) from None
+
+
+_SPAN = re.compile(r"^(\d{1,4})([dw])$")
+
+
+def _span(name: str, value: str, allow_zero: bool) -> timedelta | None:
+    """``Nd`` or ``Nw``; empty (and ``0`` where allowed) means none."""
+    if not value or (allow_zero and value == "0"):
+        return None
+    match = _SPAN.match(value.lower())
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1) if match else 0
+    if not match or days < 1 or days > 3660:
+        off = " or 0 to turn it off" if allow_zero else ", or leave it empty to keep everything"
+        raise InputError(name, value, f"use Nd (days) or Nw (weeks) up to 3660 days{off}")
+    return timedelta(days=days)
+
+
+_WAIT = re.compile(r"^(\d{1,4})([smh])$")
+
+
+def _max_wait(value: str) -> timedelta:
+    """``Ns``, ``Nm`` or ``Nh``, at most 6 hours; ``0`` never waits for a reset."""
+    if value == "0":
+        return timedelta(0)
+    match = _WAIT.match(value.lower())
+    unit = {"s": 1, "m": 60, "h": 3600}
+    seconds = int(match.group(1)) * unit[match.group(2)] if match else -1
+    if not match or seconds > 6 * 3600:
+        raise InputError(
+            "max-wait",
+            value,
+            "use Ns, Nm or Nh (seconds, minutes, hours) up to 6h, for example 10m, "
+            "or 0 to never wait for a rate-limit reset",
+        )
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

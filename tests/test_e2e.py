@@ -112,8 +112,8 @@ def test_exactly_one_dashboard_issue_with_one_report_comment(two_runs: TwoRuns) 
 
 
 def test_history_holds_one_snapshot_per_run_and_was_never_forced(two_runs: TwoRuns) -> None:
-    first = {p: c for p, c in two_runs.history_after_first.items() if "/snapshots/" in p}
-    second = {p: c for p, c in two_runs.history_after_second.items() if "/snapshots/" in p}
+    first = _run_snapshots(two_runs.history_after_first)
+    second = _run_snapshots(two_runs.history_after_second)
     assert len(first) == 1
     assert len(second) == 2
     ((path, content),) = first.items()
@@ -124,6 +124,38 @@ def test_history_holds_one_snapshot_per_run_and_was_never_forced(two_runs: TwoRu
     assert updates
     assert not any(u.forced for u in updates)
     assert two_runs.second.outputs["history-sha"] == repo.refs["heads/metrics"]
+
+
+def _run_snapshots(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {
+        p: c for p, c in files.items() if "/snapshots/" in p and not p.endswith("-backfill.json")
+    }
+
+
+def test_first_run_backfills_weekly_snapshots_once(two_runs: TwoRuns) -> None:
+    def backfilled(files: dict[str, bytes]) -> list[str]:
+        return sorted(p for p in files if p.endswith("-run2001-backfill.json"))
+
+    first = backfilled(two_runs.history_after_first)
+    assert len(first) == 12  # the default backfill: 12w
+    assert backfilled(two_runs.history_after_second) == first
+    assert not [p for p in two_runs.history_after_second if p.endswith("-run2002-backfill.json")]
+
+
+def test_history_branch_holds_charts_html_report_and_trends_page(two_runs: TwoRuns) -> None:
+    files = two_runs.history_after_second
+    for name in ("trends.png", "throughput.png"):
+        assert files[f"default/charts/{name}"].startswith(b"\x89PNG")
+    reports = sorted(p for p in files if p.startswith("default/reports/"))
+    assert [p.rsplit("-", 1)[1] for p in reports] == ["run2001.html", "run2002.html"]
+    index = files["default/index.html"].decode()
+    assert index.count("backfilled") == 12
+    assert b'href="default/index.html"' in files["index.html"]
+    sha = two_runs.second.outputs["history-sha"]
+    for chart in ("trends.png", "throughput.png"):
+        assert f"/blob/{sha}/default/charts/{chart}?raw=true" in two_runs.second.summary
+    assert f"/blob/{sha}/{reports[-1]}" in two_runs.second.summary
+    assert json.loads(two_runs.second.outputs["alerts"]) == []
 
 
 def test_every_snapshot_matches_the_published_json_schema(two_runs: TwoRuns) -> None:
@@ -145,7 +177,11 @@ def test_token_never_leaks(two_runs: TwoRuns) -> None:
         first, _, log = run.stdout.partition("\n")
         assert first == f"::add-mask::{WORKFLOW_TOKEN}"
         published += [log, run.stderr, run.summary, json.dumps(run.outputs)]
-        published += [p.read_text() for p in Path(run.workspace).rglob("*") if p.is_file()]
+        published += [
+            p.read_bytes().decode("utf-8", "replace")  # charts are PNG files
+            for p in Path(run.workspace).rglob("*")
+            if p.is_file()
+        ]
     assert all(WORKFLOW_TOKEN not in text for text in published)
 
 

@@ -47,6 +47,13 @@ def test_action_yml_defaults_parse_to_the_documented_values(tmp_path: Path) -> N
     assert inputs.report_id == "default"
     assert inputs.history_branch == "metrics"
     assert inputs.issue_title == "Engineering metrics"
+    assert inputs.alerts == ()
+    assert inputs.fail_on_alert is False
+    assert inputs.backfill == timedelta(weeks=12)
+    assert inputs.history_retention is None
+    assert inputs.per_person == "true"
+    assert inputs.pseudonym_salt == ""
+    assert inputs.incident_repository is None
     assert "token" not in repr(inputs)
 
 
@@ -55,7 +62,9 @@ def test_every_declared_input_is_parsed() -> None:
         "token", "repositories", "window", "timezone", "compare-to", "base-branches",
         "deployment-source", "deployment-environment", "incident-labels", "incident-window",
         "hotfix-labels", "exclude-authors", "include-bots", "publish", "report-id",
-        "history-branch", "issue-title",
+        "history-branch", "issue-title", "alerts", "fail-on-alert", "backfill",
+        "history-retention", "per-person", "pseudonym-salt", "incident-repository",
+        "max-wait",
     }  # fmt: skip
     assert set(action_inputs()) == parsed
 
@@ -94,8 +103,11 @@ BAD = [
     ("window", "2026-03-05..2026-03-01", "before the start"),
     ("timezone", "Mars/Olympus", "IANA"),
     ("timezone", "../../etc/passwd", "IANA"),
-    ("compare-to", "2026-01-01", "not supported in this version"),
+    ("compare-to", "2026-02-30", "day is out of range"),
+    ("compare-to", "2026-1-5", "a date YYYY-MM-DD"),
     ("compare-to", "last", "previous, none"),
+    ("per-person", "yes", "true, false, anonymous"),
+    ("incident-repository", "acme/incidents", "not supported in this version"),
     ("base-branches", "main,*", "or * for all"),
     ("base-branches", "bad..name", "or * for all"),
     ("deployment-source", "workflow:deploy.yml", "not supported in this version"),
@@ -116,6 +128,15 @@ BAD = [
     ("history-branch", "metrics..x", "branch name"),
     ("history-branch", "refs/heads/metrics", "branch name"),
     ("issue-title", "two\nlines", "one line"),
+    ("alerts", "lead-time > 72", "unknown metric"),
+    ("alerts", "lead-time-hours > 72, cycle-time-hours grows 25%", "cycle-time-hours grows 25%"),
+    ("alerts", "change-failure-rate > 15", "ratio from 0 to 1"),
+    ("fail-on-alert", "on", "true or false"),
+    ("backfill", "12", "Nd (days) or Nw (weeks)"),
+    ("backfill", "0w", "or 0 to turn it off"),
+    ("backfill", "3y", "Nd (days) or Nw (weeks)"),
+    ("history-retention", "0", "leave it empty"),
+    ("history-retention", "400", "Nd (days) or Nw (weeks)"),
 ]
 
 
@@ -131,6 +152,18 @@ def test_bad_input_names_the_input_the_value_and_what_is_allowed(
     assert f"Input '{name}'" in message
     assert hint in message
     assert caught.value.name == name
+
+
+def test_compare_to_takes_a_date_and_the_salt_stays_out_of_repr(tmp_path: Path) -> None:
+    environ = _environ(
+        tmp_path,
+        **{"compare-to": "2026-03-01", "per-person": "Anonymous", "pseudonym-salt": "s3cret"},
+    )
+    inputs = Inputs.from_environ(environ, REPO)
+    assert inputs.compare_to == "2026-03-01"
+    assert inputs.per_person == "anonymous"
+    assert inputs.pseudonym_salt == "s3cret"
+    assert "s3cret" not in repr(inputs)
 
 
 def test_relative_window_is_whole_days_before_today() -> None:
