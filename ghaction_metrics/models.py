@@ -206,3 +206,4 @@ class Collection:
     # Incidents read from ``incident-repository`` when it is set; they count for every
     # repository they name, or for all measured repositories when they name none.
     incidents: tuple[Incident, ...] = ()
+    incidents_private: bool = False  # incident-repository is private

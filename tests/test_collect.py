@@ -92,14 +92,16 @@ def test_connections_left_out_of_a_page_are_not_charged(emulator_factory: Emulat
     world = generate_dataset(seed=5, now=NOW).world
     server = emulator_factory(world)
     clients = connect(WORKFLOW_TOKEN, server.api_url, server.graphql_url, waiter=Waiter())
-    # docs has no deployments or releases: with source "merges" only pull requests and issues
-    # are read, and the page costs what those two cost.
+    # docs has no deployments or releases: with source "merges" only pull requests, issues and
+    # the default-branch history (per-person commits) are read, and the page costs what those
+    # three cost.
     plan = _plan()
     merges = CollectionPlan(**{**plan.__dict__, "deployment_source": "merges"})
     collect_repository(clients, "acme", "docs", merges, NOW)
     costs = [r.graphql_cost for r in server.requests if r.kind == "graphql"]
     body = json.loads(server.requests[-1].request_body)
     assert body["variables"]["deployments"] is False
-    assert body["variables"]["history"] is False
+    assert body["variables"]["releases"] is False
     # pullRequests (1) + 100 x (labels, commits, reviews, timeline) + issues (1) + 100 labels
-    assert costs[0] == 5
+    # + history (1) + 100 x (parents, associatedPullRequests) = 703 requests: 7 points
+    assert costs[0] == 7

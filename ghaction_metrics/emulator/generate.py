@@ -45,6 +45,8 @@ from .world import (
     ReviewState,
     StatusState,
     User,
+    Workflow,
+    WorkflowRun,
     World,
 )
 
@@ -1223,6 +1225,9 @@ class _Generator:
             repo = self.write_repository(plan)
             self.world.repositories[repo.full_name] = repo
             ledgers[repo.full_name] = self.ledger(plan)
+        # After every repository, so no id or random draw any truth depends on moves.
+        if HOME_REPOSITORY in self.world.repositories:
+            self.add_workflow_runs(self.world.repositories[HOME_REPOSITORY])
         return GeneratedDataset(
             world=self.world,
             truth=GroundTruth(repositories=ledgers),
@@ -1231,6 +1236,41 @@ class _Generator:
             seed=self.seed,
             profile="",
         )
+
+    def add_workflow_runs(self, repo: Repository) -> None:
+        """A ``deploy.yml`` run behind each production deployment: a success for one that
+        succeeded, a failure for one that failed; so ``workflow:deploy.yml`` gives the same
+        deployments as the ``deployments`` source."""
+        created = repo.created_at or self.world.now
+        flow = Workflow(self.world.new_id(), "Deploy", ".github/workflows/deploy.yml", created)
+        repo.workflows.append(flow)
+        production = [d for d in repo.deployments if d.environment == "production"]
+        for number, d in enumerate(sorted(production, key=lambda d: (d.created_at, d.id)), 1):
+            states: dict[str, datetime] = {}
+            for status in d.statuses:  # oldest first: keep each state's first time
+                states.setdefault(status.state, status.created_at)
+            if "success" in states:
+                conclusion, ended = "success", states["success"]
+            elif "failure" in states or "error" in states:
+                conclusion, ended = "failure", states.get("failure") or states["error"]
+            else:
+                continue
+            repo.workflow_runs.append(
+                WorkflowRun(
+                    id=self.world.new_id(),
+                    workflow_id=flow.id,
+                    run_number=number,
+                    attempt=1,
+                    head_branch=repo.default_branch,
+                    head_sha=d.sha,
+                    event="push",
+                    status="completed",
+                    conclusion=conclusion,
+                    created_at=d.created_at,
+                    updated_at=ended,
+                    actor=WORKFLOW_LOGIN,
+                )
+            )
 
     def add_users(self) -> None:
         users = self.world.users

@@ -605,7 +605,28 @@ def repository_node(ctx: GqlContext, repo: Repository) -> JSON:
         "deployments": lambda info, **a: _deployments(ctx, repo, a),
         "releases": lambda info, **a: _releases(ctx, repo, a),
         "issues": lambda info, **a: _issues(ctx, repo, a),
+        "refs": lambda info, **a: _refs(ctx, repo, a),
     }
+
+
+def _refs(ctx: GqlContext, repo: Repository, args: dict[str, Any]) -> JSON:
+    """``refs(refPrefix:)``: the refs under a prefix, named without it, as on GitHub."""
+    prefix = args["refPrefix"].removeprefix("refs/")
+    keys = [k for k in repo.refs if k.startswith(prefix)]
+    if args.get("query"):
+        keys = [k for k in keys if args["query"] in k[len(prefix) :]]
+
+    def commit_date(key: str) -> datetime:
+        oid = repo.tag_objects.get(repo.refs[key], (repo.refs[key], None))[0]
+        commit = repo.commits.get(oid)
+        return aware(commit.committed_at) if commit else datetime.min.replace(tzinfo=UTC)
+
+    fields: dict[str, Callable[[Any], Any]] = {
+        "ALPHABETICAL": lambda k: k,
+        "TAG_COMMIT_DATE": lambda k: (commit_date(k), k),
+    }
+    keys = _ordered(keys, args.get("orderBy"), fields, "ALPHABETICAL")
+    return connection(keys, lambda k: k, lambda k: ref_node(ctx, repo, k), args)
 
 
 def _issue_sort_fields() -> dict[str, Callable[[Any], Any]]:
@@ -866,15 +887,36 @@ def ref_node(ctx: GqlContext, repo: Repository, qualified: str) -> JSON | None:
         if oid is None:
             continue
         prefix, _, short = key.partition("/")
-        target_oid = repo.tag_objects.get(oid, (oid, None))[0]
-        target = repo.commits.get(target_oid)
+        target: JSON | None
+        if oid in repo.tag_objects:
+            target = tag_node(ctx, repo, short, oid)
+        else:
+            commit = repo.commits.get(oid)
+            target = commit_node(ctx, repo, commit) if commit else None
         return {
             "id": p.node_id("Ref", f"{repo.id}:{key}"),
             "name": short,
             "prefix": f"refs/{prefix}/",
-            "target": commit_node(ctx, repo, target) if target else None,
+            "target": target,
         }
     return None
+
+
+def tag_node(ctx: GqlContext, repo: Repository, name: str, oid: str) -> JSON | None:
+    """An annotated tag object; its target is the tagged commit."""
+    commit_oid, tagged_at = repo.tag_objects[oid]
+    commit = repo.commits.get(commit_oid)
+    if commit is None:
+        return None
+    return {
+        "__typename": "Tag",
+        "id": p.node_id("Tag", f"{repo.id}:{oid}"),
+        "oid": oid,
+        "name": name,
+        "message": f"{name}\n",
+        "tagger": lambda info: _git_actor(ctx, commit.author, tagged_at),
+        "target": lambda info: commit_node(ctx, repo, commit),
+    }
 
 
 def _git_actor(ctx: GqlContext, login: str | None, when: datetime) -> JSON:

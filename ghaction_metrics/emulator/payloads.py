@@ -22,6 +22,8 @@ from ghaction_metrics.emulator.world import (
     Repository,
     Review,
     User,
+    Workflow,
+    WorkflowRun,
     World,
 )
 
@@ -52,6 +54,10 @@ NODE_PREFIXES = {
     "PullRequestReview": "PRR_kwDO",
     "PullRequestCommit": "PURC_kwDO",
     "ReadyForReviewEvent": "RFRE_kwDO",
+    "Tag": "TAG_kwDO",
+    "Workflow": "W_kwDO",
+    "WorkflowRun": "WFR_kwDO",
+    "CheckSuite": "CS_kwDO",
 }
 
 
@@ -644,4 +650,77 @@ def deployment_status(
         "repository_url": urls.repo_api(repo),
         "environment_url": "",
         "log_url": "",
+    }
+
+
+def workflow(urls: Urls, repo: Repository, item: Workflow) -> JSON:
+    html = urls.repo_html(repo)
+    return {
+        "id": item.id,
+        "node_id": node_id("Workflow", item.id),
+        "name": item.name,
+        "path": item.path,
+        "state": item.state,
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.created_at),
+        "url": f"{urls.repo_api(repo)}/actions/workflows/{item.id}",
+        "html_url": f"{html}/blob/{repo.default_branch}/{item.path}",
+        "badge_url": f"{html}/workflows/{item.path.rsplit('/', 1)[-1]}/badge.svg",
+    }
+
+
+def workflow_run(
+    urls: Urls, world: World, repo: Repository, flow: Workflow, item: WorkflowRun
+) -> JSON:
+    api = f"{urls.repo_api(repo)}/actions/runs/{item.id}"
+    minimal = repository(urls, world, repo, {}, full=False)
+    minimal.pop("permissions")
+    commit = repo.commits.get(item.head_sha)
+    head_commit = None
+    if commit is not None:
+        head_commit = {
+            "id": commit.oid,
+            "tree_id": commit.tree or EMPTY_TREE,
+            "message": commit.message,
+            "timestamp": iso(commit.committed_at),
+            "author": {"name": commit.author or "Unknown", "email": "unknown@example.com"},
+            "committer": {"name": "GitHub", "email": "noreply@github.com"},
+        }
+    return {
+        "id": item.id,
+        "name": flow.name,
+        "node_id": node_id("WorkflowRun", item.id),
+        "check_suite_id": item.id,
+        "check_suite_node_id": node_id("CheckSuite", item.id),
+        "head_branch": item.head_branch,
+        "head_sha": item.head_sha,
+        "path": flow.path,
+        "display_title": commit.message.split("\n", 1)[0] if commit else flow.name,
+        "run_number": item.run_number,
+        "run_attempt": item.attempt,
+        "event": item.event,
+        "status": item.status,
+        "conclusion": item.conclusion,
+        "workflow_id": flow.id,
+        "url": api,
+        "html_url": f"{urls.repo_html(repo)}/actions/runs/{item.id}",
+        "pull_requests": [],
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "run_started_at": iso(item.created_at),
+        "actor": simple_user(urls, world, item.actor),
+        "triggering_actor": simple_user(urls, world, item.actor),
+        "jobs_url": f"{api}/jobs",
+        "logs_url": f"{api}/logs",
+        "check_suite_url": f"{urls.repo_api(repo)}/check-suites/{item.id}",
+        "artifacts_url": f"{api}/artifacts",
+        "cancel_url": f"{api}/cancel",
+        "rerun_url": f"{api}/rerun",
+        "previous_attempt_url": (
+            f"{api}/attempts/{item.attempt - 1}" if item.attempt > 1 else None
+        ),
+        "workflow_url": f"{urls.repo_api(repo)}/actions/workflows/{flow.id}",
+        "head_commit": head_commit,
+        "repository": minimal,
+        "head_repository": minimal,
     }

@@ -29,6 +29,8 @@ from ghaction_metrics.emulator.world import (
     PullRequest,
     RefUpdate,
     Repository,
+    Workflow,
+    WorkflowRun,
     World,
 )
 
@@ -1173,4 +1175,60 @@ def list_deployment_statuses(ctx: Ctx, owner: str, name: str, deployment_id: str
     statuses = sorted(deployment.statuses, key=lambda s: (aware(s.created_at), s.id), reverse=True)
     page, headers = paginate(ctx, statuses)
     body = [p.deployment_status(ctx.urls, ctx.world, repo, deployment, s) for s in page]
+    return Response(200, body, headers)
+
+
+def _require_actions_read(ctx: Ctx) -> None:
+    """A workflow token reads runs only with ``actions: read`` (a PAT with no table: all)."""
+    token = ctx.token
+    if token.kind == "workflow" and token.permissions.get("actions") not in ("read", "write"):
+        raise HttpError(403, NOT_ACCESSIBLE, "/actions/workflow-runs")
+
+
+def _workflow(repo: Repository, key: str) -> Workflow:
+    """A workflow by id or by file name, as GitHub accepts either in the path."""
+    for flow in repo.workflows:
+        if key == str(flow.id) or key == flow.path.rsplit("/", 1)[-1]:
+            return flow
+    raise HttpError(404, "Not Found", "/actions/workflows#get-a-workflow")
+
+
+@route("GET", "/repos/{owner}/{name}/actions/workflows")
+def list_workflows(ctx: Ctx, owner: str, name: str) -> Response:
+    repo = ctx.repo(owner, name)
+    _require_actions_read(ctx)
+    flows = sorted(repo.workflows, key=lambda f: f.id)
+    page, headers = paginate(ctx, flows)
+    body = {"total_count": len(flows), "workflows": [p.workflow(ctx.urls, repo, f) for f in page]}
+    return Response(200, body, headers)
+
+
+@route("GET", "/repos/{owner}/{name}/actions/workflows/{workflow_id}/runs")
+def list_workflow_runs(ctx: Ctx, owner: str, name: str, workflow_id: str) -> Response:
+    repo = ctx.repo(owner, name)
+    _require_actions_read(ctx)
+    flow = _workflow(repo, workflow_id)
+    # The list shows each run once, as its latest attempt.
+    latest: dict[int, WorkflowRun] = {}
+    for run in repo.workflow_runs:
+        if run.workflow_id == flow.id and run.attempt >= latest.get(run.id, run).attempt:
+            latest[run.id] = run
+    q = ctx.query
+    runs = list(latest.values())
+    if q.get("branch"):
+        runs = [r for r in runs if r.head_branch == q["branch"]]
+    if q.get("event"):
+        runs = [r for r in runs if r.event == q["event"]]
+    status = q.get("status")
+    if status in ("completed", "in_progress", "queued"):
+        runs = [r for r in runs if r.status == status]
+    elif status:
+        runs = [r for r in runs if r.conclusion == status]
+    # Newest first, as GitHub lists runs.
+    runs.sort(key=lambda r: (aware(r.created_at), r.id), reverse=True)
+    page, headers = paginate(ctx, runs)
+    body = {
+        "total_count": len(runs),
+        "workflow_runs": [p.workflow_run(ctx.urls, ctx.world, repo, flow, r) for r in page],
+    }
     return Response(200, body, headers)

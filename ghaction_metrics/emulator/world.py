@@ -109,6 +109,33 @@ class Release:
 
 
 @dataclass
+class Workflow:
+    id: int
+    name: str
+    path: str  # ".github/workflows/deploy.yml"
+    created_at: datetime
+    state: Literal["active", "disabled_manually"] = "active"
+
+
+@dataclass
+class WorkflowRun:
+    """One attempt of a run; re-running a run adds an attempt with the same ``id``."""
+
+    id: int
+    workflow_id: int
+    run_number: int
+    attempt: int
+    head_branch: str | None
+    head_sha: str
+    event: str
+    status: Literal["completed", "in_progress", "queued"]
+    conclusion: str | None  # success, failure, cancelled, ...; None until completed
+    created_at: datetime  # of the run (the same for every attempt)
+    updated_at: datetime
+    actor: str | None = None
+
+
+@dataclass
 class IssueComment:
     id: int
     author: str | None
@@ -191,6 +218,8 @@ class Repository:
     issues: list[Issue] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list)
     releases: list[Release] = field(default_factory=list)
+    workflows: list[Workflow] = field(default_factory=list)
+    workflow_runs: list[WorkflowRun] = field(default_factory=list)  # every attempt
     labels: list[Label] = field(default_factory=list)
     blobs: dict[str, GitBlob] = field(default_factory=dict)
     trees: dict[str, GitTree] = field(default_factory=dict)

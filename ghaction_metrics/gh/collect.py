@@ -10,6 +10,7 @@ report.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from github import GithubException
 
+from ..metrics.sources import TAGS_PREFIX, WORKFLOW_PREFIX
 from ..models import (
     GHOST,
     Actor,
@@ -33,6 +35,8 @@ from ..models import (
     RepositoryInfo,
     Review,
     SkippedRepository,
+    Tag,
+    WorkflowRun,
 )
 from ..runner import group
 from . import queries
@@ -71,8 +75,9 @@ class CollectionPlan:
     production_environments: tuple[str, ...]  # lower-cased
     incident_labels: tuple[str, ...]
     incident_window: timedelta
-    deployment_source: str  # auto, deployments, releases, merges
+    deployment_source: str  # auto, deployments, releases, merges, workflow:<x>, tags:<glob>
     pages: PageSizes = field(default_factory=PageSizes)
+    incident_repository: str | None = None  # owner/name holding every incident, when set
 
     @property
     def settings_key(self) -> str:
@@ -174,6 +179,10 @@ def collect(
             cached, why = caches(name) if caches else (None, "no cache in use")
             try:
                 result = collect_repository(clients, owner, repo, plan, now, cached, why)
+            except SourceUnreadableError as exc:
+                log.warning("Skipping %s: %s", name, exc)
+                skipped.append(SkippedRepository(name, str(exc)))
+                continue
             except GraphQLError as exc:
                 if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
                     reason = (
@@ -197,6 +206,19 @@ def collect(
             partial = True
         else:
             states[result.data.info.full_name] = result.state
+    incidents: tuple[Incident, ...] = ()
+    incidents_private = False
+    if plan.incident_repository is not None and not partial:
+        try:
+            incidents, incidents_private = collect_incidents(
+                clients, plan.incident_repository, plan
+            )
+        except SourceUnreadableError as exc:
+            log.warning("incident-repository %s: %s", plan.incident_repository, exc)
+            skipped.append(SkippedRepository(plan.incident_repository, str(exc)))
+        except QuotaExhaustedError as exc:
+            log.warning("incident-repository %s: not read: %s", plan.incident_repository, exc)
+            partial = True
     return CollectOutcome(
         Collection(
             repositories=tuple(repositories),
@@ -204,8 +226,84 @@ def collect(
             graphql_points=clients.cost.points,
             requests=clients.cost.queries,
             partial=partial,
+            incidents=incidents,
+            incidents_private=incidents_private,
         ),
         states,
+    )
+
+
+class SourceUnreadableError(Exception):
+    """The token cannot read what the deployment source or incident-repository needs."""
+
+
+INVISIBLE = (
+    "the token cannot see it (it does not exist, or it is private and the workflow token only "
+    "reads its own repository: use a personal or GitHub App token)"
+)
+
+
+def collect_incidents(
+    clients: GitHubClients, full_name: str, plan: CollectionPlan
+) -> tuple[tuple[Incident, ...], bool]:
+    """The incident issues of ``incident-repository`` updated since the first period, and
+    whether that repository is private (privacy.py withholds them from public reports).
+
+    Read afresh every run (one query per 100 issues): they are few, and the cache is kept per
+    measured repository.
+    """
+    owner, name = full_name.split("/", 1)
+    wanted = {label.lower() for label in plan.incident_labels}
+    found: dict[int, Incident] = {}
+    private = True  # until GitHub says otherwise: withholding is the safe mistake
+    after: str | None = None
+    while True:
+        variables = {
+            "owner": owner,
+            "name": name,
+            "first": 100,
+            "after": after,
+            "labels": list(plan.incident_labels),
+            "since": plan.since.isoformat(),
+        }
+        try:
+            data = clients.graphql(queries.INCIDENTS, variables)
+        except GraphQLError as exc:
+            if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
+                raise SourceUnreadableError(
+                    f"{INVISIBLE}; incidents from it are not counted"
+                ) from exc
+            raise
+        repository = data.get("repository")
+        if repository is None:
+            raise SourceUnreadableError(f"{INVISIBLE}; incidents from it are not counted")
+        private = bool(repository["isPrivate"])
+        connection = repository["issues"]
+        for node in connection["nodes"]:
+            if node is None:
+                continue
+            labels = tuple(label["name"] for label in node["labels"]["nodes"])
+            if not {label.lower() for label in labels} & wanted:
+                continue
+            incident = _incident(node, full_name, labels)
+            found[incident.number] = incident
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+    log.info("incident-repository %s: %d incidents (read in full each run)", full_name, len(found))
+    return tuple(sorted(found.values(), key=lambda i: (i.created_at, i.number))), private
+
+
+def _incident(node: dict[str, Any], repository: str, labels: tuple[str, ...]) -> Incident:
+    return Incident(
+        repository=repository,
+        number=int(node["number"]),
+        title=node["title"],
+        url=node["url"],
+        created_at=_time(node["createdAt"]),
+        closed_at=parse_time(node.get("closedAt")),
+        body=node.get("body") or "",
+        labels=labels,
     )
 
 
@@ -255,10 +353,13 @@ class _Run:
         }
         self.paging["deployments"].enabled = source in ("deployments", "auto")
         self.paging["releases"].enabled = source in ("releases", "auto")
-        self.paging["history"].enabled = source != "merges"
+        # Always: per-person commits to the default branch are counted for every source.
+        self.paging["history"].enabled = True
         self.recheck: list[str] = self._recheck_ids() if self.warm else []
         self.requests = 0
         self.estimated = False
+        self.info_read = False  # the default branch is known once a page was read
+        self.source_read = False
 
     # -- what a warm run re-reads --------------------------------------------------------
     def _recheck_ids(self) -> list[str]:
@@ -282,10 +383,12 @@ class _Run:
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> None:
         while True:
+            if self.info_read and not self.source_read:
+                self._read_source()
             self._update_activity()
             active = [p for p in self.paging.values() if p.active]
             if not active and not self.recheck:
-                return
+                break
             chunk = self.recheck[:100]
             variables = self._variables(chunk)
             try:
@@ -307,6 +410,152 @@ class _Run:
             self._absorb(data, chunk)
             self._estimate(data)
             self._progress()
+        if not self.source_read:
+            self._read_source()
+
+    # -- workflow runs and tags (read afresh each run, see sync.py) -------------------------
+    def _read_source(self) -> None:
+        self.source_read = True
+        source = self.plan.deployment_source
+        if source.startswith(WORKFLOW_PREFIX):
+            self.state.workflow_runs = self._workflow_runs(source[len(WORKFLOW_PREFIX) :])
+            log.info(
+                "%s: %d runs of %s (read in full each run, not cached)",
+                self.full_name,
+                len(self.state.workflow_runs),
+                source,
+            )
+        elif source.startswith(TAGS_PREFIX):
+            self.state.tags = self._tags(source[len(TAGS_PREFIX) :])
+            log.info(
+                "%s: %d tags matching %s (read in full each run, not cached)",
+                self.full_name,
+                len(self.state.tags),
+                source[len(TAGS_PREFIX) :],
+            )
+
+    def _rest(self, path: str, parameters: dict[str, Any]) -> Any:
+        self.requests += 1
+        try:
+            _headers, data = self.clients.rest.requester.requestJsonAndCheck(
+                "GET", f"/repos/{self.full_name}{path}", parameters=parameters
+            )
+        except GithubException as exc:
+            if exc.status == 403:
+                raise SourceUnreadableError(
+                    "the token may not read workflow runs (HTTP 403): grant it in the workflow "
+                    "with `permissions: actions: read` (next to the other permissions the "
+                    "action needs), or use a token that can read Actions"
+                ) from exc
+            if exc.status == 404:
+                raise SourceUnreadableError(
+                    f"workflow runs not found (HTTP 404 for {path}): check the workflow file "
+                    "name or name in deployment-source"
+                ) from exc
+            raise
+        return data
+
+    def _workflow_id(self, wanted: str) -> str:
+        """A file name is used as is; a workflow's name is looked up in its workflows."""
+        target = wanted.strip()
+        if target.lower().endswith((".yml", ".yaml")):
+            return target.rsplit("/", 1)[-1]
+        page = 1
+        while True:
+            data = self._rest("/actions/workflows", {"per_page": 100, "page": page})
+            for flow in data["workflows"]:
+                if target.lower() in (flow["name"].lower(), flow["path"].lower()):
+                    return str(flow["id"])
+            if len(data["workflows"]) < 100:
+                raise SourceUnreadableError(
+                    f"no workflow named {target!r}: deployment-source workflow:<x> takes a "
+                    "workflow file name (deploy.yml) or the workflow's name"
+                )
+            page += 1
+
+    def _workflow_runs(self, wanted: str) -> list[WorkflowRun]:
+        """Completed runs on the default branch, newest first, back to the baseline: the
+        first page holding a successful run that ended before the first period."""
+        workflow_id = self._workflow_id(wanted)
+        runs: list[WorkflowRun] = []
+        page = 1
+        while True:
+            parameters = {
+                "branch": self.state.info.default_branch,
+                "status": "completed",
+                "per_page": 100,
+                "page": page,
+            }
+            data = self._rest(f"/actions/workflows/{workflow_id}/runs", parameters)
+            items = data["workflow_runs"]
+            runs.extend(self._workflow_run(item) for item in items)
+            baseline = any(r.conclusion == SUCCESS and r.updated_at < self.plan.since for r in runs)
+            if baseline or len(items) < 100:
+                return runs
+            page += 1
+
+    def _workflow_run(self, item: dict[str, Any]) -> WorkflowRun:
+        actor = item.get("actor")
+        return WorkflowRun(
+            repository=self.full_name,
+            id=int(item["id"]),
+            attempt=int(item.get("run_attempt") or 1),
+            name=item.get("name") or "",
+            path=item["path"],
+            head_branch=item.get("head_branch"),
+            head_sha=item["head_sha"],
+            event=item["event"],
+            status=(item.get("status") or "").lower(),
+            conclusion=(item.get("conclusion") or "").lower() or None,
+            created_at=_time(item["created_at"]),
+            updated_at=_time(item["updated_at"]),
+            actor=Actor.from_login(actor.get("login"), actor.get("type")) if actor else None,
+        )
+
+    def _tags(self, pattern: str) -> list[Tag]:
+        """Tags matching the glob, newest tagged commit first, back to the baseline: the first
+        page whose oldest commit is older than a matching tag made before the first period."""
+        tags: list[Tag] = []
+        after: str | None = None
+        while True:
+            variables = {"owner": self.owner, "name": self.name, "first": 100, "after": after}
+            data = self.clients.graphql(queries.TAGS, variables)
+            self.requests += 1
+            connection = (data.get("repository") or {}).get("refs")
+            if connection is None:
+                return tags
+            oldest_commit: datetime | None = None
+            for node in connection["nodes"]:
+                tag = self._tag(node) if node else None
+                if tag is None:
+                    continue
+                oldest_commit = tag.committed_at
+                if fnmatch.fnmatchcase(tag.name, pattern):
+                    tags.append(tag)
+            before = [t.tagger_date or t.committed_at for t in tags]
+            baseline = max((t for t in before if t < self.plan.since), default=None)
+            if not connection["pageInfo"]["hasNextPage"]:
+                return tags
+            if baseline is not None and oldest_commit is not None and oldest_commit < baseline:
+                return tags
+            after = connection["pageInfo"]["endCursor"]
+
+    def _tag(self, node: dict[str, Any]) -> Tag | None:
+        target = node.get("target") or {}
+        tagger_date = None
+        if target.get("__typename") == "Tag":
+            tagger_date = parse_time((target.get("tagger") or {}).get("date"))
+            target = target.get("target") or {}
+        if target.get("__typename") != "Commit":
+            # A tag of a tree or blob (or a tag of a tag): nothing that could be deployed.
+            return None
+        return Tag(
+            repository=self.full_name,
+            name=node["name"],
+            commit=target["oid"],
+            tagger_date=tagger_date,
+            committed_at=_time(target["committedDate"]),
+        )
 
     def _variables(self, chunk: list[str]) -> dict[str, Any]:
         variables: dict[str, Any] = {
@@ -425,11 +674,9 @@ class _Run:
             paging["pulls"].active = needed("pulls", plan.since)
             paging["history"].active = needed("history", plan.since - HISTORY_SLACK)
             return
-        oldest = _oldest_shipping_time(
-            list(self.state.deployments.values()), list(self.state.releases.values()), plan
-        )
+        oldest = _oldest_shipping_time(self.state, plan)
         paging["pulls"].active = needed("pulls", min(oldest, plan.since) if oldest else plan.since)
-        paging["history"].active = needed("history", oldest - HISTORY_SLACK if oldest else None)
+        paging["history"].active = needed("history", _history_since(oldest, plan))
 
     # -- reading a page --------------------------------------------------------------------
     def _absorb(self, data: dict[str, Any], chunk: list[str]) -> None:
@@ -437,6 +684,7 @@ class _Run:
         if repo is None:
             raise GraphQLError(f"Could not resolve to a Repository {self.full_name}", [], 404)
         branch_ref = repo.get("defaultBranchRef") or {}
+        self.info_read = True
         self.state.info = RepositoryInfo(
             full_name=repo["nameWithOwner"],
             private=bool(repo["isPrivate"]),
@@ -557,14 +805,8 @@ class _Run:
                 self.state.incidents.pop(number, None)
                 self.state.incident_updated.pop(number, None)
                 continue
-            self.state.incidents[number] = Incident(
-                repository=self.full_name,
-                number=number,
-                title=node["title"],
-                url=node["url"],
-                created_at=_time(node["createdAt"]),
-                closed_at=parse_time(node.get("closedAt")),
-            )
+            names = tuple(label["name"] for label in node["labels"]["nodes"])
+            self.state.incidents[number] = _incident(node, self.full_name, names)
             self.state.incident_updated[number] = _time(node["updatedAt"])
 
     def _absorb_history(self, nodes: list[dict[str, Any]]) -> None:
@@ -618,11 +860,15 @@ def _release_baseline(state: RepoState, plan: CollectionPlan) -> Release | None:
     return max(before, key=lambda r: r.created_at) if before else None
 
 
+def _history_since(oldest: datetime | None, plan: CollectionPlan) -> datetime:
+    """Default-branch history reaches back past the baseline (what it ships) and at least to
+    the first period's start (per-person commits)."""
+    return min(oldest - HISTORY_SLACK, plan.since) if oldest is not None else plan.since
+
+
 def bounds(state: RepoState, plan: CollectionPlan) -> dict[str, datetime]:
     """From when on each kind of record is kept: exactly what a full collection needs."""
-    oldest = _oldest_shipping_time(
-        list(state.deployments.values()), list(state.releases.values()), plan
-    )
+    oldest = _oldest_shipping_time(state, plan)
     deployment = _deployment_baseline(state, plan)
     release = _release_baseline(state, plan)
     result = {
@@ -630,9 +876,8 @@ def bounds(state: RepoState, plan: CollectionPlan) -> dict[str, datetime]:
         "deployments": min(deployment.created_at, plan.since) if deployment else EPOCH,
         "releases": min(release.created_at, plan.since) if release else EPOCH,
         "incidents": plan.since,
+        "commits": _history_since(oldest, plan),
     }
-    if plan.deployment_source != "merges" and oldest is not None:
-        result["commits"] = oldest - HISTORY_SLACK
     return result
 
 
@@ -647,12 +892,7 @@ def prune(state: RepoState, keep: dict[str, datetime]) -> None:
         k: v for k, v in state.incidents.items() if state.incident_updated[k] >= keep["incidents"]
     }
     state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
-    commits_since = keep.get("commits")
-    state.commits = (
-        {k: v for k, v in state.commits.items() if v.committed_at >= commits_since}
-        if commits_since is not None
-        else {}
-    )
+    state.commits = {k: v for k, v in state.commits.items() if v.committed_at >= keep["commits"]}
     state.coverage = dict(keep)
 
 
@@ -732,17 +972,21 @@ def _finish(
         commits=tuple(
             sorted(state.commits.values(), key=lambda c: (c.committed_at, c.oid), reverse=True)
         ),
+        workflow_runs=tuple(state.workflow_runs),
+        tags=tuple(state.tags),
         notes=tuple(notes),
     )
     log.info(
-        "%s: %d pull requests, %d deployments, %d releases, %d incidents, %d commits "
-        "from %d requests",
+        "%s: %d pull requests, %d deployments, %d releases, %d incidents, %d commits, "
+        "%d workflow runs, %d tags from %d requests",
         full_name,
         len(data.pull_requests),
         len(data.deployments),
         len(data.releases),
         len(data.incidents),
         len(data.commits),
+        len(data.workflow_runs),
+        len(data.tags),
         run.requests,
     )
     return RepositoryResult(data, state if complete else None, run.requests)
@@ -790,24 +1034,24 @@ def _pull_request(node: dict[str, Any], repository: str) -> PullRequest:
     )
 
 
-def _oldest_shipping_time(
-    deployments: Sequence[Deployment], releases: Sequence[Release], plan: CollectionPlan
-) -> datetime | None:
-    """The baseline: the last successful deployment (or release) before the first period.
+def _oldest_shipping_time(state: RepoState, plan: CollectionPlan) -> datetime | None:
+    """The baseline: the last successful deployment (release, run, tag) before the first period.
 
     None when nothing was ever deployed or released, so no history needs reading.
     """
     shipped = [
         success
-        for d in deployments
+        for d in state.deployments.values()
         if d.environment.lower() in plan.production_environments
         and (success := d.succeeded_at) is not None
     ]
     shipped += [
         r.published_at
-        for r in releases
+        for r in state.releases.values()
         if r.published_at is not None and not (r.is_draft or r.is_prerelease)
     ]
+    shipped += [r.updated_at for r in state.workflow_runs if r.conclusion == SUCCESS]
+    shipped += [t.tagger_date or t.committed_at for t in state.tags]
     if not shipped:
         return None
     before = [moment for moment in shipped if moment < plan.since]

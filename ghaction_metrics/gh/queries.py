@@ -152,6 +152,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
         id
         number
         title
+        body
         url
         state
         createdAt
@@ -196,6 +197,57 @@ query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
 {REVIEW_FIELDS}
 """
 
+# Tags for ``deployment-source: tags:<glob>``, newest tagged commit first. The glob is matched
+# on our side: ``refs`` only filters by a substring (``query``).
+TAGS = f"""
+query Tags($owner: String!, $name: String!, $first: Int!, $after: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    refs(refPrefix: "refs/tags/", first: $first, after: $after,
+         orderBy: {{field: TAG_COMMIT_DATE, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        name
+        target {{
+          __typename
+          oid
+          ... on Commit {{ committedDate }}
+          ... on Tag {{
+            tagger {{ date }}
+            target {{ __typename oid ... on Commit {{ committedDate }} }}
+          }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+# Incident issues of ``incident-repository``, read once for all measured repositories.
+INCIDENTS = f"""
+query Incidents($owner: String!, $name: String!, $first: Int!, $after: String,
+                $labels: [String!], $since: DateTime) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    isPrivate
+    issues(first: $first, after: $after, filterBy: {{labels: $labels, since: $since}},
+           orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        number
+        title
+        body
+        url
+        createdAt
+        updatedAt
+        closedAt
+        labels(first: 100) {{ nodes {{ name }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
 PIN_ISSUE = """
 mutation PinIssue($issueId: ID!) {
   pinIssue(input: {issueId: $issueId}) { issue { number } }
@@ -206,5 +258,7 @@ ALL_DOCUMENTS: dict[str, str] = {
     "VIEWER": VIEWER,
     "COLLECT": COLLECT,
     "OVERFLOW": OVERFLOW,
+    "TAGS": TAGS,
+    "INCIDENTS": INCIDENTS,
     "PIN_ISSUE": PIN_ISSUE,
 }

@@ -4,6 +4,10 @@ One file per report and repository, ``REPORT_ID/cache/v1/OWNER/NAME.jsonl.gz``: 
 lines, a header first (schema version, when the data was synced, the settings it depends on,
 and from when on each kind of record is complete), then one line per record. The cache is
 disposable: a missing, unreadable or mismatched file means a full collection.
+
+Workflow runs and tags (``workflow:<x>``, ``tags:<glob>``) and the incidents of
+``incident-repository`` are not cached: each run reads them afresh, back to the baseline, which
+takes a page or two and keeps warm and cold runs equal without tracking re-runs and moved tags.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import dataclasses
 import gzip
 import json
 import logging
+import secrets
 import types
 import typing
 from collections.abc import Mapping
@@ -31,13 +36,16 @@ from ..models import (
     Release,
     RepositoryInfo,
     Review,
+    Tag,
+    WorkflowRun,
 )
 from .client import GitHubClients
 from .history import HistoryError, read_blob
 
 log = logging.getLogger(__name__)
 
-CACHE_SCHEMA = 1
+# 2: incidents keep their body and labels (for incident-repository matching).
+CACHE_SCHEMA = 2
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -63,6 +71,9 @@ class RepoState:
     coverage: dict[str, datetime] = field(default_factory=dict)
     synced_at: datetime | None = None
     settings_key: str = ""
+    # Read afresh every run, never cached (see the module docstring).
+    workflow_runs: list[WorkflowRun] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
 
 
 # -- records to JSON and back ---------------------------------------------------------------
@@ -155,7 +166,7 @@ def decode_state(data: bytes, repository: str) -> RepoState:
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CacheError(f"not gzip'd JSON lines ({exc})") from exc
-    if not rows or rows[0].get("kind") != "header":
+    if not rows or not isinstance(rows[0], dict) or rows[0].get("kind") != "header":
         raise CacheError("no header line")
     header = rows[0]
     if header.get("schema") != CACHE_SCHEMA:
@@ -184,7 +195,7 @@ def decode_state(data: bytes, repository: str) -> RepoState:
                 state.commits[str(key)] = decode_record(Commit, record)
             else:
                 raise CacheError(f"unknown record kind {kind!r}")
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CacheError(f"malformed record ({type(exc).__name__}: {exc})") from exc
     return state
 
@@ -212,3 +223,39 @@ def read_cache(
     except (CacheError, GithubException, HistoryError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"
+
+
+def read_secret(
+    clients: GitHubClients, home: str, files: Mapping[str, str] | None, path: str
+) -> str | None:
+    """A small text file kept on the history branch (the pseudonym salt), None when absent."""
+    sha = (files or {}).get(path)
+    if sha is None:
+        return None
+    try:
+        text = read_blob(clients, home, sha).decode("utf-8").strip()
+    except (GithubException, HistoryError, UnicodeDecodeError) as exc:
+        log.warning("%s on the history branch is unreadable (%s)", path, exc)
+        return None
+    return text or None
+
+
+def salt_path(report_id: str) -> str:
+    return f"{report_id}/pseudonym-salt"
+
+
+def history_salt(
+    clients: GitHubClients, home: str, files: Mapping[str, str] | None, report_id: str
+) -> tuple[str, dict[str, bytes]]:
+    """The pseudonym salt kept on the history branch, and the file to write when it is new.
+
+    Random (256 bits), so a pseudonym cannot be reversed by hashing guessed logins; but anyone
+    who can read the history branch can read the salt too (see README, per-person).
+    """
+    path = salt_path(report_id)
+    stored = read_secret(clients, home, files, path)
+    if stored is not None:
+        return stored, {}
+    log.info("No pseudonym salt on the history branch yet: a random one is stored at %s", path)
+    salt = secrets.token_hex(32)
+    return salt, {path: (salt + "\n").encode("utf-8")}
