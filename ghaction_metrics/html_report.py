@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .alerts import AlertResult
 from .charts import Chart
-from .render import TEMPLATES, change, duration, level, per_day, percent
+from .render import TEMPLATES, change, duration, level, per_day, percent, without_bidi_controls
 from .report import Report
 from .trends import TrendPoint
 
@@ -35,6 +35,8 @@ def environment() -> Environment:
         loader=FileSystemLoader(TEMPLATES),
         undefined=StrictUndefined,
         autoescape=select_autoescape(["html.j2"], default_for_string=True),
+        # Every value printed loses bidirectional controls before it is escaped.
+        finalize=without_bidi_controls,
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -16,6 +16,16 @@ from .report import Report
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _ZWSP = "\u200b"
+# Bidirectional overrides and isolates (and the marks) reorder the text shown around them, so a
+# title could display as something else ("Trojan Source"); user text never needs them here.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(value: object) -> object:
+    """``value`` with bidirectional control characters removed, when it is text."""
+    return _BIDI_CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()|+!~#&])")
 _MENTION_OR_REF = re.compile(r"([@#])(?=[A-Za-z0-9])")
 _AUTOLINK = re.compile(r"(?i)(?<=:)//|\bwww\.")
@@ -29,7 +39,7 @@ COMMENT_BUDGET_CHARS = 65_536 - 1_024
 
 def md_text(value: object) -> str:
     """User-provided text made inert: no markup, no @-mention, no #123 reference."""
-    text = " ".join(str(value).split())
+    text = " ".join(_BIDI_CONTROLS.sub("", str(value)).split())
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # GFM's autolink extension would turn a bare URL or www. name into a live link.
     text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + _ZWSP + m.group(0)[-1], text)

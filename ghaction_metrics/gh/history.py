@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_ATTEMPTS = 8
 _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 8.0
+_BLOB_ATTEMPTS = 3
 _FILE_MODE = "100644"
 
 
@@ -134,7 +135,31 @@ def read_blob(clients: GitHubClients, repository: str, sha: str) -> bytes:
     return content.encode("utf-8")
 
 
-def _tree_entries(clients: GitHubClients, repo: str, files: Mapping[str, bytes]) -> list[Any]:
+def _create_blob(
+    clients: GitHubClients, repo: str, data: bytes, sleep: Callable[[float], None]
+) -> str:
+    """POST one blob, retried on a transient failure.
+
+    A blob is addressed by its content, so sending it again cannot make a duplicate; POST is
+    otherwise never retried by the client.
+    """
+    body = {"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+    for attempt in range(1, _BLOB_ATTEMPTS + 1):
+        try:
+            return str(_request(clients, "POST", f"{repo}/git/blobs", body)["sha"])
+        except (GithubException, requests.RequestException) as exc:
+            if not _is_transient(exc) or attempt == _BLOB_ATTEMPTS:
+                raise
+            sleep(_BACKOFF_BASE_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
+def _tree_entries(
+    clients: GitHubClients,
+    repo: str,
+    files: Mapping[str, bytes],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Any]:
     """Tree entries for the new content; done once, as blobs are addressed by content."""
     entries: list[dict[str, Any]] = []
     for path, data in sorted(files.items()):
@@ -147,13 +172,7 @@ def _tree_entries(clients: GitHubClients, repo: str, files: Mapping[str, bytes])
             # Text rides inline in the tree request: one request less per file.
             entry["content"] = text
         else:
-            blob = _request(
-                clients,
-                "POST",
-                f"{repo}/git/blobs",
-                {"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"},
-            )
-            entry["sha"] = str(blob["sha"])
+            entry["sha"] = _create_blob(clients, repo, data, sleep)
         entries.append(entry)
     return entries
 
@@ -192,7 +211,17 @@ def commit_files(
     if not files and not to_delete:
         raise ValueError("nothing to commit: no files and no deletions")
 
-    entries = _tree_entries(clients, repo, files)
+    try:
+        entries = _tree_entries(clients, repo, files, sleep)
+    except GithubException as exc:
+        raise HistoryError(
+            f"could not store the files for branch {branch} of {repository}: "
+            f"HTTP {exc.status} {_message(exc)}".rstrip()
+        ) from exc
+    except requests.RequestException as exc:
+        raise HistoryError(
+            f"could not store the files for branch {branch} of {repository}: {type(exc).__name__}"
+        ) from exc
     # A commit whose ref update got no answer: (sha, whether it was creating the branch).
     pending: tuple[str, bool] | None = None
     last_error = ""

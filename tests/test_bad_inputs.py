@@ -1,0 +1,140 @@
+"""Every input of action.yml, each with at least three bad values, through the action's ``main``.
+
+Each run gets a runner's environment (action.yml defaults for every other input) pointed at a
+live emulator, so a bad value that slipped past the parser would show as requests. Each must
+end with exit code 1, one ``::error::`` naming the input and what to write instead, the same
+text in the job summary, and nothing published: not one request reaches the emulator.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ghaction_metrics.emulator.generate import generate_dataset
+from ghaction_metrics.emulator.harness import (
+    action_inputs,
+    input_env_name,
+    runner_environment,
+    workflow_tokens,
+)
+from ghaction_metrics.emulator.server import EmulatorServer
+from ghaction_metrics.run import main
+
+LONG = "x" * 300
+# input → (bad value, a word of the fix the message must give)
+BAD: dict[str, list[tuple[str, str]]] = {
+    "token": [
+        ("", "github.token"),
+        ("   ", "github.token"),
+        ("\n\t\n", "github.token"),
+        ("ghp_revoked0000000000000000000000000000", "github.token"),
+    ],
+    "repositories": [
+        ("acme", "owner/name"),
+        ("acme/storefront/extra", "owner/name"),
+        ("https://github.com/acme/storefront", "owner/name"),
+        ("acme/", "owner/name"),
+    ],
+    "window": [("30", "Nd"), ("0d", "at least one day"), ("2026-05-02..2026-05-01", "before")],
+    "timezone": [("Mars/Olympus", "IANA"), ("../../etc/passwd", "IANA"), ("UTC+25", "IANA")],
+    "compare-to": [("yesterday", "previous"), ("2026-02-30", "day"), ("2026/01/01", "YYYY-MM-DD")],
+    "base-branches": [("*,main", "*"), ("a..b", "branch names"), ("main~1", "branch names")],
+    "deployment-source": [("kubernetes", "auto"), ("jenkins", "auto"), ("all", "auto")],
+    "deployment-environment": [(",", "at least one"), (", ,", "at least one"), (",\n,", "one")],
+    "incident-labels": [(",", "at least one"), (", ,", "at least one"), (",\n,", "at least one")],
+    "incident-window": [("7", "Nh"), ("0d", "positive"), ("forever", "Nd")],
+    "hotfix-labels": [(",", "at least one"), (", ,", "at least one"), (",\n,", "at least one")],
+    "exclude-authors": [("not a login", "logins"), ("-bad", "logins"), ("a@b.com", "logins")],
+    "include-bots": [("yes", "true or false"), ("1", "true or false"), ("on", "true or false")],
+    "publish": [("summary,slack", "none"), ("all", "none"), ("none,summary", "none")],
+    "report-id": [("../x", "letters"), ("a b", "letters"), ("x" * 65, "64")],
+    "history-branch": [("refs/heads/x", "plain branch"), ("a..b", "plain"), ("-x", "plain")],
+    "issue-title": [(LONG, "256"), ("one\ntwo", "one line"), ("bell\x07", "one line")],
+    "alerts": [
+        ("lead-time > ", "METRIC"),
+        ("speed > 3", "unknown metric"),
+        ("rework-rate > 15", "0 to 1"),
+    ],
+    "fail-on-alert": [
+        ("yes", "true or false"),
+        ("0", "true or false"),
+        ("always", "true or false"),
+    ],
+    "backfill": [("12", "Nw"), ("0w", "Nw"), ("9999w", "3660")],
+    "history-retention": [("0", "empty"), ("1y", "Nd"), ("-5d", "Nd")],
+    "per-person": [("yes", "anonymous"), ("anon", "anonymous"), ("ranking", "anonymous")],
+    "pseudonym-salt": [("a", "16"), ("short", "16"), ("123456789012345", "16")],
+    "incident-repository": [
+        ("not-a-repo", "owner/name"),
+        ("a/b/c", "owner/name"),
+        ("acme/*", "owner/name"),
+    ],
+    "max-wait": [("10", "Nm"), ("7h", "6h"), ("-1m", "Nm")],
+    "mode": [("both", "single"), ("single,shard", "single"), ("parallel", "single")],
+    "api-url": [
+        ("ghe.example/api/v3", "https://HOST/api/v3"),
+        ("ftp://ghe.example", "https://HOST/api/v3"),
+        ("https://", "https://HOST/api/v3"),
+    ],
+    "allow-private-data": [
+        ("yes", "true or false"),
+        ("1", "true or false"),
+        ("sure", "true or false"),
+    ],
+}
+CASES = [(name, value, fix) for name, values in BAD.items() for value, fix in values]
+# Values that are only bad together with another input.
+CONTEXT = {"pseudonym-salt": {"per-person": "anonymous"}}
+
+
+def test_the_table_covers_every_input_of_action_yml() -> None:
+    assert set(BAD) == set(action_inputs())
+    assert all(len(values) >= 3 for values in BAD.values())
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    dataset = generate_dataset(seed=3, now=datetime.now(UTC), profile="tiny")
+    with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as running:
+        yield running
+
+
+@pytest.mark.parametrize(("name", "value", "fix"), CASES)
+def test_a_bad_value_stops_the_run_before_anything_is_read_or_published(
+    server: EmulatorServer, tmp_path: Path, name: str, value: str, fix: str
+) -> None:
+    overrides = {**CONTEXT.get(name, {}), name: value}
+    environ = runner_environment(
+        api_url=server.api_url,
+        graphql_url=server.graphql_url,
+        server_url=server.url,
+        repository="acme/storefront",
+        workspace=tmp_path / "workspace",
+        overrides=overrides,
+    )
+    assert environ[input_env_name(name)] == value
+    before = len(server.requests)
+    stream = io.StringIO()
+    code = main(environ, stream)
+    log = stream.getvalue()
+    assert code == 1
+    errors = [line for line in log.splitlines() if line.startswith("::error::")]
+    assert len(errors) == 1, log
+    message = errors[0].removeprefix("::error::")
+    assert f"Input '{name}'" in message
+    assert fix in message.replace("%0A", "\n")
+    summary = Path(environ["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert summary == f"## Engineering metrics\n\n**Error:** {_unescape(message)}\n"
+    assert Path(environ["GITHUB_OUTPUT"]).read_text(encoding="utf-8") == ""
+    sent = server.requests[before:]
+    # Only a token GitHub refuses needs a request to find out; it must be a read.
+    assert [r.method for r in sent] == (["GET"] if name == "token" and value.strip() else [])
+
+
+def _unescape(message: str) -> str:
+    return message.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")

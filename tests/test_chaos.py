@@ -1,0 +1,144 @@
+"""Chaos: 20 consecutive runs of the action (each a real subprocess, as a runner starts it)
+against one emulator, each with faults armed at random points (seeded, so a failure
+replays). Whatever fails, after every run the history branch holds every snapshot a run
+reported as committed, exactly one dashboard issue with one report comment exists, no ref
+update was forced, and every commit the branch ever pointed at is complete: snapshots, trends
+index, charts, pages and cache, consistent with each other."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ghaction_metrics.emulator.generate import generate_dataset
+from ghaction_metrics.emulator.harness import run_action, runner_environment, workflow_tokens
+from ghaction_metrics.emulator.server import EmulatorServer
+from ghaction_metrics.emulator.world import Repository
+from ghaction_metrics.gh.sync import cache_path
+from ghaction_metrics.publish import git_blob_sha
+
+pytestmark = pytest.mark.e2e
+HOME = "acme/storefront"
+RUNS = 20
+SEED = 20260601
+# (kind, options): each a way GitHub fails, at a point chosen by API and verb.
+FAULTS: list[tuple[str, dict[str, Any]]] = [
+    ("server_error", {"api": "graphql", "count": 2}),
+    ("server_error", {"api": "graphql", "after_processing": True}),
+    ("server_error", {"api": "rest", "method": "GET", "count": 2, "status": 503}),
+    ("server_error", {"api": "rest", "method": "POST"}),
+    ("server_error", {"api": "rest", "method": "POST", "after_processing": True}),
+    ("server_error", {"api": "rest", "method": "PATCH", "after_processing": True}),
+    ("server_error", {"api": "rest", "method": "PATCH"}),
+    ("server_error", {"api": "rest", "method": "PUT"}),
+    ("secondary_limit", {"api": "rest", "method": "GET", "retry_after": 1}),
+    ("secondary_limit", {"api": "graphql", "status": 429, "retry_after": 1}),
+    ("graphql_rate_limited", {"api": "graphql"}),
+    ("partial", {"api": "graphql"}),
+]
+
+
+def _files_at(repo: Repository, commit: str) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    pending = [("", repo.commits[commit].tree)]
+    while pending:
+        prefix, sha = pending.pop()
+        if sha is None:
+            continue
+        for entry in repo.trees[sha].entries:
+            path = f"{prefix}{entry.path}"
+            if entry.type == "tree":
+                pending.append((f"{path}/", entry.sha))
+            else:
+                files[path] = repo.blobs[entry.sha].content
+    return files
+
+
+def _complete(files: dict[str, bytes]) -> list[str]:
+    """What is missing or inconsistent in one commit's tree."""
+    problems = []
+    snapshots = {p for p in files if p.startswith("default/snapshots/")}
+    if not snapshots:
+        problems.append("no snapshot")
+    index = json.loads(files.get("default/trends-index.json", b"{}"))
+    entries = index.get("entries", {})
+    if set(entries) != snapshots:
+        problems.append(f"index {sorted(entries)} != snapshots {sorted(snapshots)}")
+    for path, entry in entries.items():
+        if path in files and entry["blob"] != git_blob_sha(files[path]):
+            problems.append(f"index blob of {path} is stale")
+    for needed in (
+        "default/charts/trends.png",
+        "default/index.html",
+        "index.html",
+        cache_path("default", HOME),
+    ):
+        if needed not in files:
+            problems.append(f"{needed} missing")
+    reports = {p for p in files if p.startswith("default/reports/")}
+    runs = {p.rsplit("-run", 1)[1].split(".")[0] for p in snapshots}
+    if {p.rsplit("-run", 1)[1].split(".")[0] for p in reports} != runs:
+        problems.append("an HTML report without its snapshot, or the other way round")
+    return problems
+
+
+def test_twenty_runs_under_random_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    dataset = generate_dataset(seed=3, now=datetime.now(UTC).replace(microsecond=0), profile="tiny")
+    repo = dataset.world.repositories[HOME]
+    committed: set[str] = set()
+    outcomes: list[int] = []
+    with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as server:
+        for number in range(RUNS):
+            run_id = str(9000 + number)
+            for kind, options in rng.sample(FAULTS, rng.randint(0, 3)):
+                server.faults.arm(kind, **options)  # type: ignore[arg-type]
+            env = runner_environment(
+                api_url=server.api_url,
+                graphql_url=server.graphql_url,
+                server_url=server.url,
+                repository=HOME,
+                workspace=tmp_path / run_id,
+                run_id=run_id,
+                overrides={"backfill": "0", "max-wait": "0"},
+            )
+            run = run_action(env, timeout=120)
+            server.faults.clear()
+            assert "Traceback" not in run.stderr, run.stderr
+            assert run.outputs, run.stdout  # every run gets as far as its outputs
+            assert "## Engineering metrics" in run.summary
+            outcomes.append(run.returncode)
+            if run.outputs.get("history-sha"):
+                committed.add(run_id)
+            with server.lock:
+                head = repo.refs.get("heads/metrics")
+                files = _files_at(repo, head) if head else {}
+                tips = [u.new for u in repo.ref_log if u.ref == "heads/metrics"]
+                trees = {sha: _files_at(repo, sha) for sha in tips}
+                dashboards = [
+                    i
+                    for i in repo.issues
+                    if "ghaction-metrics:dashboard" in i.body and not i.deleted
+                ]
+            on_branch = {p.rsplit("-run", 1)[1][:-5] for p in files if "/snapshots/" in p}
+            assert committed <= on_branch, (run_id, run.stdout)
+            assert not any(u.forced for u in repo.ref_log)
+            for sha, tree in trees.items():
+                assert _complete(tree) == [], (run_id, sha)
+            reports = [
+                c for i in dashboards for c in i.comments if "ghaction-metrics:report" in c.body
+            ]
+            # Never a duplicate; and once the dashboard was published, exactly one of each.
+            assert len(dashboards) <= 1, run.stdout
+            assert len(reports) <= 1, run.stdout
+            if run.outputs.get("issue-url"):
+                assert len(dashboards) == 1, run.stdout
+                assert len(reports) == 1, run.stdout
+    # Every fault here is survivable: each run ends complete, with its snapshot committed.
+    assert outcomes == [0] * RUNS
+    assert len(committed) == RUNS
