@@ -1,22 +1,38 @@
-# The action's image: the runner builds it on every job, so it stays small and only installs
-# the pinned runtime requirements (the same file the tests install).
-FROM python:3.11-slim
+# The action's image. The runner builds it on every job that uses the action through
+# `image: Dockerfile`, so it installs only the locked runtime requirements, from wheels.
+#
+# Base image: CPython 3.11 on Debian bookworm, slim. Pin it by digest for a reproducible build:
+#   docker buildx imagetools inspect python:3.11-slim-bookworm --format '{{json .Manifest.Digest}}'
+# then write FROM python:3.11-slim-bookworm@sha256:<that digest>, and let Dependabot or Renovate
+# (docker ecosystem) keep it fresh. Not pinned here yet: the digest must be read from the
+# registry (a guessed one would break the build). Meanwhile the released images
+# (.github/workflows/release.yml) are the pinned artefact: a workflow that uses
+# docker://ghcr.io/…@sha256:… runs exactly the bytes it names.
+FROM python:3.11-slim-bookworm
 
+# PYTHONUNBUFFERED: log lines reach the job log as they happen. MPLBACKEND: no display.
+# MPLCONFIGDIR: matplotlib's config and font cache live in the image, not under HOME (the
+# runner mounts its own HOME, and the command line may run as any user).
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MPLBACKEND=Agg \
-    MPLCONFIGDIR=/opt/matplotlib
+    MPLCONFIGDIR=/opt/matplotlib \
+    PYTHONPATH=/action
 
-COPY requirements.txt /action/requirements.txt
-RUN pip install --no-cache-dir -r /action/requirements.txt \
-    && python -c "import matplotlib.font_manager"
-# The line above builds matplotlib's font cache into MPLCONFIGDIR at build time, so a run
-# does not spend seconds on it (and does not need a writable home for it).
+# requirements.lock pins every package, transitive ones included, by version and hash; the
+# tests install the same file (scripts/setup). Wheels only: no compiler is needed, so none is
+# installed or left behind. Building the font cache here saves each run seconds.
+COPY requirements.lock /action/requirements.lock
+RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r /action/requirements.lock \
+    && python -c "import matplotlib.font_manager" \
+    && chmod -R a+rwX /opt/matplotlib
 
-COPY entrypoint.py /action/entrypoint.py
+COPY action.yml entrypoint.py /action/
 COPY ghaction_metrics/ /action/ghaction_metrics/
 COPY templates/ /action/templates/
 
 # No USER or WORKDIR: the runner mounts the workspace, runs the container as root with
 # --workdir /github/workspace, and GitHub's docs for Docker actions advise against both.
+# The command line runs with: docker run --entrypoint python IMAGE -m ghaction_metrics --help
 ENTRYPOINT ["python", "/action/entrypoint.py"]

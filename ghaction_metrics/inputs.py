@@ -7,6 +7,7 @@ project reads the environment.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from .windows import WindowSpec, parse_duration, parse_window
 _T = TypeVar("_T")
 PUBLISH_TARGETS = ("summary", "issue", "history")
 DEPLOYMENT_SOURCES = ("auto", "deployments", "releases", "merges")
+# single: collect and publish; shard: collect and commit the records only (shards.py);
+# aggregate: publish from every shard's records on the history branch, collecting nothing.
+MODES = ("single", "shard", "aggregate")
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?:[A-Za-z0-9._-]{1,100}|\*)$")
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
 _REPORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -73,8 +77,10 @@ class Inputs:
     history_retention: timedelta | None  # None: keep every snapshot
     per_person: str = "true"  # true, false or anonymous
     pseudonym_salt: str = field(default="", repr=False)  # empty: the history branch's salt
-    incident_repository: str | None = None  # not supported yet: always None
+    incident_repository: str | None = None  # None: each repository's own incidents
     max_wait: timedelta = timedelta(minutes=10)  # longest wait for a rate-limit reset
+    allow_private_data: bool = False  # publish private repositories' data where all can read
+    mode: str = "single"  # single, shard or aggregate (MODES)
 
     @staticmethod
     def from_environ(environ: Mapping[str, str], current_repository: str) -> Inputs:
@@ -98,9 +104,7 @@ class Inputs:
             timezone=_timezone(get("timezone") or "UTC"),
             compare_to=_compare_to(get("compare-to") or "previous"),
             base_branches=_branches(get("base-branches")),
-            deployment_source=_choice(
-                "deployment-source", get("deployment-source") or "auto", DEPLOYMENT_SOURCES
-            ),
+            deployment_source=_deployment_source(get("deployment-source") or "auto"),
             deployment_environments=tuple(
                 name.lower() for name in _nonempty("deployment-environment", get, "production")
             ),
@@ -127,9 +131,11 @@ class Inputs:
             per_person=_choice(
                 "per-person", get("per-person") or "true", ("true", "false", "anonymous")
             ),
-            pseudonym_salt=get("pseudonym-salt"),
+            pseudonym_salt=_salt(get("pseudonym-salt")),
             incident_repository=_incident_repository(get("incident-repository")),
             max_wait=_max_wait(get("max-wait") or "10m"),
+            allow_private_data=_boolean("allow-private-data", get("allow-private-data") or "false"),
+            mode=_mode(get("mode") or "single", get("publish")),
         )
 
 
@@ -144,10 +150,24 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     lowered = value.lower()
     if lowered in allowed:
         return lowered
-    hint = ""
-    if name == "deployment-source" and (lowered.startswith(("workflow:", "tags:"))):
-        hint = " (workflow:<x> and tags:<glob> sources are not supported in this version)"
-    raise InputError(name, value, "use one of " + ", ".join(allowed) + hint)
+    raise InputError(name, value, "use one of " + ", ".join(allowed))
+
+
+def _deployment_source(value: str) -> str:
+    """``workflow:<file or name>`` and ``tags:<glob>`` keep their argument as written."""
+    prefix, colon, argument = value.partition(":")
+    if colon and prefix.strip().lower() in ("workflow", "tags"):
+        if not argument.strip():
+            raise InputError(
+                "deployment-source",
+                value,
+                f"{prefix.strip().lower()}: needs "
+                + ("a workflow file or name" if prefix.strip().lower() == "workflow" else "a glob")
+                + ", e.g. workflow:deploy.yml or tags:v*",
+            )
+        return f"{prefix.strip().lower()}:{argument.strip()}"
+    allowed = (*DEPLOYMENT_SOURCES, "workflow:<file or name>", "tags:<glob>")
+    return _choice("deployment-source", value, allowed)
 
 
 def _compare_to(value: str) -> str:
@@ -165,17 +185,25 @@ def _compare_to(value: str) -> str:
     )
 
 
+def _mode(value: str, publish: str) -> str:
+    mode = _choice("mode", value, MODES)
+    # Shards hand their records over through the history branch, and the aggregate reads them
+    # from there: without it neither has anything to do.
+    if mode != "single" and publish and "history" not in _publish(publish):
+        raise InputError(
+            "mode", value, f"mode {mode} works through the history branch: add history to publish"
+        )
+    return mode
+
+
 def _incident_repository(value: str) -> str | None:
     if not value:
         return None
-    # The metrics read incidents from another repository (metrics/incidents.py), but their
-    # collection is not there yet: refuse rather than silently use each repository's own.
-    raise InputError(
-        "incident-repository",
-        value,
-        "reading incidents from another repository is not supported in this version; "
-        "leave it empty to use each repository's own incident issues",
-    )
+    if "*" in value or not _REPO.match(value):
+        raise InputError(
+            "incident-repository", value, "use owner/name of the repository holding incidents"
+        )
+    return value
 
 
 def _boolean(name: str, value: str) -> bool:
@@ -260,8 +288,22 @@ def _branch(value: str) -> str:
     return value
 
 
+def _salt(value: str) -> str:
+    # Anyone can hash a list of known logins with every short salt: the salt must be a secret
+    # too long to guess, or the pseudonyms can be reversed.
+    if value and len(value) < 16:
+        raise InputError(
+            "pseudonym-salt",
+            "*" * len(value),
+            "use a secret of at least 16 characters (for example the output of "
+            "`openssl rand -hex 16`, stored as a repository secret), or leave it empty",
+        )
+    return value
+
+
 def _title(value: str) -> str:
-    if len(value) > 256 or "\n" in value:
+    # Control characters (a newline included) have no place in a one-line title.
+    if len(value) > 256 or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise InputError("issue-title", value, "use one line of at most 256 characters")
     return value
 
@@ -322,6 +364,8 @@ class RunnerEnv:
     output: Path | None
     run_id: str
     run_attempt: str
+    # A pull_request event from a fork: the token is read-only, so nothing can be published.
+    fork_pull_request: bool = False
 
     @staticmethod
     def from_environ(environ: Mapping[str, str]) -> RunnerEnv:
@@ -334,15 +378,25 @@ class RunnerEnv:
                 )
             return value
 
-        api_url = need("GITHUB_API_URL").rstrip("/")
-        graphql = environ.get("GITHUB_GRAPHQL_URL", "").strip() or _graphql_from_api(api_url)
+        # The api-url input points the run at another server than the runner's own (and the
+        # runner's GITHUB_* variables cannot be overridden from a workflow).
+        override = environ.get(env_name("api-url"), "").strip().rstrip("/")
+        if override and not re.match(r"^https?://[^\s/]+", override):
+            raise RunnerEnvError(
+                f"Input 'api-url' has an invalid value {override!r}: use an http(s) URL such as "
+                "https://HOST/api/v3, or leave it empty."
+            )
+        api_url = override or need("GITHUB_API_URL").rstrip("/")
+        graphql = _graphql_from_api(api_url) if override else ""
+        graphql = graphql or environ.get("GITHUB_GRAPHQL_URL", "").strip()
+        server = server_url_of(api_url) if override else ""
+        server = server or environ.get("GITHUB_SERVER_URL", "").strip().rstrip("/")
         summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
         output = environ.get("GITHUB_OUTPUT", "").strip()
         return RunnerEnv(
             api_url=api_url,
-            graphql_url=graphql,
-            server_url=environ.get("GITHUB_SERVER_URL", "").strip().rstrip("/")
-            or "https://github.com",
+            graphql_url=graphql or _graphql_from_api(api_url),
+            server_url=server or "https://github.com",
             repository=need("GITHUB_REPOSITORY"),
             event_name=environ.get("GITHUB_EVENT_NAME", "").strip(),
             workspace=Path(environ.get("GITHUB_WORKSPACE", "").strip() or "."),
@@ -350,11 +404,42 @@ class RunnerEnv:
             output=Path(output) if output else None,
             run_id=environ.get("GITHUB_RUN_ID", "").strip() or "0",
             run_attempt=environ.get("GITHUB_RUN_ATTEMPT", "").strip() or "1",
+            fork_pull_request=_from_fork(environ),
         )
 
 
 class RunnerEnvError(RuntimeError):
     pass
+
+
+def _from_fork(environ: Mapping[str, str]) -> bool:
+    """Whether the run is a ``pull_request`` event whose head is in another repository.
+
+    GitHub gives such runs a read-only token and no secrets whatever the workflow asks for.
+    An unreadable event file counts as not a fork: the writes then fail with their own notice.
+    """
+    if environ.get("GITHUB_EVENT_NAME", "").strip() not in ("pull_request", "pull_request_review"):
+        return False
+    try:
+        event = json.loads(Path(environ.get("GITHUB_EVENT_PATH", "").strip()).read_bytes())
+        pull = event["pull_request"]
+        head = pull["head"]["repo"]
+        base = pull["base"]["repo"]
+        if not isinstance(head, dict):  # the fork was deleted since
+            return True
+        return bool(head.get("fork")) or head.get("full_name") != base.get("full_name")
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def server_url_of(api_url: str) -> str:
+    """https://api.github.com → https://github.com; https://HOST/api/v3 → https://HOST."""
+    if api_url == "https://api.github.com":
+        return "https://github.com"
+    for suffix in ("/api/v3", "/api"):
+        if api_url.endswith(suffix):
+            return api_url[: -len(suffix)]
+    return api_url
 
 
 def _graphql_from_api(api_url: str) -> str:

@@ -19,12 +19,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .alerts import AlertResult
 from .charts import Chart, all_charts
 from .gh.client import GitHubClients
 from .gh.dashboard import DashboardError, publish_dashboard
 from .gh.history import HistoryError, commit_files
+from .gh.quota import QuotaExhaustedError
 from .html_report import index_html, report_html, root_index_html
 from .inputs import Inputs, RunnerEnv
 from .render import ChartLink, View, comment_markdown, issue_header_markdown, summary_markdown
@@ -56,6 +58,49 @@ PERMISSIONS_FIX = (
     "  deployments: read\n"
     "  actions: read"
 )
+
+
+class Sink(Protocol):
+    """Where a run's results go: GitHub, or a folder for a dry run (dry_run.py)."""
+
+    def commit(
+        self, branch: str, files: Mapping[str, bytes], message: str, deletions: Sequence[str]
+    ) -> str:
+        """Commit ``files`` to ``branch`` keeping every other file; the new tip's sha.
+
+        Raises HistoryError when the branch cannot be written.
+        """
+        ...
+
+    def dashboard(
+        self, report_id: str, title: str, header: str, comment: str
+    ) -> tuple[str, tuple[str, ...]]:
+        """Create or update the dashboard issue and comment; (issue URL, notices).
+
+        Raises DashboardError when the issue cannot be written.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class GitHubSink:
+    """Publishes to the repository the run belongs to."""
+
+    clients: GitHubClients
+    repository: str
+
+    def commit(
+        self, branch: str, files: Mapping[str, bytes], message: str, deletions: Sequence[str]
+    ) -> str:
+        return commit_files(
+            self.clients, self.repository, branch, files, message, deletions=deletions
+        ).sha
+
+    def dashboard(
+        self, report_id: str, title: str, header: str, comment: str
+    ) -> tuple[str, tuple[str, ...]]:
+        result = publish_dashboard(self.clients, self.repository, report_id, title, header, comment)
+        return result.issue_url, result.notices
 
 
 @dataclass(frozen=True)
@@ -142,6 +187,7 @@ def publish(
     history: History = EMPTY_HISTORY,
     alerts: Sequence[AlertResult] = (),
     backfill: Mapping[str, bytes] | None = None,
+    sink: Sink | None = None,
 ) -> tuple[Published, list[str]]:
     """Publish in order history → issue → summary; a failure stops none of the others.
 
@@ -149,7 +195,9 @@ def publish(
     before anything was written); ``backfill`` the weekly snapshots of a first run.
     """
     problems: list[str] = []
+    notes: list[str] = []  # notices the summary repeats
     published = Published()
+    target = sink if sink is not None else GitHubSink(clients, env.repository)
     pruned = expired(history.files, inputs.report_id, report.generated_at, inputs.history_retention)
     kept = without(history, pruned)
     backfill = backfill or {}
@@ -161,11 +209,13 @@ def publish(
         with group("Committing the snapshot, charts and HTML report to the history branch"):
             try:
                 published = _publish_history(
-                    inputs, env, clients, report, document, extra_files or {},
+                    inputs, env, target, report, document, extra_files or {},
                     kept, pruned, backfill, points, charts, html,
                 )  # fmt: skip
             except HistoryError as exc:
                 problems.append(f"The history branch was not updated: {exc}. {PERMISSIONS_FIX}")
+            except QuotaExhaustedError as exc:
+                problems.append(f"The history branch was not updated: {exc}.")
 
     def view() -> View:
         return View(
@@ -179,28 +229,37 @@ def publish(
     if "issue" in inputs.publish:
         with group("Updating the dashboard issue"):
             try:
-                result = publish_dashboard(
-                    clients,
-                    env.repository,
+                issue_url, notices = target.dashboard(
                     inputs.report_id,
                     inputs.issue_title,
                     issue_header_markdown(view()),
                     comment_markdown(view()),
                 )
-                for notice in result.notices:
+                for notice in notices:
                     log.log(NOTICE, notice)
                 published = Published(
                     published.history_sha,
                     published.snapshot_path,
-                    result.issue_url,
+                    issue_url,
                     published.html_report_path,
                 )
             except DashboardError as exc:
-                problems.append(f"{exc} {PERMISSIONS_FIX}")
+                if exc.status != 403:
+                    problems.append(f"{exc} {PERMISSIONS_FIX}")
+                else:
+                    # A permission the workflow did not grant (SPEC §6): a notice with the fix,
+                    # the rest of the run stands.
+                    notes.append(f"The dashboard issue was not updated: {exc} {PERMISSIONS_FIX}")
+                    log.log(NOTICE, notes[-1])
+            except QuotaExhaustedError as exc:
+                # The collection may have spent the quota: say so, and still write the summary.
+                problems.append(f"The dashboard issue was not updated: {exc}.")
     if "summary" in inputs.publish and env.step_summary is not None:
         markdown = summary_markdown(view())
         for problem in problems:
             markdown += f"\n> [!CAUTION]\n> {problem.splitlines()[0]}\n"
+        for note in notes:
+            markdown += f"\n> [!NOTE]\n> {note.splitlines()[0]}\n"
         append_summary(env.step_summary, markdown)
     return published, problems
 
@@ -217,7 +276,7 @@ def _write_workspace(workspace: Path, report_id: str, html: bytes, charts: Seque
 def _publish_history(
     inputs: Inputs,
     env: RunnerEnv,
-    clients: GitHubClients,
+    sink: Sink,
     report: Report,
     document: dict[str, object],
     extra_files: Mapping[str, bytes],
@@ -269,16 +328,11 @@ def _publish_history(
     deletions = sorted((set(stale) | set(pruned)) - set(files))
     if pruned:
         log.info("history-retention: removing %d old files from the branch tip", len(pruned))
-    result = commit_files(
-        clients,
-        env.repository,
-        inputs.history_branch,
-        files,
-        f"metrics: {rid} snapshot of run {env.run_id}",
-        deletions=deletions,
+    sha = sink.commit(
+        inputs.history_branch, files, f"metrics: {rid} snapshot of run {env.run_id}", deletions
     )
-    log.info("Snapshot %s committed as %s", path, result.sha)
-    return Published(history_sha=result.sha, snapshot_path=path, html_report_path=html_path)
+    log.info("Snapshot %s committed as %s", path, sha)
+    return Published(history_sha=sha, snapshot_path=path, html_report_path=html_path)
 
 
 def snapshot_files_all(files: Mapping[str, str]) -> list[str]:

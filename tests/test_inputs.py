@@ -64,7 +64,7 @@ def test_every_declared_input_is_parsed() -> None:
         "hotfix-labels", "exclude-authors", "include-bots", "publish", "report-id",
         "history-branch", "issue-title", "alerts", "fail-on-alert", "backfill",
         "history-retention", "per-person", "pseudonym-salt", "incident-repository",
-        "max-wait",
+        "max-wait", "mode", "allow-private-data", "api-url",
     }  # fmt: skip
     assert set(action_inputs()) == parsed
 
@@ -92,6 +92,24 @@ def test_values_are_normalized(tmp_path: Path) -> None:
     assert inputs.base_branches == ("main", "release/1.x")
 
 
+@pytest.mark.parametrize(
+    ("source", "parsed"),
+    [
+        ("workflow:deploy.yml", "workflow:deploy.yml"),
+        ("Workflow: Deploy to production", "workflow:Deploy to production"),
+        ("tags:v*", "tags:v*"),
+        ("Merges", "merges"),
+    ],
+)
+def test_deployment_source_keeps_the_workflow_or_glob(
+    tmp_path: Path, source: str, parsed: str
+) -> None:
+    environ = _environ(tmp_path, **{"deployment-source": source, "incident-repository": "acme/ops"})
+    inputs = Inputs.from_environ(environ, REPO)
+    assert inputs.deployment_source == parsed
+    assert inputs.incident_repository == "acme/ops"
+
+
 BAD = [
     ("token", "", "a token is required"),
     ("repositories", "not a repo", "owner/name"),
@@ -107,11 +125,12 @@ BAD = [
     ("compare-to", "2026-1-5", "a date YYYY-MM-DD"),
     ("compare-to", "last", "previous, none"),
     ("per-person", "yes", "true, false, anonymous"),
-    ("incident-repository", "acme/incidents", "not supported in this version"),
+    ("incident-repository", "acme", "owner/name"),
+    ("incident-repository", "acme/*", "owner/name"),
     ("base-branches", "main,*", "or * for all"),
     ("base-branches", "bad..name", "or * for all"),
-    ("deployment-source", "workflow:deploy.yml", "not supported in this version"),
-    ("deployment-source", "tags:v*", "not supported in this version"),
+    ("deployment-source", "workflow:", "a workflow file or name"),
+    ("deployment-source", "tags: ", "a glob"),
     ("deployment-source", "kubernetes", "auto, deployments"),
     ("deployment-environment", ",", "at least one"),
     ("incident-labels", " , ", "at least one"),
@@ -157,12 +176,16 @@ def test_bad_input_names_the_input_the_value_and_what_is_allowed(
 def test_compare_to_takes_a_date_and_the_salt_stays_out_of_repr(tmp_path: Path) -> None:
     environ = _environ(
         tmp_path,
-        **{"compare-to": "2026-03-01", "per-person": "Anonymous", "pseudonym-salt": "s3cret"},
+        **{
+            "compare-to": "2026-03-01",
+            "per-person": "Anonymous",
+            "pseudonym-salt": "s3cret-pepper-0123",
+        },
     )
     inputs = Inputs.from_environ(environ, REPO)
     assert inputs.compare_to == "2026-03-01"
     assert inputs.per_person == "anonymous"
-    assert inputs.pseudonym_salt == "s3cret"
+    assert inputs.pseudonym_salt == "s3cret-pepper-0123"
     assert "s3cret" not in repr(inputs)
 
 

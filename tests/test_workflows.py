@@ -1,0 +1,95 @@
+"""The workflows hold to the project's rules: actions pinned by commit, no permissions unless a
+job asks, a concurrency group, and zizmor finds nothing (offline)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_the_expected_workflows_exist() -> None:
+    names = {path.name for path in WORKFLOWS}
+    assert {"ci.yml", "release.yml", "metrics.yml", "metrics-scale-out.yml"} <= names
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_by_commit(path: Path) -> None:
+    for step in _steps(_load(path)):
+        uses = step.get("uses")
+        if uses is None or uses == "./" or uses.startswith("docker://"):
+            continue
+        assert PINNED.match(uses), f"{path.name}: {uses} is not pinned to a full commit sha"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_permissions_by_default_and_a_concurrency_group(path: Path) -> None:
+    workflow = _load(path)
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"]["group"]
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{path.name}: job {name} states its permissions"
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_ci_lints_tests_builds_and_smoke_tests_the_working_tree() -> None:
+    jobs = _load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]
+    assert {"lint", "test", "image", "smoke"} <= set(jobs)
+    lint = " ".join(step.get("run", "") for step in jobs["lint"]["steps"])
+    for tool in ("ruff", "mypy", "hadolint", "zizmor"):
+        assert tool in lint
+    smoke = jobs["smoke"]["steps"]
+    action = [step for step in smoke if step.get("uses") == "./"]
+    assert len(action) == 1
+    assert "steps.emulator.outputs.api-url" in action[0]["with"]["api-url"]
+
+
+def test_the_scale_out_example_runs_shards_then_the_aggregate() -> None:
+    jobs = _load(ROOT / ".github" / "workflows" / "metrics-scale-out.yml")["jobs"]
+    shard = next(s for s in jobs["shard"]["steps"] if s.get("uses") == "./")
+    aggregate = next(s for s in jobs["aggregate"]["steps"] if s.get("uses") == "./")
+    assert shard["with"]["mode"] == "shard"
+    assert aggregate["with"]["mode"] == "aggregate"
+    assert shard["with"]["report-id"] == aggregate["with"]["report-id"]
+    assert jobs["aggregate"]["needs"] == "shard"
+    assert jobs["shard"]["strategy"]["fail-fast"] is False
+
+
+def test_zizmor_finds_nothing() -> None:
+    completed = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "zizmor"),
+            "--offline",
+            "--no-progress",
+            "--strict-collection",
+            "--config",
+            ".github/zizmor.yml",
+            ".github/workflows",
+            "action.yml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
