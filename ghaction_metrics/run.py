@@ -32,7 +32,15 @@ from .models import Collection
 from .privacy import AllPrivateError, publishable, withheld_warning
 from .publish import PERMISSIONS_FIX, GitHubSink, Sink, publish
 from .report import build_report, earliest_needed, outputs, snapshot
-from .runner import NOTICE, add_mask, append_summary, group, setup_logging, write_outputs
+from .runner import (
+    NOTICE,
+    PrivateNames,
+    add_mask,
+    append_summary,
+    group,
+    setup_logging,
+    write_outputs,
+)
 from .shards import NoShardRecordsError, aggregate_collection, shard_files
 from .trends import EMPTY_HISTORY, History, NewerSnapshotError, load_history
 
@@ -58,7 +66,8 @@ def main(
     if mask:
         add_mask(environ.get(env_name("token"), "").strip(), stream)
         add_mask(environ.get(env_name("pseudonym-salt"), "").strip(), stream)
-    setup_logging(stream, logging.INFO)
+    private_names = PrivateNames()
+    setup_logging(stream, logging.INFO).addFilter(private_names)
     try:
         env = RunnerEnv.from_environ(environ)
         inputs = Inputs.from_environ(environ, env.repository)
@@ -67,7 +76,7 @@ def main(
     policy = RetryPolicy(max_wait=inputs.max_wait.total_seconds())
     clients = connect(inputs.token, env.api_url, env.graphql_url, policy=policy)
     try:
-        return run(inputs, env, clients, clock, sink=sink)
+        return run(inputs, env, clients, clock, sink=sink, private_names=private_names)
     except (GithubException, GraphQLError, requests.RequestException) as exc:
         log.debug("Failure details", exc_info=True)
         if getattr(exc, "status", None) == 401:
@@ -109,6 +118,7 @@ def run(
     clock: Callable[[], datetime],
     *,
     sink: Sink | None = None,
+    private_names: PrivateNames | None = None,
 ) -> int:
     now = clock()
     inputs = _without_writes_from_a_fork(inputs, env)
@@ -159,7 +169,8 @@ def run(
             return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
         cache: dict[str, bytes] = {}  # the shards own the records; nothing to rewrite
     else:
-        names = expand_repositories(clients, inputs.repositories)
+        hide = _private_log_hider(inputs, env, clients, private_names)
+        names = expand_repositories(clients, inputs.repositories, on_private=hide)
         outcome = collect(
             clients,
             names,
@@ -168,6 +179,7 @@ def run(
             caches=lambda name: read_cache(
                 clients, env.repository, listing, inputs.report_id, name
             ),
+            on_private=hide,
         )
         collection = outcome.collection
         if inputs.mode == "shard":
@@ -309,6 +321,27 @@ def _without_writes_from_a_fork(inputs: Inputs, env: RunnerEnv) -> Inputs:
         "metrics on schedule or workflow_dispatch to publish them.",
     )
     return dataclasses.replace(inputs, publish=inputs.publish - writes)
+
+
+def _private_log_hider(
+    inputs: Inputs, env: RunnerEnv, clients: GitHubClients, names: PrivateNames | None
+) -> Callable[[str], None] | None:
+    """What to do when collection meets a private repository: keep its lines out of the log
+    unless this repository may show its data. Asks for the publisher's visibility only then,
+    so runs over public repositories spend no request on it."""
+    if names is None or inputs.allow_private_data:
+        return None
+    publisher_private: list[bool] = []
+
+    def hide(name: str) -> None:
+        if name.lower() == env.repository.lower():
+            return  # its own log: people who read it can read the repository
+        if not publisher_private:
+            publisher_private.append(is_private(clients, env.repository) is True)
+        if not publisher_private[0]:
+            names.add(name)
+
+    return hide
 
 
 def _publisher_private(env: RunnerEnv, collection: Collection, clients: GitHubClients) -> bool:

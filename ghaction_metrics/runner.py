@@ -120,6 +120,37 @@ def setup_logging(stream: TextIO, level: int = logging.DEBUG) -> logging.Handler
     return handler
 
 
+class PrivateNames(logging.Filter):
+    """Drops log lines that name a repository whose data must not reach this log.
+
+    A public repository's log is public: once a private repository is known to be measured
+    there without ``allow-private-data``, no further line may name it (or carry its figures).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: set[str] = set()
+
+    def add(self, name: str) -> None:
+        self._names.add(name.lower())
+
+    def hides(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(name in lowered for name in self._names)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self._names and self.hides(record.getMessage()))
+
+
+def _withheld(title: str) -> bool:
+    """Whether a PrivateNames filter on the logging handlers hides ``title``."""
+    return any(
+        isinstance(f, PrivateNames) and f.hides(title)
+        for handler in logging.getLogger().handlers
+        for f in handler.filters
+    )
+
+
 @contextmanager
 def group(title: str, stream: TextIO | None = None) -> Iterator[None]:
     """Fold the log lines written inside the block under ``title``.
@@ -127,7 +158,9 @@ def group(title: str, stream: TextIO | None = None) -> Iterator[None]:
     The runner does not nest groups: a group opened inside another closes the outer one.
     """
     out = stream if stream is not None else sys.stdout
-    out.write(format_command("group", title) + "\n")
+    # Group titles bypass logging, so the filter that keeps private names out is asked here.
+    shown = "(a private repository; name withheld)" if _withheld(title) else title
+    out.write(format_command("group", shown) + "\n")
     out.flush()
     try:
         yield

@@ -198,3 +198,32 @@ def test_pseudonyms_cannot_be_reversed_by_hashing_known_logins(tmp_path: Path) -
         assert salt not in text.replace(f"::add-mask::{salt}", "")
     summary_people = done.run.summary
     assert not [login for login in logins if f"| {login} |" in summary_people]
+
+
+def test_a_public_repositorys_log_does_not_show_private_repositories(tmp_path: Path) -> None:
+    # The log of a public repository is public. acme/* finds the private repository through
+    # the owner's listing, so its name and figures must not appear in the log at all.
+    dataset = generate_dataset(seed=3, now=NOW)
+    done = _run(dataset, tmp_path, {"repositories": "acme/*"})
+    assert done.run.returncode == 0, done.run.stdout + done.run.stderr
+    assert "acme/payments" in done.run.stdout  # public: logged as usual (acme/legacy is archived)
+    assert SECRET not in done.run.stdout + done.run.stderr
+
+
+def test_a_named_private_repository_shows_in_the_log_only_as_named(tmp_path: Path) -> None:
+    # Named in the workflow file (already readable there), lines before its visibility is
+    # known may name it; no line may carry its figures.
+    dataset = generate_dataset(seed=3, now=NOW)
+    done = _run(dataset, tmp_path, {"repositories": f"{OTHER},{SECRET}"})
+    assert done.run.returncode == 0, done.run.stdout + done.run.stderr
+    mentions = [line for line in done.run.stdout.splitlines() if SECRET in line]
+    assert mentions
+    figures = [
+        line
+        for line in mentions
+        if not line.startswith("::group::Collecting")  # its place in the list, not its data
+        and any(ch.isdigit() for ch in line.split(SECRET)[1])
+    ]
+    assert figures == []
+    other = [line for line in done.run.stdout.splitlines() if OTHER in line]
+    assert any("pull requests" in line for line in other)

@@ -14,6 +14,7 @@ import fnmatch
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,7 +106,22 @@ def _actor(node: dict[str, Any] | None) -> Actor:
     return Actor.from_login(node.get("login"), node.get("__typename"))
 
 
-def expand_repositories(clients: GitHubClients, names: Sequence[str]) -> list[str]:
+# Called with a repository's name as soon as it is known to be private, before any line about
+# its data is logged (run.py hides such lines from a public repository's log).
+_ON_PRIVATE: ContextVar[Callable[[str], None] | None] = ContextVar("on_private", default=None)
+
+
+def _private_found(name: str) -> None:
+    report = _ON_PRIVATE.get()
+    if report is not None:
+        report(name)
+
+
+def expand_repositories(
+    clients: GitHubClients,
+    names: Sequence[str],
+    on_private: Callable[[str], None] | None = None,
+) -> list[str]:
     """Expand ``owner/*`` into the owner's non-archived repositories the token can see."""
     result: list[str] = []
     for name in names:
@@ -120,6 +136,10 @@ def expand_repositories(clients: GitHubClients, names: Sequence[str]) -> list[st
                 raise
             listing = list(_rest_pages(clients, f"/users/{owner}/repos", {"type": "owner"}))
         found = [r["full_name"] for r in listing if not r.get("archived")]
+        if on_private is not None:
+            for entry in listing:
+                if entry.get("private"):
+                    on_private(entry["full_name"])
         log.info("%s expanded to %d repositories", name, len(found))
         result.extend(found)
     return list(dict.fromkeys(result))
@@ -159,11 +179,27 @@ def collect(
     *,
     now: datetime,
     caches: Callable[[str], tuple[RepoState | None, str]] | None = None,
+    on_private: Callable[[str], None] | None = None,
 ) -> CollectOutcome:
     """Collect every repository; stop early (``partial``) when the rate limit runs out.
 
-    ``caches(name)`` gives the cached state of a repository and why (it is not) there.
+    ``caches(name)`` gives the cached state of a repository and why (it is not) there;
+    ``on_private(name)`` hears of each private repository before its data is logged.
     """
+    token = _ON_PRIVATE.set(on_private)
+    try:
+        return _collect(clients, names, plan, now, caches)
+    finally:
+        _ON_PRIVATE.reset(token)
+
+
+def _collect(
+    clients: GitHubClients,
+    names: Sequence[str],
+    plan: CollectionPlan,
+    now: datetime,
+    caches: Callable[[str], tuple[RepoState | None, str]] | None,
+) -> CollectOutcome:
     repositories: list[RepositoryData] = []
     skipped: list[SkippedRepository] = []
     states: dict[str, RepoState] = {}
@@ -177,6 +213,8 @@ def collect(
         before = clients.cost.queries
         with group(f"Collecting {name} ({index}/{len(names)})"):
             cached, why = caches(name) if caches else (None, "no cache in use")
+            if cached is not None and cached.info.private:
+                _private_found(name)
             try:
                 result = collect_repository(clients, owner, repo, plan, now, cached, why)
             except SourceUnreadableError as exc:
@@ -685,6 +723,8 @@ class _Run:
             raise GraphQLError(f"Could not resolve to a Repository {self.full_name}", [], 404)
         branch_ref = repo.get("defaultBranchRef") or {}
         self.info_read = True
+        if repo["isPrivate"]:
+            _private_found(self.full_name)
         self.state.info = RepositoryInfo(
             full_name=repo["nameWithOwner"],
             private=bool(repo["isPrivate"]),
