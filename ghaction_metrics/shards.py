@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from .gh.client import GitHubClients
-from .gh.sync import CACHE_SCHEMA, RepoState, cache_path, encode_state, read_cache
+from .gh.sync import (
+    CACHE_SCHEMA,
+    RepoState,
+    cache_path,
+    encode_state,
+    read_cache,
+    repository_data,
+)
 from .models import Collection, RepositoryData, SkippedRepository
 
 log = logging.getLogger(__name__)
@@ -54,22 +61,6 @@ def sharded_repositories(files: Mapping[str, str], report_id: str) -> list[str]:
             if rest.count("/") == 1:
                 names.append(rest)
     return sorted(names, key=str.lower)
-
-
-def repository_data(state: RepoState) -> RepositoryData:
-    """The records of one cached repository, ordered as a fresh collection orders them."""
-    return RepositoryData(
-        info=state.info,
-        pull_requests=tuple(sorted(state.pulls.values(), key=lambda p: p.number)),
-        deployments=tuple(
-            sorted(state.deployments.values(), key=lambda d: (d.created_at, d.id), reverse=True)
-        ),
-        releases=tuple(sorted(state.releases.values(), key=lambda r: r.created_at, reverse=True)),
-        incidents=tuple(sorted(state.incidents.values(), key=lambda i: i.created_at)),
-        commits=tuple(
-            sorted(state.commits.values(), key=lambda c: (c.committed_at, c.oid), reverse=True)
-        ),
-    )
 
 
 def aggregate_collection(

@@ -43,7 +43,7 @@ from ..runner import group
 from . import queries
 from .client import GitHubClients, GraphQLError, PageTooSlowError
 from .quota import QuotaExhaustedError
-from .sync import EPOCH, RepoState
+from .sync import EPOCH, RepoState, repository_data
 
 log = logging.getLogger(__name__)
 
@@ -1001,21 +1001,7 @@ def _finish(
     prune(state, keep)
     state.synced_at = now
     state.settings_key = plan.settings_key
-    data = RepositoryData(
-        info=state.info,
-        pull_requests=tuple(sorted(state.pulls.values(), key=lambda p: p.number)),
-        deployments=tuple(
-            sorted(state.deployments.values(), key=lambda d: (d.created_at, d.id), reverse=True)
-        ),
-        releases=tuple(sorted(state.releases.values(), key=lambda r: r.created_at, reverse=True)),
-        incidents=tuple(sorted(state.incidents.values(), key=lambda i: i.created_at)),
-        commits=tuple(
-            sorted(state.commits.values(), key=lambda c: (c.committed_at, c.oid), reverse=True)
-        ),
-        workflow_runs=tuple(state.workflow_runs),
-        tags=tuple(state.tags),
-        notes=tuple(notes),
-    )
+    data = repository_data(state, tuple(notes))
     log.info(
         "%s: %d pull requests, %d deployments, %d releases, %d incidents, %d commits, "
         "%d workflow runs, %d tags from %d requests",

@@ -34,6 +34,7 @@ from ..models import (
     Incident,
     PullRequest,
     Release,
+    RepositoryData,
     RepositoryInfo,
     Review,
     Tag,
@@ -74,6 +75,25 @@ class RepoState:
     # Read afresh every run, never cached (see the module docstring).
     workflow_runs: list[WorkflowRun] = field(default_factory=list)
     tags: list[Tag] = field(default_factory=list)
+
+
+def repository_data(state: RepoState, notes: tuple[str, ...] = ()) -> RepositoryData:
+    """The records of one repository, ordered as a fresh collection orders them."""
+    return RepositoryData(
+        info=state.info,
+        pull_requests=tuple(sorted(state.pulls.values(), key=lambda p: p.number)),
+        deployments=tuple(
+            sorted(state.deployments.values(), key=lambda d: (d.created_at, d.id), reverse=True)
+        ),
+        releases=tuple(sorted(state.releases.values(), key=lambda r: r.created_at, reverse=True)),
+        incidents=tuple(sorted(state.incidents.values(), key=lambda i: i.created_at)),
+        commits=tuple(
+            sorted(state.commits.values(), key=lambda c: (c.committed_at, c.oid), reverse=True)
+        ),
+        workflow_runs=tuple(state.workflow_runs),
+        tags=tuple(state.tags),
+        notes=notes,
+    )
 
 
 # -- records to JSON and back ---------------------------------------------------------------
