@@ -1,14 +1,12 @@
 # The action's image. The runner builds it on every job that uses the action through
 # `image: Dockerfile`, so it installs only the locked runtime requirements, from wheels.
 #
-# Base image: CPython 3.11 on Debian bookworm, slim. Pin it by digest for a reproducible build:
+# Base image: CPython 3.11 on Debian bookworm, slim, pinned by the digest of its multi-platform
+# index as the official image publishes it (docker-library/repo-info,
+# repos/python/remote/3.11-slim-bookworm.md: Python 3.11.16, built 2026-08-25). To refresh:
 #   docker buildx imagetools inspect python:3.11-slim-bookworm --format '{{json .Manifest.Digest}}'
-# then write FROM python:3.11-slim-bookworm@sha256:<that digest>, and let Dependabot or Renovate
-# (docker ecosystem) keep it fresh. Not pinned here yet: the digest must be read from the
-# registry (a guessed one would break the build). Meanwhile the released images
-# (.github/workflows/release.yml) are the pinned artefact: a workflow that uses
-# docker://ghcr.io/…@sha256:… runs exactly the bytes it names.
-FROM python:3.11-slim-bookworm
+# or let Dependabot or Renovate (docker ecosystem) propose the new digest.
+FROM python:3.11-slim-bookworm@sha256:fe556eaffd0d96abd8685b83bb8a69addd0dc730fa193669a7df0d49ddcfac02
 
 # PYTHONUNBUFFERED: log lines reach the job log as they happen. MPLBACKEND: no display.
 # MPLCONFIGDIR: matplotlib's config and font cache live in the image, not under HOME (the

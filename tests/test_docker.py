@@ -67,3 +67,9 @@ def test_hadolint_finds_nothing() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_the_base_image_is_pinned_by_digest() -> None:
+    froms = [line for line in DOCKERFILE.splitlines() if line.startswith("FROM ")]
+    assert froms
+    assert all(re.search(r"@sha256:[0-9a-f]{64}(\s|$)", line) for line in froms), froms
