@@ -39,7 +39,7 @@ FLAGS = (
 
 
 class BrowserError(RuntimeError):
-    pass
+    """Chromium could not be started, or did not answer over the DevTools protocol."""
 
 
 @dataclass
@@ -94,7 +94,7 @@ class _Session:
             while True:
                 self.events.append(json.loads(self.ws.recv()))
         except websocket.WebSocketTimeoutException:
-            pass
+            return  # quiet for ``seconds``: every late event has arrived
         finally:
             self.ws.settimeout(previous)
 

@@ -103,7 +103,7 @@ def parser(inputs: Mapping[str, Mapping[str, Any]] | None = None) -> argparse.Ar
 
 
 class UsageError(ValueError):
-    pass
+    """A command-line option the run cannot honour; the message says which and why."""
 
 
 def environment(

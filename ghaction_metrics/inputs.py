@@ -409,7 +409,7 @@ class RunnerEnv:
 
 
 class RunnerEnvError(RuntimeError):
-    pass
+    """The environment lacks what a GitHub runner always sets for a Docker action."""
 
 
 def _from_fork(environ: Mapping[str, str]) -> bool:
