@@ -24,32 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .emulator.generate import generate_dataset
-from .emulator.harness import run_action, runner_environment, workflow_tokens
+from .emulator.harness import branch_files, run_action, runner_environment, workflow_tokens
 from .emulator.server import EmulatorServer
-from .emulator.world import Repository
 
 log = logging.getLogger("ghaction_metrics.demo")
-
-
-def _branch_files(repo: Repository, branch: str) -> dict[str, bytes]:
-    """Every file at the tip of ``branch``, read from the emulator's git objects."""
-    head = repo.refs.get(f"heads/{branch}")
-    if head is None:
-        return {}
-    tree_sha = repo.commits[head].tree
-    files: dict[str, bytes] = {}
-    pending = [("", tree_sha)]
-    while pending:
-        prefix, sha = pending.pop()
-        if sha is None:
-            continue
-        for entry in repo.trees[sha].entries:
-            path = f"{prefix}{entry.path}"
-            if entry.type == "tree":
-                pending.append((f"{path}/", entry.sha))
-            else:
-                files[path] = repo.blobs[entry.sha].content
-    return files
 
 
 def run_demo(
@@ -73,7 +51,7 @@ def run_demo(
         requests = server.requests
         with server.lock:
             repo = dataset.world.repositories[home]
-            history = _branch_files(repo, "metrics")
+            history = branch_files(repo, "metrics")
             dashboards = [i for i in repo.issues if "ghaction-metrics:dashboard" in i.body]
             report_path = result.outputs.get("report-json")
             report_json = (result.workspace / report_path).read_bytes() if report_path else b""

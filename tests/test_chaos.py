@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 
 from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.harness import run_action, runner_environment, workflow_tokens
+from ghaction_metrics.emulator.harness import (
+    files_at,
+    run_action,
+    runner_environment,
+    workflow_tokens,
+)
 from ghaction_metrics.emulator.server import EmulatorServer
-from ghaction_metrics.emulator.world import Repository
 from ghaction_metrics.gh.sync import cache_path
 from ghaction_metrics.publish import git_blob_sha
 
@@ -41,22 +45,6 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("graphql_rate_limited", {"api": "graphql"}),
     ("partial", {"api": "graphql"}),
 ]
-
-
-def _files_at(repo: Repository, commit: str) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    pending = [("", repo.commits[commit].tree)]
-    while pending:
-        prefix, sha = pending.pop()
-        if sha is None:
-            continue
-        for entry in repo.trees[sha].entries:
-            path = f"{prefix}{entry.path}"
-            if entry.type == "tree":
-                pending.append((f"{path}/", entry.sha))
-            else:
-                files[path] = repo.blobs[entry.sha].content
-    return files
 
 
 def _complete(files: dict[str, bytes]) -> list[str]:
@@ -117,9 +105,9 @@ def test_twenty_runs_under_random_faults_lose_and_duplicate_nothing(tmp_path: Pa
                 committed.add(run_id)
             with server.lock:
                 head = repo.refs.get("heads/metrics")
-                files = _files_at(repo, head) if head else {}
+                files = files_at(repo, head) if head else {}
                 tips = [u.new for u in repo.ref_log if u.ref == "heads/metrics"]
-                trees = {sha: _files_at(repo, sha) for sha in tips}
+                trees = {sha: files_at(repo, sha) for sha in tips}
                 dashboards = [
                     i
                     for i in repo.issues

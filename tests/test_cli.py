@@ -16,10 +16,14 @@ import pytest
 import yaml
 
 from ghaction_metrics import cli
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.dry_run import DRY_RUN_SHA
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
-from ghaction_metrics.emulator.harness import WORKFLOW_TOKEN, parse_output_file, workflow_tokens
+from ghaction_metrics.emulator.harness import (
+    WORKFLOW_TOKEN,
+    branch_files,
+    parse_output_file,
+    workflow_tokens,
+)
 from ghaction_metrics.emulator.server import EmulatorServer, RequestRecord
 from ghaction_metrics.emulator.world import Issue
 
@@ -125,7 +129,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         )
         with server.lock:
             repository = dataset.world.repositories[home]
-            branch = _branch_files(repository, "metrics")
+            branch = branch_files(repository, "metrics")
             issues = [i for i in repository.issues if i.title == "Engineering metrics"]
     assert (dry_code, real_code) == (0, 0)
     assert len(issues) == 1

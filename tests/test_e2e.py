@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 from emulator_contracts import rest_contract_problems
 
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics.emulator.harness import (
     WORKFLOW_TOKEN,
     ActionRun,
+    branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
@@ -69,7 +69,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
             )
             runs.append(run_action(env))
             with server.lock:
-                histories.append(_branch_files(dataset.world.repositories[home], "metrics"))
+                histories.append(branch_files(dataset.world.repositories[home], "metrics"))
     return TwoRuns(dataset, server, runs[0], runs[1], histories[0], histories[1])
 
 

@@ -14,10 +14,10 @@ from html.parser import HTMLParser
 import pytest
 from markdown_check import live_mentions_and_references, render
 
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import generate_dataset
 from ghaction_metrics.emulator.harness import (
     ActionRun,
+    branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
@@ -82,7 +82,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
         )
         run = run_action(env, timeout=120)
         with server.lock:
-            branch = _branch_files(repo, "metrics")
+            branch = branch_files(repo, "metrics")
     assert run.returncode == 0, run.stdout + run.stderr
     (dashboard,) = [i for i in repo.issues if "ghaction-metrics:dashboard" in i.body]
     (comment,) = [c.body for c in dashboard.comments if "ghaction-metrics:report" in c.body]

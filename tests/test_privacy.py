@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics.emulator.harness import (
     WORKFLOW_TOKEN,
     ActionRun,
+    branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
@@ -70,7 +70,7 @@ def _run(
     texts = [run.stdout, run.stderr, run.summary, json.dumps(run.outputs)]
     texts += [i.title + "\n" + i.body for i in repo.issues]
     texts += [c.body for i in repo.issues for c in i.comments]
-    texts += [b.decode("utf-8", "replace") for b in _branch_files(repo, "metrics").values()]
+    texts += [b.decode("utf-8", "replace") for b in branch_files(repo, "metrics").values()]
     texts += [
         p.read_bytes().decode("utf-8", "replace") for p in run.workspace.rglob("*") if p.is_file()
     ]
@@ -104,7 +104,7 @@ def test_the_token_is_masked_first_and_appears_nowhere_else(tmp_path: Path) -> N
     repo = dataset.world.repositories[HOME]
     captured = [rest, run.stderr, run.summary, json.dumps(run.outputs)]
     captured += [i.body for i in repo.issues] + [c.body for i in repo.issues for c in i.comments]
-    captured += [b.decode("utf-8", "replace") for b in _branch_files(repo, "metrics").values()]
+    captured += [b.decode("utf-8", "replace") for b in branch_files(repo, "metrics").values()]
     captured += [
         p.read_bytes().decode("utf-8", "replace")
         for p in tmp_path.rglob("*")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from test_sources_collect import HOME, app_world
 
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.harness import (
     ActionRun,
+    branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
@@ -50,10 +50,10 @@ def test_the_salt_is_stored_once_and_pseudonyms_stay_stable(tmp_path: Path) -> N
     with EmulatorServer(app.world, workflow_tokens("github-actions[bot]")) as server:
         first = _run(server, tmp_path / "one", "3001")
         with server.lock:
-            salt = _branch_files(repo, "metrics")[SALT_FILE]
+            salt = branch_files(repo, "metrics")[SALT_FILE]
         second = _run(server, tmp_path / "two", "3002")
         with server.lock:
-            files = _branch_files(repo, "metrics")
+            files = branch_files(repo, "metrics")
     # 256 random bits, hex: not a value anyone could guess and hash logins with.
     assert len(salt.strip()) == 64
     assert files[SALT_FILE] == salt
@@ -71,7 +71,7 @@ def test_a_given_salt_is_masked_and_not_stored(tmp_path: Path) -> None:
     with EmulatorServer(app.world, workflow_tokens("github-actions[bot]")) as server:
         done = _run(server, tmp_path / "one", "3101", **{"pseudonym-salt": secret})
         with server.lock:
-            files = _branch_files(repo, "metrics")
+            files = branch_files(repo, "metrics")
     lines = done.stdout.splitlines()
     assert f"::add-mask::{secret}" in lines[:3]
     assert SALT_FILE not in files

@@ -12,10 +12,10 @@ from conftest import EmulatorFactory
 from sample_reports import NOW, sample_report
 
 from ghaction_metrics.alerts import evaluate, parse_rules
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import generate_dataset
 from ghaction_metrics.emulator.harness import (
     WORKFLOW_PERMISSIONS,
+    branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
@@ -92,7 +92,7 @@ def test_one_commit_carries_everything_and_retention_prunes(
         inputs, env, clients, report, snapshot(report, "3", "1"), history=history, alerts=alerts
     )
     assert problems == []
-    files = _branch_files(server.world.repositories[REPO], "metrics")
+    files = branch_files(server.world.repositories[REPO], "metrics")
     assert old not in files
     assert recent in files
     assert published.snapshot_path in files
@@ -125,7 +125,7 @@ def test_a_rerun_replaces_its_own_files_and_keeps_its_backfill(
     )
     history = load_history(clients, REPO, "metrics", "default")
     second, _ = publish(inputs, env, clients, later, snapshot(later, "5", "2"), history=history)
-    files = _branch_files(server.world.repositories[REPO], "metrics")
+    files = branch_files(server.world.repositories[REPO], "metrics")
     assert first.snapshot_path not in files
     assert first.html_report_path not in files
     assert second.snapshot_path in files

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics.emulator.harness import (
     WORKFLOW_PERMISSIONS,
     WORKFLOW_TOKEN,
     ActionRun,
+    branch_files,
     parse_output_file,
     run_action,
     runner_environment,
@@ -88,7 +88,7 @@ class Stage:
 
     def branch(self) -> dict[str, bytes]:
         with self.server.lock:
-            return _branch_files(self.repo, "metrics")
+            return branch_files(self.repo, "metrics")
 
     def dashboards(self) -> list[Issue]:
         return [

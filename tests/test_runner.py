@@ -11,30 +11,7 @@ from pathlib import Path
 import pytest
 
 from ghaction_metrics import runner
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    """Read a GITHUB_OUTPUT file the way the runner does (heredoc form and name=value)."""
-    outputs: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            value_lines = []
-            while lines[i] != delimiter:
-                value_lines.append(lines[i])
-                i += 1
-            i += 1
-            outputs[name] = "\n".join(value_lines)
-        else:
-            name, value = line.split("=", 1)
-            outputs[name] = value
-    return outputs
+from ghaction_metrics.emulator.harness import parse_output_file
 
 
 def read(path: Path) -> str:
@@ -161,7 +138,7 @@ ADVERSARIAL = [
 def test_outputs_round_trip(tmp_path: Path, value: str) -> None:
     path = tmp_path / "output"
     runner.write_outputs(path, {"report-json": value, "merged-prs": "2"})
-    assert parse_outputs(read(path)) == {
+    assert parse_output_file(read(path)) == {
         "report-json": value,
         "merged-prs": "2",
     }
@@ -184,7 +161,7 @@ def test_delimiter_collision_draws_again(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "output"
     runner.write_outputs(path, {"x": value})
     assert read(path).startswith(f"x<<ghadelimiter_{'bb' * 16}\n")
-    assert parse_outputs(read(path)) == {"x": value}
+    assert parse_output_file(read(path)) == {"x": value}
 
 
 @pytest.mark.parametrize("name", ["", "a\nb", "a=b", "a<<b"])

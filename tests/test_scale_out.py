@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from ghaction_metrics.demo import _branch_files
 from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics.emulator.harness import (
     ActionRun,
+    branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
@@ -71,10 +71,10 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> ScaleOut:
             shards = list(pool.map(run_action, shard_envs))
             single = single_run.result()
         with server.lock:
-            after_shards = _branch_files(dataset.world.repositories[home], "metrics")
+            after_shards = branch_files(dataset.world.repositories[home], "metrics")
         aggregate = run_action(env("4000", mode="aggregate"))
         with server.lock:
-            after_aggregate = _branch_files(dataset.world.repositories[home], "metrics")
+            after_aggregate = branch_files(dataset.world.repositories[home], "metrics")
         requests = list(server.requests)
     return ScaleOut(dataset, shards, aggregate, single, after_shards, after_aggregate, requests)
 

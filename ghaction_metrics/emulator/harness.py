@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .server import TokenInfo
+from .world import Repository
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_YML = ROOT / "action.yml"
@@ -120,6 +121,29 @@ def runner_environment(
     if given:
         raise KeyError(f"not inputs of action.yml: {sorted(given)}")
     return env
+
+
+def files_at(repo: Repository, commit: str) -> dict[str, bytes]:
+    """Every file of ``commit``, read from the emulator's git objects."""
+    files: dict[str, bytes] = {}
+    pending = [("", repo.commits[commit].tree)]
+    while pending:
+        prefix, sha = pending.pop()
+        if sha is None:
+            continue
+        for entry in repo.trees[sha].entries:
+            path = f"{prefix}{entry.path}"
+            if entry.type == "tree":
+                pending.append((f"{path}/", entry.sha))
+            else:
+                files[path] = repo.blobs[entry.sha].content
+    return files
+
+
+def branch_files(repo: Repository, branch: str) -> dict[str, bytes]:
+    """Every file at the tip of ``branch`` (none when the branch does not exist)."""
+    head = repo.refs.get(f"heads/{branch}")
+    return files_at(repo, head) if head is not None else {}
 
 
 def parse_output_file(text: str) -> dict[str, str]:
