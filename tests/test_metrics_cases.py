@@ -301,7 +301,38 @@ def test_open_incident_is_an_unrecovered_failure_with_its_age() -> None:
     assert result.failed == 1
     assert result.recovery.n == 0
     assert result.unrecovered == 1
-    assert result.unrecovered_age.median == 20 * 24 - 3  # now (480 h) - opened (3 h)
+    assert result.unrecovered_age.median == 10 * 24 - 3  # window's end (240 h) - opened (3 h)
+
+
+def test_failure_opened_after_the_window_ends_is_unrecovered_with_no_age_yet() -> None:
+    """A deployment late in the window whose incident opens after the window's end."""
+    commits = linear(("m1", 1))
+    data = make_repo(
+        [make_pull(1, 0, 1, 0)],
+        commits,
+        [deployment(1, "m1", 239)],
+        incidents=(incident(5, 245, None),),
+    )
+    result = dora(data)
+    assert result.failed == 1
+    assert result.unrecovered == 1
+    assert result.unrecovered_age.median == 0
+
+
+def test_unrecovered_age_does_not_depend_on_when_the_report_is_computed() -> None:
+    """Two runs over the same window (a single run and a later aggregate of shards) agree."""
+    commits = linear(("m1", 1))
+    data = make_repo(
+        [make_pull(1, 0, 1, 0)],
+        commits,
+        [deployment(1, "m1", 2)],
+        incidents=(incident(5, 3, None),),
+    )
+    ages = {
+        repository_dora(data, Settings(), "deployments", WINDOW, data.incidents, now).unrecovered_age
+        for now in (NOW, NOW + timedelta(minutes=7), NOW + timedelta(days=3))
+    }
+    assert len(ages) == 1
 
 
 def test_incident_window_setting_narrows_the_link() -> None:

@@ -90,7 +90,7 @@ class RepositoryDora:
     negative_durations: int
     deployment_days: int = 0  # distinct days (in ``timezone``) with a deployment
     awaiting_age: Stat = EMPTY  # hours from merge to the window's end
-    unrecovered_age: Stat = EMPTY  # hours from the failure to now
+    unrecovered_age: Stat = EMPTY  # hours from the failure to the window's end
     deploy_time: Stat = EMPTY  # lead-time stage: merged -> first shipped (pull requests)
     deploy_times: tuple[float, ...] = ()
     unlinked_incidents: tuple[UnlinkedIncident, ...] = ()
@@ -329,7 +329,10 @@ def window_dora(
     for outcome in failed:
         began = outcome.recovery_from or outcome.time
         if outcome.recovered_at is None or outcome.recovered_at > now:
-            unrecovered_ages.append(hours(now - began))
+            # Aged at the window's end, like awaiting changes: the figure describes the window,
+            # and a later run over the same window (an aggregate of shards) gives the same one.
+            # An incident opened after the window's end has no age there yet.
+            unrecovered_ages.append(max(0.0, hours(window.until - began)))
             continue
         recovery_times.append(hours(outcome.recovered_at - began))
     unlinked = tuple(
