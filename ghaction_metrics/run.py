@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -43,6 +43,7 @@ from .runner import (
 )
 from .shards import NoShardRecordsError, aggregate_collection, shard_files
 from .trends import EMPTY_HISTORY, History, NewerSnapshotError, load_history
+from .windows import Window
 
 log = logging.getLogger("ghaction_metrics")
 
@@ -135,19 +136,8 @@ def run(
         # Stopped before anything is written: an older version must not rewrite newer files.
         return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
     # A first run with backfill reaches further back, to compute its weekly snapshots.
-    backfill_span = inputs.backfill if "history" in inputs.publish and history.first_run else None
-    plan = CollectionPlan(
-        since=min(
-            earliest_needed(window, inputs.compare_to, inputs.timezone, now),
-            collection_since(window, backfill_span, first_run=True),
-        ),
-        until=window.until,
-        production_environments=inputs.deployment_environments,
-        incident_labels=inputs.incident_labels,
-        incident_window=inputs.incident_window,
-        deployment_source=inputs.deployment_source,
-        incident_repository=inputs.incident_repository,
-    )
+    backfill_span = _backfill_span(inputs, first_run=history.first_run)
+    plan = collection_plan(inputs, window, now, first_run=history.first_run)
     # The cache lives on the history branch, already listed above: no extra read to find it.
     listing = history.files if history.exists else None
     if inputs.mode != "single" and (
@@ -180,6 +170,7 @@ def run(
                 clients, env.repository, listing, inputs.report_id, name
             ),
             on_private=hide,
+            has_cache=lambda name: cache_path(inputs.report_id, name) in (listing or {}),
         )
         collection = outcome.collection
         if inputs.mode == "shard":
@@ -321,6 +312,31 @@ def _without_writes_from_a_fork(inputs: Inputs, env: RunnerEnv) -> Inputs:
         "metrics on schedule or workflow_dispatch to publish them.",
     )
     return dataclasses.replace(inputs, publish=inputs.publish - writes)
+
+
+def _backfill_span(inputs: Inputs, *, first_run: bool) -> timedelta | None:
+    """Weeks of snapshots a first run computes for the trends (none without history)."""
+    return inputs.backfill if "history" in inputs.publish and first_run else None
+
+
+def collection_plan(
+    inputs: Inputs, window: Window, now: datetime, *, first_run: bool
+) -> CollectionPlan:
+    """What to collect for these inputs: back to the earliest period the report compares with,
+    or on a first run with ``backfill``, to the first backfilled week."""
+    backfill_span = _backfill_span(inputs, first_run=first_run)
+    return CollectionPlan(
+        since=min(
+            earliest_needed(window, inputs.compare_to, inputs.timezone, now),
+            collection_since(window, backfill_span, first_run=True),
+        ),
+        until=window.until,
+        production_environments=inputs.deployment_environments,
+        incident_labels=inputs.incident_labels,
+        incident_window=inputs.incident_window,
+        deployment_source=inputs.deployment_source,
+        incident_repository=inputs.incident_repository,
+    )
 
 
 def _private_log_hider(

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,6 +168,83 @@ def group(title: str, stream: TextIO | None = None) -> Iterator[None]:
     finally:
         out.write("::endgroup::\n")
         out.flush()
+
+
+class _HeldBack(logging.Filter):
+    """Holds back the INFO and DEBUG lines of the threads it is told about, for later replay.
+
+    Warnings and errors pass at once: they are annotations, and a wait or a failure must not
+    sit unseen until a repository is done.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._held: dict[int, list[logging.LogRecord]] = {}
+        self._seen: set[int] = set()  # a record reaches every handler's filter: hold it once
+
+    def hold(self, thread: int) -> None:
+        with self._lock:
+            self._held[thread] = []
+
+    def release(self, thread: int) -> list[logging.LogRecord]:
+        with self._lock:
+            records = self._held.pop(thread, [])
+            self._seen.difference_update(id(r) for r in records)
+        return records
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "replayed", False) or record.levelno >= logging.WARNING:
+            return True
+        with self._lock:
+            held = self._held.get(record.thread or 0)
+            if held is None:
+                return True
+            if id(record) not in self._seen:
+                self._seen.add(id(record))
+                held.append(record)
+        return False
+
+
+class ParallelLog:
+    """Log lines of work done in parallel threads, shown one block at a time.
+
+    A runner log group cannot nest or interleave, so each thread's lines are held back while
+    it works (``capture``) and written under one group when the main thread calls ``show``.
+    """
+
+    def __init__(self) -> None:
+        self._filter = _HeldBack()
+        self._handlers: list[logging.Handler] = []
+
+    def __enter__(self) -> ParallelLog:
+        self._handlers = list(logging.getLogger().handlers)
+        for handler in self._handlers:
+            handler.addFilter(self._filter)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handler in self._handlers:
+            handler.removeFilter(self._filter)
+
+    @contextmanager
+    def capture(self) -> Iterator[list[logging.LogRecord]]:
+        """Hold back the calling thread's lines; the list holds them when the block ends."""
+        thread = threading.get_ident()
+        lines: list[logging.LogRecord] = []
+        self._filter.hold(thread)
+        try:
+            yield lines
+        finally:
+            lines.extend(self._filter.release(thread))
+
+    @staticmethod
+    def show(title: str, lines: list[logging.LogRecord]) -> None:
+        """Write held-back lines under a group (the handlers' filters apply as they are now)."""
+        with group(title):
+            for record in lines:
+                record.replayed = True
+                logging.getLogger(record.name).handle(record)
 
 
 def add_mask(secret: str, stream: TextIO) -> None:

@@ -212,8 +212,10 @@ def test_one_repository_of_several_missing_or_forbidden(tmp_path: Path) -> None:
     dataset = generate_dataset(seed=3, now=NOW, profile="demo")
     with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as server:
         stage = Stage(dataset, server, tmp_path)
-        # The first repository's first query is refused (403); acme/ghost does not exist (404).
-        server.faults.arm("server_error", api="graphql", status=403, count=1)
+        # The first two GraphQL requests are refused (403): the one that estimates the run's
+        # cost (so the repositories are collected one at a time) and the first repository's
+        # first page; acme/ghost does not exist (404).
+        server.faults.arm("server_error", api="graphql", status=403, count=2)
         run = stage.run(
             repositories="acme/legacy,acme/ghost,acme/docs",
             publish="summary",
@@ -221,6 +223,7 @@ def test_one_repository_of_several_missing_or_forbidden(tmp_path: Path) -> None:
         )
     assert run.returncode == 0, run.stdout + run.stderr
     warnings = "\n".join(commands(run, "warning"))
+    assert "cost could not be estimated (HTTP 403)" in warnings
     assert "acme/legacy" in warnings
     assert "acme/ghost" in warnings
     document = json.loads((run.workspace / run.outputs["report-json"]).read_text())

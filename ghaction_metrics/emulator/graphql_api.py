@@ -599,6 +599,7 @@ def repository_node(ctx: GqlContext, repo: Repository) -> JSON:
         "url": f"{ctx.base}/{repo.full_name}",
         "isPrivate": repo.private,
         "isArchived": repo.archived,
+        "createdAt": p.iso_required(repo.created(ctx.world.now)),
         "defaultBranchRef": lambda info: ref_node(ctx, repo, repo.default_branch),
         "ref": ref,
         "pullRequests": lambda info, **a: _pull_requests(ctx, repo, a),

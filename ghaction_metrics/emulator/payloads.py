@@ -264,7 +264,7 @@ def repository(
     open_issues = sum(1 for i in repo.issues if i.state == "open" and not i.deleted) + sum(
         1 for p in repo.pull_requests if p.state == "open"
     )
-    created = iso_required(repo.created_at or world.now)
+    created = iso_required(repo.created(world.now))
     pushed = iso_required(world.now)
     payload: JSON = {
         "id": repo.id,

@@ -229,6 +229,16 @@ class Repository:
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
 
+    def created(self, now: datetime) -> datetime:
+        """``created_at``, or when unset the oldest thing it holds (a repository cannot hold
+        work from before it existed), or ``now`` for an empty one."""
+        if self.created_at is not None:
+            return self.created_at
+        times = [c.authored_at for c in self.commits.values()]
+        times += [p.created_at for p in self.pull_requests]
+        times += [i.created_at for i in self.issues]
+        return min(times, default=now)
+
 
 @dataclass
 class World:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -50,14 +51,41 @@ class PageTooSlowError(Exception):
     """
 
 
+# PyGithub's connection object holds the request being sent between two calls (``request``
+# stores it, ``getresponse`` sends it), so two threads sharing a Github object can send each
+# other's requests. REST calls made while repositories are collected in parallel take this.
+PYGITHUB_LOCK = threading.RLock()
+
+
 @dataclass
 class QueryCost:
-    """Points spent, summed over the run, from ``rateLimit { cost remaining resetAt }``."""
+    """Points spent, summed over the run, from ``rateLimit { cost remaining resetAt }``.
+
+    Shared by the threads that collect repositories in parallel, hence the lock.
+    """
 
     points: int = 0
     remaining: int | None = None
     reset_at: str | None = None
     queries: int = 0  # GraphQL requests sent, failed ones included
+    secondary_limits: int = 0  # answers asking to slow down (a secondary rate limit)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def sent(self) -> None:
+        with self._lock:
+            self.queries += 1
+
+    def slowed(self) -> None:
+        with self._lock:
+            self.secondary_limits += 1
+
+    def spent(self, rate: dict[str, Any]) -> None:
+        with self._lock:
+            self.points += int(rate.get("cost") or 0)
+            self.remaining = rate.get("remaining")
+            self.reset_at = rate.get("resetAt")
 
 
 @dataclass
@@ -93,7 +121,7 @@ class GitHubClients:
         while True:
             attempt += 1
             last = attempt >= policy.attempts
-            self.cost.queries += 1
+            self.cost.sent()
             try:
                 response = self.session.post(
                     self.graphql_url,
@@ -134,6 +162,7 @@ class GitHubClients:
                 secondary = wait is not None or bool(types & _RATE_LIMITED) or status == 429
                 secondary = secondary or "secondary rate limit" in str(payload.get("message"))
                 if secondary and not last:
+                    self.cost.slowed()
                     delay = max(wait or 0.0, self.waiter.backoff(attempt))
                     self.waiter.pause(delay, "GraphQL secondary rate limit")
                     continue
@@ -152,9 +181,7 @@ class GitHubClients:
             result: dict[str, Any] = data or {}
             rate = result.get("rateLimit")
             if isinstance(rate, dict):
-                self.cost.points += int(rate.get("cost") or 0)
-                self.cost.remaining = rate.get("remaining")
-                self.cost.reset_at = rate.get("resetAt")
+                self.cost.spent(rate)
             return result
 
 

@@ -10,10 +10,13 @@ report.
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
 import logging
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,9 +42,10 @@ from ..models import (
     Tag,
     WorkflowRun,
 )
-from ..runner import group
+from ..runner import ParallelLog, group
 from . import queries
-from .client import GitHubClients, GraphQLError, PageTooSlowError
+from .client import PYGITHUB_LOCK, GitHubClients, GraphQLError, PageTooSlowError
+from .estimate import Reach, describe, estimate_run
 from .quota import QuotaExhaustedError
 from .sync import EPOCH, RepoState, repository_data
 
@@ -55,6 +59,11 @@ HISTORY_SLACK = timedelta(days=30)
 SYNC_OVERLAP = timedelta(hours=1)
 SUCCESS = "success"
 MIN_PAGE = 5
+# Repositories collected at once. A repository's pages follow one another by cursor, so
+# the time goes in waiting for GitHub's answers; a few repositories at a time overlap those
+# waits (benchmarks/concurrency.py measures it, README "Performance"), while staying far
+# from GitHub's limits on concurrent requests and points per minute.
+WORKERS = 3
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,18 @@ class CollectionPlan:
         return f"source={self.deployment_source};incident-labels={labels}"
 
 
+def read_connections(plan: CollectionPlan) -> dict[str, int]:
+    """The connections a COLLECT page reads for this plan, with their first-page sizes."""
+    pages, source = plan.pages, plan.deployment_source
+    # Issues (incidents) and history (per-person commits) are read for every source.
+    first = {"pulls": pages.pulls, "issues": pages.issues, "history": pages.history}
+    if source in ("deployments", "auto"):
+        first["deployments"] = pages.deployments
+    if source in ("releases", "auto"):
+        first["releases"] = pages.releases
+    return first
+
+
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -114,7 +135,8 @@ _ON_PRIVATE: ContextVar[Callable[[str], None] | None] = ContextVar("on_private",
 def _private_found(name: str) -> None:
     report = _ON_PRIVATE.get()
     if report is not None:
-        report(name)
+        with PYGITHUB_LOCK:  # it may ask GitHub for the publishing repository's visibility
+            report(name)
 
 
 def expand_repositories(
@@ -150,9 +172,10 @@ def _rest_pages(
 ) -> Iterator[dict[str, Any]]:
     page = 1
     while True:
-        _headers, items = clients.rest.requester.requestJsonAndCheck(
-            "GET", path, parameters={**parameters, "per_page": 100, "page": page}
-        )
+        with PYGITHUB_LOCK:
+            _headers, items = clients.rest.requester.requestJsonAndCheck(
+                "GET", path, parameters={**parameters, "per_page": 100, "page": page}
+            )
         yield from items
         if len(items) < 100:
             return
@@ -180,17 +203,170 @@ def collect(
     now: datetime,
     caches: Callable[[str], tuple[RepoState | None, str]] | None = None,
     on_private: Callable[[str], None] | None = None,
+    has_cache: Callable[[str], bool] | None = None,
+    workers: int = WORKERS,
 ) -> CollectOutcome:
     """Collect every repository; stop early (``partial``) when the rate limit runs out.
 
-    ``caches(name)`` gives the cached state of a repository and why (it is not) there;
-    ``on_private(name)`` hears of each private repository before its data is logged.
+    ``caches(name)`` gives the cached state of a repository and why (it is not) there, and
+    ``has_cache(name)`` whether there is one without reading it; ``on_private(name)`` hears
+    of each private repository before its data is logged. With several repositories the
+    run's cost is estimated first; up to ``workers`` repositories are collected at once when
+    it fits in what remains, else one at a time, so that what is collected before the limit
+    runs out is whole repositories.
     """
     token = _ON_PRIVATE.set(on_private)
     try:
-        return _collect(clients, names, plan, now, caches)
+        if len(names) > 1 and workers > 1 and not _fits(clients, names, plan, now, has_cache):
+            workers = 1
+        return _collect(clients, names, plan, now, caches, workers)
     finally:
         _ON_PRIVATE.reset(token)
+
+
+def _fits(
+    clients: GitHubClients,
+    names: Sequence[str],
+    plan: CollectionPlan,
+    now: datetime,
+    has_cache: Callable[[str], bool] | None,
+) -> bool:
+    """Estimate the run's cost, log it, and say whether it fits in the points that remain."""
+    reach = Reach(
+        first=read_connections(plan),
+        since=plan.since,
+        history_since=plan.since - HISTORY_SLACK,
+        incident_labels=plan.incident_labels,
+    )
+    try:
+        estimate = estimate_run(clients, names, reach, now, has_cache or (lambda _name: False))
+    except (GraphQLError, QuotaExhaustedError) as exc:
+        log.warning("The run's cost could not be estimated (%s); collecting one at a time.", exc)
+        return False
+    log.info("%s.", describe(estimate))
+    if not estimate.fits:
+        log.warning(
+            "This run may need more GraphQL points (%d) than remain (%s): collecting one "
+            "repository at a time; the run waits for the reset within max-wait, or publishes "
+            "a partial report.",
+            estimate.points,
+            estimate.remaining,
+        )
+    return estimate.fits
+
+
+@dataclass(frozen=True)
+class _Collected:
+    """What collecting one repository gave: its data, or why it was skipped."""
+
+    name: str
+    result: RepositoryResult | None = None
+    skipped: SkippedRepository | None = None
+
+
+class _Repositories:
+    """Collects repositories one by one; stops handing out new ones once quota ran out."""
+
+    def __init__(
+        self,
+        clients: GitHubClients,
+        plan: CollectionPlan,
+        now: datetime,
+        caches: Callable[[str], tuple[RepoState | None, str]] | None,
+    ) -> None:
+        self.clients, self.plan, self.now, self.caches = clients, plan, now, caches
+        # Set when the rate limit ran out (or a repository failed): no new repository starts.
+        self.stopped = threading.Event()
+        # Once GitHub asks to slow down (a secondary limit), repositories not yet begun take
+        # this lock: one at a time again, as GitHub advises.
+        self.serial = threading.Lock()
+        self.slowed = threading.Event()
+
+    def one(self, name: str) -> _Collected:
+        if not self.clients.cost.secondary_limits:
+            return self._one(name)
+        if not self.slowed.is_set():
+            self.slowed.set()
+            log.warning(
+                "GitHub asked to slow down (a secondary rate limit): the repositories not yet "
+                "begun are collected one at a time."
+            )
+        with self.serial:
+            return self._one(name)
+
+    def _one(self, name: str) -> _Collected:
+        if self.stopped.is_set():
+            reason = "not collected: the rate limit ran out before its turn"
+            return _Collected(name, skipped=SkippedRepository(name, reason))
+        owner, repo = name.split("/", 1)
+        if self.caches is None:
+            cached, why = None, "no cache in use"
+        else:
+            with PYGITHUB_LOCK:  # the cache is read from the history branch through PyGithub
+                cached, why = self.caches(name)
+        if cached is not None and cached.info.private:
+            _private_found(name)
+        try:
+            result = collect_repository(self.clients, owner, repo, self.plan, self.now, cached, why)
+        except SourceUnreadableError as exc:
+            log.warning("Skipping %s: %s", name, exc)
+            return _Collected(name, skipped=SkippedRepository(name, str(exc)))
+        except GraphQLError as exc:
+            if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
+                log.warning("Skipping %s: %s", name, INVISIBLE)
+                return _Collected(name, skipped=SkippedRepository(name, INVISIBLE))
+            raise
+        if result.state is None:
+            self.stopped.set()
+        cost = self.clients.cost
+        log.info(
+            "%s: done with %d requests (%s GraphQL points used so far, %s remaining)",
+            name,
+            result.requests,
+            cost.points,
+            cost.remaining,
+        )
+        return _Collected(name, result=result)
+
+    def in_turn(self, names: Sequence[str]) -> Iterator[_Collected]:
+        """One after another, each repository's lines in a group as they are written."""
+        for index, name in enumerate(names, 1):
+            with group(f"Collecting {name} ({index}/{len(names)})"):
+                collected = self.one(name)
+            yield collected
+
+    def in_parallel(self, names: Sequence[str], workers: int) -> Iterator[_Collected]:
+        """``workers`` at a time; each repository's lines in a group once it is done."""
+        log.info("Collecting %d repositories, %d at a time", len(names), workers)
+        parallel = ParallelLog()
+
+        def task(name: str) -> tuple[_Collected | Exception, list[logging.LogRecord]]:
+            outcome: _Collected | Exception
+            with parallel.capture() as lines:
+                try:
+                    outcome = self.one(name)
+                except Exception as exc:  # raised in the main thread, after the lines before it
+                    outcome = exc
+            return outcome, lines
+
+        with parallel, ThreadPoolExecutor(workers, "collect") as pool:
+            # Each task runs in a copy of this context: on_private reaches the threads.
+            futures: dict[Future[tuple[_Collected | Exception, list[logging.LogRecord]]], str] = {
+                pool.submit(contextvars.copy_context().run, task, name): name for name in names
+            }
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    outcome, lines = future.result()
+                    parallel.show(f"Collected {futures[future]} ({done}/{len(names)})", lines)
+                    if isinstance(outcome, Exception):
+                        raise outcome
+                    yield outcome
+            except BaseException:
+                # A failed repository fails the run: the others stop at their next turn.
+                self.stopped.set()
+                for pending in futures:
+                    pending.cancel()
+                raise
 
 
 def _collect(
@@ -199,51 +375,29 @@ def _collect(
     plan: CollectionPlan,
     now: datetime,
     caches: Callable[[str], tuple[RepoState | None, str]] | None,
+    workers: int,
 ) -> CollectOutcome:
+    collector = _Repositories(clients, plan, now, caches)
+    if workers > 1 and len(names) > 1:
+        collected = {c.name: c for c in collector.in_parallel(names, min(workers, len(names)))}
+    else:
+        collected = {c.name: c for c in collector.in_turn(names)}
     repositories: list[RepositoryData] = []
     skipped: list[SkippedRepository] = []
     states: dict[str, RepoState] = {}
     partial = False
-    for index, name in enumerate(names, 1):
-        if partial:
-            reason = "not collected: the rate limit ran out before its turn"
-            skipped.append(SkippedRepository(name, reason))
+    for name in names:  # the order given, whatever order they finished in
+        one = collected[name]
+        if one.skipped is not None:
+            skipped.append(one.skipped)
+        if one.result is None:
             continue
-        owner, repo = name.split("/", 1)
-        before = clients.cost.queries
-        with group(f"Collecting {name} ({index}/{len(names)})"):
-            cached, why = caches(name) if caches else (None, "no cache in use")
-            if cached is not None and cached.info.private:
-                _private_found(name)
-            try:
-                result = collect_repository(clients, owner, repo, plan, now, cached, why)
-            except SourceUnreadableError as exc:
-                log.warning("Skipping %s: %s", name, exc)
-                skipped.append(SkippedRepository(name, str(exc)))
-                continue
-            except GraphQLError as exc:
-                if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
-                    reason = (
-                        "the token cannot see it (it does not exist, or it is private and the "
-                        "workflow token only reads its own repository: use a personal or GitHub "
-                        "App token)"
-                    )
-                    log.warning("Skipping %s: %s", name, reason)
-                    skipped.append(SkippedRepository(name, reason))
-                    continue
-                raise
-            log.info(
-                "%s: done with %d GraphQL requests (%s points used so far, %s remaining)",
-                name,
-                clients.cost.queries - before,
-                clients.cost.points,
-                clients.cost.remaining,
-            )
-        repositories.append(result.data)
-        if result.state is None:
+        repositories.append(one.result.data)
+        if one.result.state is None:
             partial = True
         else:
-            states[result.data.info.full_name] = result.state
+            states[one.result.data.info.full_name] = one.result.state
+    partial = partial or collector.stopped.is_set()
     incidents: tuple[Incident, ...] = ()
     incidents_private = False
     if plan.incident_repository is not None and not partial:
@@ -381,7 +535,6 @@ class _Run:
         self.since_sync = since_sync
         self.full_name = f"{owner}/{name}"
         pages = plan.pages
-        source = plan.deployment_source
         self.paging = {
             "pulls": _Paging("pulls", pages.pulls, pages.pulls),
             "deployments": _Paging("deployments", pages.deployments, pages.deployments),
@@ -389,10 +542,9 @@ class _Run:
             "issues": _Paging("issues", pages.issues, pages.issues),
             "history": _Paging("history", pages.history, pages.history),
         }
-        self.paging["deployments"].enabled = source in ("deployments", "auto")
-        self.paging["releases"].enabled = source in ("releases", "auto")
-        # Always: per-person commits to the default branch are counted for every source.
-        self.paging["history"].enabled = True
+        reads = read_connections(plan)
+        for connection, paging in self.paging.items():
+            paging.enabled = connection in reads
         self.recheck: list[str] = self._recheck_ids() if self.warm else []
         self.requests = 0
         self.estimated = False
@@ -475,9 +627,10 @@ class _Run:
     def _rest(self, path: str, parameters: dict[str, Any]) -> Any:
         self.requests += 1
         try:
-            _headers, data = self.clients.rest.requester.requestJsonAndCheck(
-                "GET", f"/repos/{self.full_name}{path}", parameters=parameters
-            )
+            with PYGITHUB_LOCK:
+                _headers, data = self.clients.rest.requester.requestJsonAndCheck(
+                    "GET", f"/repos/{self.full_name}{path}", parameters=parameters
+                )
         except GithubException as exc:
             if exc.status == 403:
                 raise SourceUnreadableError(

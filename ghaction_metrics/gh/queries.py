@@ -248,6 +248,49 @@ query Incidents($owner: String!, $name: String!, $first: Int!, $after: String,
 }}
 """
 
+# Before several repositories are collected: how much each holds, to estimate the run's cost.
+# Connections read for totalCount only cost nothing, so the document costs one point.
+SIZES_BATCH = 50
+
+
+def sizes_query(count: int) -> str:
+    """Sizes of ``count`` repositories, given as variables ``$o0, $n0, $o1, $n1, ...``."""
+    parameters = "".join(f", $o{i}: String!, $n{i}: String!" for i in range(count))
+    repositories = "".join(
+        f"""
+  r{i}: repository(owner: $o{i}, name: $n{i}) {{
+    createdAt
+    pullRequests {{ totalCount }}
+    deployments {{ totalCount }}
+    releases {{ totalCount }}
+    issues(filterBy: {{labels: $labels, since: $since}}) {{ totalCount }}
+    defaultBranchRef {{
+      target {{ ... on Commit {{ history(since: $historySince) {{ totalCount }} }} }}
+    }}
+  }}"""
+        for i in range(count)
+    )
+    return f"""
+query Sizes($labels: [String!], $since: DateTime, $historySince: GitTimestamp{parameters}) {{
+  {RATE_LIMIT}{repositories}
+}}
+"""
+
+
+# Connections a COLLECT page nests inside each item of a top-level connection (history:
+# parents and associated pull requests; a pull request: labels, commits, reviews and
+# ready-for-review events; a deployment: statuses; an issue: labels). GitHub charges a query
+# the requests it could take, full pages assumed, over 100 (tests check this against the
+# emulator, which computes GitHub's formula from the document itself).
+NESTED_CONNECTIONS = {"history": 2, "pulls": 4, "deployments": 1, "releases": 0, "issues": 1}
+
+
+def page_points(first: dict[str, int]) -> int:
+    """GitHub's cost of one COLLECT page reading each connection in ``first`` at that size."""
+    requests = sum(1 + size * NESTED_CONNECTIONS[name] for name, size in first.items())
+    return max(1, int(requests / 100 + 0.5))
+
+
 PIN_ISSUE = """
 mutation PinIssue($issueId: ID!) {
   pinIssue(input: {issueId: $issueId}) { issue { number } }
@@ -260,5 +303,6 @@ ALL_DOCUMENTS: dict[str, str] = {
     "OVERFLOW": OVERFLOW,
     "TAGS": TAGS,
     "INCIDENTS": INCIDENTS,
+    "SIZES": sizes_query(2),
     "PIN_ISSUE": PIN_ISSUE,
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ class Waiter:
         self.jitter = jitter
         self.waited_for_reset = 0.0
         self.slept = 0.0
+        # Threads collecting in parallel meet the same reset: they wait for it together, and
+        # the run's max-wait counts that wait once.
+        self._lock = threading.Lock()
+        self._waiting_until = 0.0
 
     def backoff(self, attempt: int) -> float:
         """Seconds before retry number ``attempt`` (1-based): exponential, half of it jittered.
@@ -69,15 +74,24 @@ class Waiter:
 
     def pause(self, seconds: float, reason: str) -> None:
         log.info("%s; retrying in %.1f s", reason, seconds)
-        self.slept += seconds
+        with self._lock:
+            self.slept += seconds
         self.sleep(seconds)
 
     def wait_for_reset(self, api: str, reset_at: float) -> None:
         """Wait until the primary limit resets, or raise QuotaExhaustedError if that is too far."""
-        # One second more: GitHub does not say where in that second the reset happens.
-        seconds = max(0.0, reset_at - self.clock()) + 1.0
-        if self.waited_for_reset + seconds > self.policy.max_wait:
-            raise QuotaExhaustedError(api, reset_at, self.waited_for_reset)
+        with self._lock:
+            now = self.clock()
+            # One second more: GitHub does not say where in that second the reset happens.
+            until = max(now, reset_at) + 1.0
+            # Only the part of this wait that no other thread is already waiting out counts.
+            extra = max(0.0, until - max(now, self._waiting_until))
+            if self.waited_for_reset + extra > self.policy.max_wait:
+                raise QuotaExhaustedError(api, reset_at, self.waited_for_reset)
+            self.waited_for_reset += extra
+            self._waiting_until = max(self._waiting_until, until)
+            seconds = until - now
+            self.slept += seconds
         log.warning(
             "The %s rate limit is used up; waiting %.0f s for its reset (input max-wait allows "
             "%.0f s in all)",
@@ -85,8 +99,6 @@ class Waiter:
             seconds,
             self.policy.max_wait,
         )
-        self.waited_for_reset += seconds
-        self.slept += seconds
         self.sleep(seconds)
 
 
