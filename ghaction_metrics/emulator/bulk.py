@@ -4,7 +4,9 @@ One repository with a year of work: 5,000 pull requests (1-30 commits and 0-8 re
 squash-merged onto ``main``), 1,000 production deployments of ``main`` with their statuses,
 100 incident issues and other issues. ``advance`` adds one more day of the same activity and
 touches older records the way a day does (late reviews, edits, a closed pull request).
-Unlike ``generate.py`` it keeps no ground truth: it exists to be collected, not checked.
+``build_worlds`` puts several smaller repositories of the same kind in one world, for the
+concurrency benchmark (``benchmarks/concurrency.py``). Unlike ``generate.py`` it keeps no
+ground truth: it exists to be collected, not checked.
 """
 
 from __future__ import annotations
@@ -166,6 +168,15 @@ class BulkRepository:
         advance(self, to, seed=seed)
 
 
+@dataclass(frozen=True)
+class _Sizes:
+    pulls: int
+    days: int
+    deployments: int
+    incidents: int
+    other_issues: int
+
+
 def build_world(
     now: datetime,
     *,
@@ -178,24 +189,71 @@ def build_world(
 ) -> BulkRepository:
     """The benchmark world, ending at ``now``."""
     rng = random.Random(seed)
+    world = _people(now)
+    builder = _add_repository(
+        world, NAME, rng, now, _Sizes(pulls, days, deployments, incidents, other_issues)
+    )
+    return BulkRepository(world, builder)
+
+
+@dataclass(frozen=True)
+class BulkWorld:
+    world: World
+    names: tuple[str, ...]  # owner/name of each repository, in the order built
+
+
+def build_worlds(
+    now: datetime,
+    count: int,
+    *,
+    seed: int = 1,
+    pulls: int = 1_000,
+    days: int = 365,
+    deployments: int = 200,
+    incidents: int = 20,
+    other_issues: int = 40,
+) -> BulkWorld:
+    """``count`` repositories ``bench/service-1`` .. ``bench/service-N`` in one world, each with
+    the given sizes: for measuring the collection of several repositories in one run. Each has
+    its own random stream, so a repository is the same whatever ``count`` is."""
+    world = _people(now)
+    sizes = _Sizes(pulls, days, deployments, incidents, other_issues)
+    names: list[str] = []
+    for index in range(1, count + 1):
+        rng = random.Random(f"{seed}-{index}")
+        builder = _add_repository(world, f"{NAME}-{index}", rng, now, sizes)
+        names.append(builder.repo.full_name)
+    return BulkWorld(world, tuple(names))
+
+
+def _people(now: datetime) -> World:
+    """An empty world at ``now`` with the developers, the owner and the workflow's bot."""
     world = World(now=now)
     for login in PEOPLE:
         world.users[login] = User(login, world.new_id())
     world.users[OWNER] = User(OWNER, world.new_id(), type="Organization")
     world.users[WORKFLOW_LOGIN] = User(WORKFLOW_LOGIN, world.new_id(), type="Bot")
-    start = now - timedelta(days=days)
-    repo = Repository(OWNER, NAME, world.new_id(), created_at=start - timedelta(days=30))
-    world.repositories[FULL_NAME] = repo
+    return world
+
+
+def _add_repository(
+    world: World, name: str, rng: random.Random, now: datetime, sizes: _Sizes
+) -> _Builder:
+    """One busy repository ``bench/<name>`` with ``sizes.days`` of work up to ``now``."""
+    start = now - timedelta(days=sizes.days)
+    repo = Repository(OWNER, name, world.new_id(), created_at=start - timedelta(days=30))
+    world.repositories[f"{OWNER}/{name}"] = repo
     builder = _Builder(world, repo, rng)
     root = builder.commit("Initial commit", start - timedelta(days=1), PEOPLE[0], [], None)
     builder.head = root
     repo.refs["heads/main"] = root
     span = (now - start).total_seconds()
     events: list[tuple[datetime, str]] = [
-        (start + timedelta(seconds=rng.uniform(0, span)), "pull") for _ in range(pulls)
+        (start + timedelta(seconds=rng.uniform(0, span)), "pull") for _ in range(sizes.pulls)
     ]
     events += [
-        (start + timedelta(seconds=rng.uniform(0, span)), "deploy") for _ in range(deployments)
+        (start + timedelta(seconds=rng.uniform(0, span)), "deploy")
+        for _ in range(sizes.deployments)
     ]
     events.sort()
     number = 0
@@ -208,17 +266,17 @@ def build_world(
         elif builder.deploy(at) is not None:
             deployed.append(at)
     builder.merge_until(now)
-    for at in rng.sample(deployed, min(incidents, len(deployed))):
+    for at in rng.sample(deployed, min(sizes.incidents, len(deployed))):
         number += 1
         repo.issues.append(
             builder.issue(number, at + timedelta(hours=rng.uniform(1, 48)), True, now)
         )
-    for _ in range(other_issues):
+    for _ in range(sizes.other_issues):
         number += 1
         opened = start + timedelta(seconds=rng.uniform(0, span))
         repo.issues.append(builder.issue(number, opened, False, now))
     repo.issues.sort(key=lambda i: i.number)
-    return BulkRepository(world, builder)
+    return builder
 
 
 def advance(bulk: BulkRepository, to: datetime, *, seed: int = 2) -> None:
