@@ -329,7 +329,9 @@ def test_unrecovered_age_does_not_depend_on_when_the_report_is_computed() -> Non
         incidents=(incident(5, 3, None),),
     )
     ages = {
-        repository_dora(data, Settings(), "deployments", WINDOW, data.incidents, now).unrecovered_age
+        repository_dora(
+            data, Settings(), "deployments", WINDOW, data.incidents, now
+        ).unrecovered_age
         for now in (NOW, NOW + timedelta(minutes=7), NOW + timedelta(days=3))
     }
     assert len(ages) == 1
