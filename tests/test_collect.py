@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.emulator.generate import generate_dataset
@@ -13,22 +14,12 @@ from ghaction_metrics.emulator.world import DeploymentStatus, Review
 from ghaction_metrics.gh.client import connect
 from ghaction_metrics.gh.collect import CollectionPlan, PageSizes, collect, collect_repository
 from ghaction_metrics.gh.quota import Waiter
-from ghaction_metrics.windows import parse_window
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def _plan(pages: PageSizes | None = None) -> CollectionPlan:
-    window = parse_window("30d").resolve(NOW, UTC)
-    return CollectionPlan(
-        since=window.previous().since,
-        until=window.until,
-        production_environments=("production",),
-        incident_labels=("incident",),
-        incident_window=timedelta(days=7),
-        deployment_source="auto",
-        pages=pages or PageSizes(),
-    )
+    return thirty_days(NOW, pages=pages)
 
 
 def test_nested_connections_that_overflow_are_completed(emulator_factory: EmulatorFactory) -> None:

@@ -9,11 +9,12 @@ fake clock, so nothing here waits for real (except urllib3's one-second REST ret
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.emulator.generate import generate_dataset
@@ -50,16 +51,7 @@ class FakeTime:
 
 
 def _plan() -> CollectionPlan:
-    window = parse_window("30d").resolve(NOW, UTC)
-    return CollectionPlan(
-        since=window.previous().since,
-        until=window.until,
-        production_environments=("production",),
-        incident_labels=("incident",),
-        incident_window=timedelta(days=7),
-        deployment_source="auto",
-        pages=PageSizes(pulls=50, deployments=50, history=50),
-    )
+    return thirty_days(NOW, pages=PageSizes(pulls=50, deployments=50, history=50))
 
 
 def _setup(

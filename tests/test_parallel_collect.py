@@ -9,10 +9,11 @@ import logging
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
@@ -20,27 +21,18 @@ from ghaction_metrics.emulator.generate import generate_dataset
 from ghaction_metrics.emulator.graphql_api import analyse, schema
 from ghaction_metrics.gh import collect as collect_module
 from ghaction_metrics.gh import queries
-from ghaction_metrics.gh.client import connect
+from ghaction_metrics.gh.client import GitHubClients, connect
 from ghaction_metrics.gh.collect import CollectionPlan, collect, read_connections
 from ghaction_metrics.gh.estimate import Reach, estimate_run
 from ghaction_metrics.gh.quota import QuotaExhaustedError, RetryPolicy, Waiter
 from ghaction_metrics.runner import ParallelLog, setup_logging
-from ghaction_metrics.windows import parse_window
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 NAMES = ["acme/storefront", "acme/payments", "acme/docs", "acme/mobile-app"]
 
 
 def _plan(source: str = "auto") -> CollectionPlan:
-    window = parse_window("30d").resolve(NOW, UTC)
-    return CollectionPlan(
-        since=window.previous().since,
-        until=window.until,
-        production_environments=("production",),
-        incident_labels=("incident",),
-        incident_window=timedelta(days=7),
-        deployment_source=source,
-    )
+    return thirty_days(NOW, source)
 
 
 @pytest.fixture
@@ -136,13 +128,17 @@ def test_each_repository_logs_in_one_whole_group(
         assert all(line.startswith(f"{name}:") for line in body), body
 
 
+def _estimating(factory: EmulatorFactory) -> tuple[GitHubClients, CollectionPlan, Reach]:
+    server = factory(generate_dataset(seed=5, now=NOW, profile="demo").world)
+    clients = connect(WORKFLOW_TOKEN, server.api_url, server.graphql_url)
+    plan = _plan()
+    return clients, plan, Reach(read_connections(plan), plan.since, plan.since, ("incident",))
+
+
 def test_the_estimate_is_close_to_what_cold_collection_takes(
     emulator_factory: EmulatorFactory,
 ) -> None:
-    server = emulator_factory(generate_dataset(seed=5, now=NOW, profile="demo").world)
-    clients = connect(WORKFLOW_TOKEN, server.api_url, server.graphql_url)
-    plan = _plan()
-    reach = Reach(read_connections(plan), plan.since, plan.since, plan.incident_labels)
+    clients, plan, reach = _estimating(emulator_factory)
     estimate = estimate_run(clients, NAMES, reach, NOW, lambda _name: False)
     assert clients.cost.queries == 1  # one query for all four repositories
     assert estimate.remaining is not None
@@ -156,10 +152,7 @@ def test_the_estimate_is_close_to_what_cold_collection_takes(
 def test_a_cached_repository_is_estimated_at_one_page_without_asking(
     emulator_factory: EmulatorFactory,
 ) -> None:
-    server = emulator_factory(generate_dataset(seed=5, now=NOW, profile="demo").world)
-    clients = connect(WORKFLOW_TOKEN, server.api_url, server.graphql_url)
-    plan = _plan()
-    reach = Reach(read_connections(plan), plan.since, plan.since, plan.incident_labels)
+    clients, _, reach = _estimating(emulator_factory)
     estimate = estimate_run(clients, NAMES[:2], reach, NOW, lambda _name: True)
     assert clients.cost.queries == 0
     assert [r.pages for r in estimate.repositories] == [1, 1]

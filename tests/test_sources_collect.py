@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.emulator.generate import generate_dataset
@@ -173,17 +174,8 @@ def app_world(now: datetime) -> AppWorld:
     return app
 
 
-def plan_for(now: datetime, source: str, **extra: object) -> CollectionPlan:
-    window = window_of(now)
-    return CollectionPlan(
-        since=window.previous().since,
-        until=window.until,
-        production_environments=("production",),
-        incident_labels=("incident",),
-        incident_window=timedelta(days=7),
-        deployment_source=source,
-        **extra,  # type: ignore[arg-type]
-    )
+def plan_for(now: datetime, source: str, incident_repository: str | None = None) -> CollectionPlan:
+    return thirty_days(now, source, incident_repository=incident_repository)
 
 
 def clients_for(server: EmulatorServer) -> GitHubClients:

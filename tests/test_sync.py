@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.emulator.generate import generate_dataset
@@ -54,16 +55,7 @@ SMALL = PageSizes(pulls=10, deployments=10, releases=2, issues=10, history=50, r
 
 
 def _plan(now: datetime) -> CollectionPlan:
-    window = parse_window("30d").resolve(now, UTC)
-    return CollectionPlan(
-        since=window.previous().since,
-        until=window.until,
-        production_environments=("production",),
-        incident_labels=("incident",),
-        incident_window=timedelta(days=7),
-        deployment_source="auto",
-        pages=SMALL,
-    )
+    return thirty_days(now, pages=SMALL)
 
 
 def _clients(server_url: str, graphql_url: str) -> GitHubClients:
