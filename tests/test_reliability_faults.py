@@ -208,6 +208,23 @@ def test_an_exhausted_primary_limit_past_max_wait_publishes_a_partial_report(
     assert "> [!CAUTION]" in run.summary
 
 
+@pytest.mark.parametrize("repositories", ["acme/storefront", "acme/storefront,acme/docs"])
+def test_a_revoked_token_is_named_even_when_nothing_is_published(
+    stage: Stage, repositories: str
+) -> None:
+    # With publish none nothing reads the history branch first: collection meets the 401.
+    run = run_action(
+        stage.environ(token="ghp_revoked0000000000000000000000000000", publish="none")
+        | {"INPUT_REPOSITORIES": repositories},
+        timeout=120,
+    )
+    assert run.returncode == 1
+    errors = commands(run, "error")
+    assert len(errors) == 1
+    assert "Input 'token' was refused by GitHub (401 Bad credentials)" in errors[0]
+    assert "cannot see" not in run.stdout
+
+
 def test_one_repository_of_several_missing_or_forbidden(tmp_path: Path) -> None:
     dataset = generate_dataset(seed=3, now=NOW, profile="demo")
     with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as server:

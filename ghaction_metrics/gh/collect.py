@@ -241,6 +241,8 @@ def _fits(
     try:
         estimate = estimate_run(clients, names, reach, now, has_cache or (lambda _name: False))
     except (GraphQLError, QuotaExhaustedError) as exc:
+        if isinstance(exc, GraphQLError) and exc.status == 401:
+            raise  # a refused token: nothing else will work either
         log.warning("The run's cost could not be estimated (%s); collecting one at a time.", exc)
         return False
     log.info("%s.", describe(estimate))
@@ -312,7 +314,7 @@ class _Repositories:
             log.warning("Skipping %s: %s", name, exc)
             return _Collected(name, skipped=SkippedRepository(name, str(exc)))
         except GraphQLError as exc:
-            if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
+            if "NOT_FOUND" in exc.types or exc.status in (403, 404):
                 log.warning("Skipping %s: %s", name, INVISIBLE)
                 return _Collected(name, skipped=SkippedRepository(name, INVISIBLE))
             raise
@@ -461,7 +463,7 @@ def collect_incidents(
         try:
             data = clients.graphql(queries.INCIDENTS, variables)
         except GraphQLError as exc:
-            if "NOT_FOUND" in exc.types or exc.status in (401, 403, 404):
+            if "NOT_FOUND" in exc.types or exc.status in (403, 404):
                 raise SourceUnreadableError(
                     f"{INVISIBLE}; incidents from it are not counted"
                 ) from exc
