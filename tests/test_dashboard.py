@@ -358,6 +358,65 @@ def test_lost_answer_to_issue_create_does_not_duplicate(
     assert len(creates) == 1
 
 
+def _another_runs_dashboard(server: EmulatorServer) -> Issue:
+    """The dashboard a concurrent first run made: the same marker, label and identity."""
+    return add_issue(
+        server,
+        BOT,
+        f"{dashboard.issue_marker('default')}\n{HEADER}",
+        labels=[dashboard.LABEL],
+        pinned=True,
+    )
+
+
+def _retired(issue: Issue, kept: int) -> None:
+    assert issue.state == "closed"
+    assert dashboard.issue_marker("default") not in issue.body
+    assert f"#{kept}" in issue.body
+    assert dashboard.LABEL not in issue.labels
+    assert not issue.pinned
+
+
+def test_two_first_runs_at_once_leave_one_dashboard(
+    server: EmulatorServer, clients: GitHubClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both runs found no dashboard; the other run's create landed just before ours."""
+    other: list[Issue] = []
+
+    def race(
+        original: Dispatch, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> Answer:
+        if method == "POST" and path.endswith("/repos/acme/storefront/issues") and not other:
+            other.append(_another_runs_dashboard(server))
+        return original(method, path, headers, body)
+
+    intercept(monkeypatch, server, race)
+    result = publish(clients, "report v1")
+    (kept,) = other
+    assert result.issue_number == kept.number
+    assert not result.created_issue
+    (mine,) = [i for i in live_issues(server) if i.number != kept.number]
+    _retired(mine, kept.number)
+    assert [c.body.splitlines()[-1] for c in kept.comments] == ["report v1"]
+    assert mine.comments == []
+    # The next run finds the one dashboard and changes nothing else.
+    again = publish(clients, "report v2")
+    assert again.issue_number == kept.number
+    assert [c.body.splitlines()[-1] for c in kept.comments] == ["report v2"]
+
+
+def test_a_duplicate_left_by_an_earlier_race_is_retired(
+    server: EmulatorServer, clients: GitHubClients
+) -> None:
+    first = _another_runs_dashboard(server)
+    second = _another_runs_dashboard(server)
+    result = publish(clients)
+    assert result.issue_number == first.number
+    _retired(second, first.number)
+    assert first.state == "open"
+    assert first.pinned
+
+
 def test_timed_out_comment_create_does_not_duplicate(
     server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -512,16 +512,18 @@ def _root(ctx: GqlContext) -> JSON:
         missing = "Could not resolve to a node with the global id of '{}'"
         return [_find_node(ctx, i) or GitHubError("NOT_FOUND", missing.format(i)) for i in ids]
 
-    def pin_issue(info: GraphQLResolveInfo, input: dict[str, Any]) -> JSON:
-        located = _locate_issue(ctx, input["issueId"])
+    def writable_issue(issue_id: str) -> tuple[Repository, Issue]:
+        located = _locate_issue(ctx, issue_id)
         if located is None:
             raise GitHubError(
-                "NOT_FOUND",
-                f"Could not resolve to a node with the global id of '{input['issueId']}'",
+                "NOT_FOUND", f"Could not resolve to a node with the global id of '{issue_id}'"
             )
-        repo, issue = located
         if not ctx.token.can_write("issues"):
             raise GitHubError("FORBIDDEN", "Resource not accessible by integration")
+        return located
+
+    def pin_issue(info: GraphQLResolveInfo, input: dict[str, Any]) -> JSON:
+        repo, issue = writable_issue(input["issueId"])
         if not issue.pinned:
             pinned = sum(1 for i in repo.issues if i.pinned and not i.deleted)
             if pinned >= 3:
@@ -534,6 +536,14 @@ def _root(ctx: GqlContext) -> JSON:
             "issue": issue_node(ctx, repo, issue),
         }
 
+    def unpin_issue(info: GraphQLResolveInfo, input: dict[str, Any]) -> JSON:
+        repo, issue = writable_issue(input["issueId"])
+        issue.pinned = False
+        return {
+            "clientMutationId": input.get("clientMutationId"),
+            "issue": issue_node(ctx, repo, issue),
+        }
+
     return {
         "viewer": viewer,
         "rateLimit": rate_limit,
@@ -541,6 +551,7 @@ def _root(ctx: GqlContext) -> JSON:
         "node": node,
         "nodes": nodes,
         "pinIssue": pin_issue,
+        "unpinIssue": unpin_issue,
     }
 
 

@@ -139,33 +139,67 @@ def _viewer_login(clients: GitHubClients) -> str:
     return str(data["viewer"]["login"])
 
 
-def _find_issue(ctx: _Context) -> tuple[dict[str, Any] | None, bool]:
-    """The oldest dashboard issue for this report-id, and whether it still has the label.
+@dataclass(frozen=True)
+class _Found:
+    issue: dict[str, Any] | None  # the oldest dashboard issue for this report-id
+    labelled: bool  # whether it still has the label
+    duplicates: tuple[dict[str, Any], ...] = ()  # newer ones, made by runs that raced
 
-    Listing by the label costs one request whatever the repository's size. If a person
-    removed the label (or GitHub dropped it at creation, as it does for tokens without push
-    access), the issues this identity created are listed instead: the issue list's
-    ``creator`` filter reaches every issue we could have written, without paging through all
-    of the repository's issues and pull requests. Both listings include closed issues, so a
-    closed dashboard is reused rather than duplicated.
+
+def _find_issue(ctx: _Context) -> _Found:
+    """The oldest dashboard issue for this report-id, and any newer duplicates of it.
+
+    Listing by the label costs one request whatever the repository's size, and holds every
+    labelled dashboard, so duplicates left by two first runs at once are found there too. If
+    a person removed the label (or GitHub dropped it at creation, as it does for tokens
+    without push access), the issues this identity created are listed instead: the issue
+    list's ``creator`` filter reaches every issue we could have written, without paging
+    through all of the repository's issues and pull requests. Both listings include closed
+    issues, so a closed dashboard is reused rather than duplicated.
     """
     common = {"state": "all", "sort": "created", "direction": "asc", "per_page": 100}
     url = f"{ctx.repo}/issues"
-    for item in _paginate(ctx.clients, url, {**common, "labels": LABEL}):
-        if "pull_request" not in item and ctx.own(item, ctx.issue_marker):
-            return item, True
+    labelled = [
+        item
+        for item in _paginate(ctx.clients, url, {**common, "labels": LABEL})
+        if "pull_request" not in item and ctx.own(item, ctx.issue_marker)
+    ]
+    if labelled:
+        return _Found(labelled[0], True, tuple(labelled[1:]))
     # GraphQL may give the login without "[bot]" while REST filters on the REST login.
     base = ctx.viewer.removesuffix("[bot]")
     for creator in dict.fromkeys([ctx.viewer, base, f"{base}[bot]"]):
         try:
             for item in _paginate(ctx.clients, url, {**common, "creator": creator}):
                 if "pull_request" not in item and ctx.own(item, ctx.issue_marker):
-                    return item, False
+                    return _Found(item, False)
         except GithubException as exc:
             # An unknown creator login answers 404 or 422 rather than an empty list.
             if exc.status not in (404, 422):
                 raise
-    return None, False
+    return _Found(None, False)
+
+
+def _retire(ctx: _Context, duplicate: dict[str, Any], kept: int) -> None:
+    """Close a dashboard a racing run made, so only ``kept`` remains.
+
+    Its marker and label go, so no later run takes it for a dashboard; it is unpinned, as
+    the pinned places are few.
+    """
+    number = duplicate["number"]
+    labels = [str(lab["name"]) for lab in duplicate.get("labels") or [] if lab["name"] != LABEL]
+    body = (
+        f"Two runs created the metrics dashboard at the same time; this copy was closed. "
+        f"The dashboard is #{kept}."
+    )
+    change = {"state": "closed", "state_reason": "duplicate", "body": body, "labels": labels}
+    if _patch(ctx, f"/issues/{number}", change) is None:
+        return  # deleted meanwhile
+    log.info("Closed the duplicate dashboard issue #%s; the dashboard is #%s.", number, kept)
+    try:
+        ctx.clients.graphql(queries.UNPIN_ISSUE, {"issueId": duplicate["node_id"]})
+    except (GraphQLError, GithubException, requests.RequestException) as exc:
+        log.info("The duplicate dashboard issue #%s stays pinned (%s).", number, exc)
 
 
 def _find_comment(ctx: _Context, number: int) -> dict[str, Any] | None:
@@ -342,7 +376,8 @@ def _publish(
     ctx.viewer = _viewer_login(ctx.clients)
     notices: list[str] = []
 
-    issue, labelled = _find_issue(ctx)
+    found = _find_issue(ctx)
+    issue, labelled = found.issue, found.labelled
     created_issue = False
     if issue is not None:
         changes: dict[str, Any] = {}
@@ -364,13 +399,22 @@ def _publish(
             return _post(ctx, "/issues", body)
 
         issue = _create_adopting(
-            create_issue, lambda: _find_issue(ctx)[0], "dashboard issue", create_attempts, sleep
+            create_issue, lambda: _find_issue(ctx).issue, "dashboard issue", create_attempts, sleep
         )
         created_issue = True
-        # Pinned when made, not every run: a person who unpins the dashboard meant it.
-        notice = _pin_issue(ctx, issue)
-        if notice:
-            notices.append(notice)
+        # Another first run may have created one at the same moment: the oldest is kept.
+        found = _find_issue(ctx)
+        if found.issue is not None and found.issue["number"] != issue["number"]:
+            _retire(ctx, issue, found.issue["number"])
+            issue, created_issue = found.issue, False
+            found = _Found(issue, found.labelled)
+        else:
+            # Pinned when made, not every run: a person who unpins the dashboard meant it.
+            notice = _pin_issue(ctx, issue)
+            if notice:
+                notices.append(notice)
+    for duplicate in found.duplicates:
+        _retire(ctx, duplicate, int(issue["number"]))
     number = int(issue["number"])
     if issue.get("state") == "closed":
         notices.append(

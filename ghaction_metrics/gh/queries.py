@@ -297,6 +297,12 @@ mutation PinIssue($issueId: ID!) {
 }
 """
 
+UNPIN_ISSUE = """
+mutation UnpinIssue($issueId: ID!) {
+  unpinIssue(input: {issueId: $issueId}) { issue { number } }
+}
+"""
+
 ALL_DOCUMENTS: dict[str, str] = {
     "VIEWER": VIEWER,
     "COLLECT": COLLECT,
@@ -305,4 +311,5 @@ ALL_DOCUMENTS: dict[str, str] = {
     "INCIDENTS": INCIDENTS,
     "SIZES": sizes_query(2),
     "PIN_ISSUE": PIN_ISSUE,
+    "UNPIN_ISSUE": UNPIN_ISSUE,
 }
