@@ -61,8 +61,9 @@ SUCCESS = "success"
 MIN_PAGE = 5
 # Repositories collected at once. A repository's pages follow one another by cursor, so
 # the time goes in waiting for GitHub's answers; a few repositories at a time overlap those
-# waits (benchmarks/concurrency.py measures it, README "Performance"), while staying far
-# from GitHub's limits on concurrent requests and points per minute.
+# waits (benchmarks/concurrency.py measures it, README "Performance"), far below GitHub's
+# limits on concurrent requests and queries per minute. Its limit on server time per minute
+# cannot be measured here: after the first answer asking to slow down, one at a time again.
 WORKERS = 3
 
 
@@ -210,14 +211,14 @@ def collect(
 
     ``caches(name)`` gives the cached state of a repository and why (it is not) there, and
     ``has_cache(name)`` whether there is one without reading it; ``on_private(name)`` hears
-    of each private repository before its data is logged. With several repositories the
-    run's cost is estimated first; up to ``workers`` repositories are collected at once when
-    it fits in what remains, else one at a time, so that what is collected before the limit
-    runs out is whole repositories.
+    of each private repository before its data is logged. The run's cost is estimated
+    first; up to ``workers`` repositories are collected at once when it fits in what
+    remains, else one at a time, so that what is collected before the limit runs out is
+    whole repositories.
     """
     token = _ON_PRIVATE.set(on_private)
     try:
-        if len(names) > 1 and workers > 1 and not _fits(clients, names, plan, now, has_cache):
+        if names and not _fits(clients, names, plan, now, has_cache):
             workers = 1
         return _collect(clients, names, plan, now, caches, workers)
     finally:

@@ -1,6 +1,6 @@
-"""What collecting several repositories will cost, estimated before collecting them.
+"""What collecting the repositories will cost, estimated before collecting them.
 
-One query per 50 repositories (one point each) asks how much every repository holds: its age
+One query per 50 uncached repositories (one point each) asks how much each holds: its age
 and the total counts of its pull requests, deployments and releases, and the exact counts of
 incident issues updated and default-branch commits made since the collection's start. A
 repository with a cache on the history branch needs about one page. Otherwise its pages are
