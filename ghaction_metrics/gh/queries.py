@@ -309,7 +309,8 @@ ALL_DOCUMENTS: dict[str, str] = {
     "OVERFLOW": OVERFLOW,
     "TAGS": TAGS,
     "INCIDENTS": INCIDENTS,
-    "SIZES": sizes_query(2),
+    # Every size the action can send: one per batch length.
+    **{f"SIZES_{count}": sizes_query(count) for count in range(1, SIZES_BATCH + 1)},
     "PIN_ISSUE": PIN_ISSUE,
     "UNPIN_ISSUE": UNPIN_ISSUE,
 }
