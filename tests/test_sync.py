@@ -232,6 +232,29 @@ def test_label_removed_from_an_incident_drops_it(
     assert warm.data == cold.data
 
 
+def test_a_deleted_incident_issue_is_dropped_by_the_next_run(
+    emulator_factory: EmulatorFactory, world: World
+) -> None:
+    """Deleting an issue leaves no update time to find it by: cached incidents are re-read."""
+    store = world.repositories["acme/storefront"]
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    first = collect_repository(clients, "acme", "storefront", _plan(T0), T0)
+    assert first.state is not None
+    incident = first.data.incidents[0]
+    issue = next(i for i in store.issues if i.number == incident.number)
+    issue.deleted = True
+    cached = decode_state(encode_state(first.state), "acme/storefront")
+    warm = collect_repository(clients, "acme", "storefront", _plan(T1), T1, cached, "test")
+    cold = collect_repository(clients, "acme", "storefront", _plan(T1), T1)
+    assert incident.number not in {i.number for i in warm.data.incidents}
+    assert warm.data == cold.data
+    assert warm.state is not None
+    assert (
+        incident.number not in decode_state(encode_state(warm.state), "acme/storefront").incidents
+    )
+
+
 def test_changed_settings_or_a_longer_window_fall_back_to_a_full_collection(
     emulator_factory: EmulatorFactory, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -559,7 +559,7 @@ class _Run:
         """Cached records that can change without a new creation time.
 
         A deployment without a success can still get one (its time is the deployment's);
-        a draft or pre-release can be published later.
+        a draft or pre-release can be published later; an incident issue can be deleted.
         """
         ids = [
             node
@@ -570,6 +570,9 @@ class _Run:
             node
             for node, r in self.state.releases.items()
             if (r.is_draft or r.is_prerelease) and self.paging["releases"].enabled
+        ]
+        ids += [
+            self.state.incident_ids[n] for n in self.state.incidents if n in self.state.incident_ids
         ]
         return ids
 
@@ -998,12 +1001,17 @@ class _Run:
             labels = {label["name"].lower() for label in node["labels"]["nodes"]}
             if not labels & wanted:
                 # Updated and no longer (or never) an incident.
-                self.state.incidents.pop(number, None)
-                self.state.incident_updated.pop(number, None)
+                self._forget_incident(number)
                 continue
             names = tuple(label["name"] for label in node["labels"]["nodes"])
             self.state.incidents[number] = _incident(node, self.full_name, names)
             self.state.incident_updated[number] = _time(node["updatedAt"])
+            self.state.incident_ids[number] = str(node["id"])
+
+    def _forget_incident(self, number: int) -> None:
+        self.state.incidents.pop(number, None)
+        self.state.incident_updated.pop(number, None)
+        self.state.incident_ids.pop(number, None)
 
     def _absorb_history(self, nodes: list[dict[str, Any]]) -> None:
         for node in nodes:
@@ -1022,15 +1030,20 @@ class _Run:
             self.paging["history"].oldest = commit.committed_at
 
     def _absorb_recheck(self, chunk: list[str], nodes: list[Any]) -> None:
+        incidents = {node_id: number for number, node_id in self.state.incident_ids.items()}
         for node_id, node in zip(chunk, nodes, strict=True):
             if node is None:
                 # Deleted since the last run.
                 self.state.deployments.pop(node_id, None)
                 self.state.releases.pop(node_id, None)
+                if node_id in incidents:
+                    self._forget_incident(incidents[node_id])
             elif node.get("__typename") == "Deployment":
                 self.state.deployments[node_id] = self._deployment(node)
             elif node.get("__typename") == "Release":
                 self.state.releases[node_id] = self._release(node)
+            elif node.get("__typename") == "Issue":
+                self._absorb_issues([node])
 
 
 def _deployment_baseline(state: RepoState, plan: CollectionPlan) -> Deployment | None:
@@ -1088,6 +1101,7 @@ def prune(state: RepoState, keep: dict[str, datetime]) -> None:
         k: v for k, v in state.incidents.items() if state.incident_updated[k] >= keep["incidents"]
     }
     state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
+    state.incident_ids = {k: v for k, v in state.incident_ids.items() if k in state.incidents}
     state.commits = {k: v for k, v in state.commits.items() if v.committed_at >= keep["commits"]}
     state.coverage = dict(keep)
 

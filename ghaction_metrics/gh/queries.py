@@ -79,6 +79,21 @@ fragment ReleaseFields on Release {{
   author {{ {ACTOR} }}
 }}
 """
+# Issues, read to find incidents (by label) and re-read by id to see deleted ones.
+INCIDENT_FIELDS = """
+fragment IncidentFields on Issue {
+  id
+  number
+  title
+  body
+  url
+  state
+  createdAt
+  updatedAt
+  closedAt
+  labels(first: 100) { nodes { name } }
+}
+"""
 
 # One document per repository and page: every connection the metrics need, each with its own
 # cursor and switch, so a page costs one request however many connections still have pages.
@@ -99,6 +114,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
     id
     ...DeploymentFields
     ...ReleaseFields
+    ...IncidentFields
   }}
   repository(owner: $owner, name: $name) {{
     nameWithOwner
@@ -148,18 +164,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
            orderBy: {{field: UPDATED_AT, direction: DESC}}) @include(if: $issues) {{
       totalCount
       pageInfo {{ hasNextPage endCursor }}
-      nodes {{
-        id
-        number
-        title
-        body
-        url
-        state
-        createdAt
-        updatedAt
-        closedAt
-        labels(first: 100) {{ nodes {{ name }} }}
-      }}
+      nodes {{ ...IncidentFields }}
     }}
   }}
 }}
@@ -167,6 +172,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
 {REVIEW_FIELDS}
 {DEPLOYMENT_FIELDS}
 {RELEASE_FIELDS}
+{INCIDENT_FIELDS}
 """
 
 # The rest of a nested connection whose first page, read inside COLLECT, was full.

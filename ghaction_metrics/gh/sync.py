@@ -66,6 +66,8 @@ class RepoState:
     releases: dict[str, Release] = field(default_factory=dict)  # by GraphQL node id
     incidents: dict[int, Incident] = field(default_factory=dict)
     incident_updated: dict[int, datetime] = field(default_factory=dict)
+    # GraphQL node ids of the incident issues: a deleted issue is found only by asking for it.
+    incident_ids: dict[int, str] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
     # Lower bounds: every record at or after them is here (PRs and incidents by update time,
     # deployments and releases by creation, commits by commit time).
@@ -169,6 +171,8 @@ def encode_state(state: RepoState) -> bytes:
     for number, incident in sorted(state.incidents.items()):
         updated = state.incident_updated[number].isoformat()
         record = {"kind": "incident", "key": number, "updated": updated}
+        if number in state.incident_ids:
+            record["id"] = state.incident_ids[number]
         lines.append(json.dumps({**record, "record": _encode(incident)}))
     for oid, commit in sorted(state.commits.items()):
         lines.append(json.dumps({"kind": "commit", "key": oid, "record": _encode(commit)}))
@@ -211,6 +215,8 @@ def decode_state(data: bytes, repository: str) -> RepoState:
             elif kind == "incident":
                 state.incidents[int(key)] = decode_record(Incident, record)
                 state.incident_updated[int(key)] = datetime.fromisoformat(row["updated"])
+                if "id" in row:  # absent in caches written before ids were kept
+                    state.incident_ids[int(key)] = str(row["id"])
             elif kind == "commit":
                 state.commits[str(key)] = decode_record(Commit, record)
             else:
