@@ -48,6 +48,7 @@ from .client import PYGITHUB_LOCK, GitHubClients, GraphQLError, PageTooSlowError
 from .estimate import Reach, describe, estimate_run
 from .quota import QuotaExhaustedError
 from .sync import EPOCH, RepoState, repository_data
+from .timestamps import parse_time, required_time
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +108,6 @@ def read_connections(plan: CollectionPlan) -> dict[str, int]:
     if source in ("releases", "auto"):
         first["releases"] = pages.releases
     return first
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _time(value: str) -> datetime:
-    parsed = parse_time(value)
-    if parsed is None:
-        raise ValueError("GitHub returned an empty timestamp where one is required")
-    return parsed
 
 
 def _actor(node: dict[str, Any] | None) -> Actor:
@@ -315,7 +303,7 @@ class _Repositories:
             log.warning("Skipping %s: %s", name, exc)
             return _Collected(name, skipped=SkippedRepository(name, str(exc)))
         except GraphQLError as exc:
-            if "NOT_FOUND" in exc.types or exc.status in (403, 404):
+            if _invisible(exc):
                 log.warning("Skipping %s: %s", name, INVISIBLE)
                 return _Collected(name, skipped=SkippedRepository(name, INVISIBLE))
             raise
@@ -438,6 +426,11 @@ INVISIBLE = (
 )
 
 
+def _invisible(exc: GraphQLError) -> bool:
+    """A repository the token cannot see. A refused token (401) is not this: it fails the run."""
+    return "NOT_FOUND" in exc.types or exc.status in (403, 404)
+
+
 def collect_incidents(
     clients: GitHubClients, full_name: str, plan: CollectionPlan
 ) -> tuple[tuple[Incident, ...], bool]:
@@ -464,7 +457,7 @@ def collect_incidents(
         try:
             data = clients.graphql(queries.INCIDENTS, variables)
         except GraphQLError as exc:
-            if "NOT_FOUND" in exc.types or exc.status in (403, 404):
+            if _invisible(exc):
                 raise SourceUnreadableError(
                     f"{INVISIBLE}; incidents from it are not counted"
                 ) from exc
@@ -495,7 +488,7 @@ def _incident(node: dict[str, Any], repository: str, labels: tuple[str, ...]) ->
         number=int(node["number"]),
         title=node["title"],
         url=node["url"],
-        created_at=_time(node["createdAt"]),
+        created_at=required_time(node["createdAt"]),
         closed_at=parse_time(node.get("closedAt")),
         body=node.get("body") or "",
         labels=labels,
@@ -704,8 +697,8 @@ class _Run:
             event=item["event"],
             status=(item.get("status") or "").lower(),
             conclusion=(item.get("conclusion") or "").lower() or None,
-            created_at=_time(item["created_at"]),
-            updated_at=_time(item["updated_at"]),
+            created_at=required_time(item["created_at"]),
+            updated_at=required_time(item["updated_at"]),
             actor=Actor.from_login(actor.get("login"), actor.get("type")) if actor else None,
         )
 
@@ -751,7 +744,7 @@ class _Run:
             name=node["name"],
             commit=target["oid"],
             tagger_date=tagger_date,
-            committed_at=_time(target["committedDate"]),
+            committed_at=required_time(target["committedDate"]),
         )
 
     def _variables(self, chunk: list[str]) -> dict[str, Any]:
@@ -961,10 +954,11 @@ class _Run:
             id=int(node["databaseId"]),
             environment=node["environment"] or "",
             sha=node["commitOid"],
-            created_at=_time(node["createdAt"]),
+            created_at=required_time(node["createdAt"]),
             creator=_actor(node.get("creator")),
             statuses=tuple(
-                DeploymentStatus(s["state"].lower(), _time(s["createdAt"])) for s in status_nodes
+                DeploymentStatus(s["state"].lower(), required_time(s["createdAt"]))
+                for s in status_nodes
             ),
         )
 
@@ -988,7 +982,7 @@ class _Run:
             name=node.get("name") or "",
             is_draft=bool(node["isDraft"]),
             is_prerelease=bool(node["isPrerelease"]),
-            created_at=_time(node["createdAt"]),
+            created_at=required_time(node["createdAt"]),
             published_at=parse_time(node.get("publishedAt")),
             commit=tag_commit.get("oid"),
             author=_actor(node.get("author")),
@@ -1005,7 +999,7 @@ class _Run:
                 continue
             names = tuple(label["name"] for label in node["labels"]["nodes"])
             self.state.incidents[number] = _incident(node, self.full_name, names)
-            self.state.incident_updated[number] = _time(node["updatedAt"])
+            self.state.incident_updated[number] = required_time(node["updatedAt"])
             self.state.incident_ids[number] = str(node["id"])
 
     def _forget_incident(self, number: int) -> None:
@@ -1020,8 +1014,8 @@ class _Run:
             commit = Commit(
                 oid=node["oid"],
                 message=node["message"],
-                authored_at=_time(node["authoredDate"]),
-                committed_at=_time(node["committedDate"]),
+                authored_at=required_time(node["authoredDate"]),
+                committed_at=required_time(node["committedDate"]),
                 parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
                 author=Actor.from_login(user["login"]) if user else None,
                 pull_request=int(associated[0]["number"]) if associated else None,
@@ -1201,7 +1195,9 @@ def _pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         for r in node["reviews"]["nodes"]
     )
     ready = tuple(
-        _time(item["createdAt"]) for item in node["timelineItems"]["nodes"] if item.get("createdAt")
+        required_time(item["createdAt"])
+        for item in node["timelineItems"]["nodes"]
+        if item.get("createdAt")
     )
     merge_commit = node.get("mergeCommit") or {}
     return PullRequest(
@@ -1213,8 +1209,8 @@ def _pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         author=_actor(node.get("author")),
         state=node["state"],
         is_draft=bool(node["isDraft"]),
-        created_at=_time(node["createdAt"]),
-        updated_at=_time(node["updatedAt"]),
+        created_at=required_time(node["createdAt"]),
+        updated_at=required_time(node["updatedAt"]),
         closed_at=parse_time(node.get("closedAt")),
         merged_at=parse_time(node.get("mergedAt")),
         base_ref=node["baseRefName"],

@@ -407,6 +407,7 @@ def _publish(
         if found.issue is not None and found.issue["number"] != issue["number"]:
             _retire(ctx, issue, found.issue["number"])
             issue, created_issue = found.issue, False
+            # The listing's duplicates include the copy just retired; other racers retire theirs.
             found = _Found(issue, found.labelled)
         else:
             # Pinned when made, not every run: a person who unpins the dashboard meant it.

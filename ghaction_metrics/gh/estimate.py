@@ -21,6 +21,7 @@ from typing import Any
 
 from . import queries
 from .client import GitHubClients
+from .timestamps import required_time
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def estimate_run(
 
 def _pages(node: dict[str, Any], reach: Reach, now: datetime) -> int:
     """Pages of COLLECT one uncached repository needs: those of its longest connection."""
-    created = datetime.fromisoformat(str(node["createdAt"]).replace("Z", "+00:00"))
+    created = required_time(str(node["createdAt"]))
     life = max(now - created, timedelta(days=1))
     share = min(1.0, (now - reach.since) / life)
     target = ((node.get("defaultBranchRef") or {}).get("target")) or {}
