@@ -8,7 +8,7 @@ latency model like GitHub's (a fixed cost per request plus one per node returned
 that would take over 10 s fails with 502), then measures for a 90-day window:
 
   (a) the action cold (no cache), (b) the action warm, after one more day of activity,
-  (c) the straightforward PyGithub collector (``ghaction_metrics/gh/baseline.py``).
+  (c) the straightforward PyGithub collector (``ghaction_metrics_dev/naive_collector.py``).
 
 Each runs in its own process, so its peak memory (RSS) is its own. Requests are counted by
 the emulator. The action's runs are whole runs (collection, then the summary, the dashboard
@@ -34,13 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ghaction_metrics.emulator.bulk import FULL_NAME, WORKFLOW_LOGIN, build_world  # noqa: E402
-from ghaction_metrics.emulator.harness import (  # noqa: E402
+from ghaction_metrics_dev.emulator.bulk import FULL_NAME, WORKFLOW_LOGIN, build_world  # noqa: E402
+from ghaction_metrics_dev.emulator.harness import (  # noqa: E402
     WORKFLOW_TOKEN,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer, Latency, RequestRecord  # noqa: E402
+from ghaction_metrics_dev.emulator.server import EmulatorServer, Latency, RequestRecord  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 
@@ -62,9 +62,9 @@ def _child(args: argparse.Namespace) -> int:
     now = datetime.fromisoformat(args.now)
     marks: dict[str, Any] = {}
     if args.child == "baseline":
-        from ghaction_metrics.gh.baseline import collect_straightforwardly
-        from ghaction_metrics.report import earliest_needed
-        from ghaction_metrics.windows import parse_window
+        from ghaction_metrics.inputs.windows import parse_window
+        from ghaction_metrics.metrics.report import earliest_needed
+        from ghaction_metrics_dev.naive_collector import collect_straightforwardly
 
         # The same span the action reads: the window and the one before it, which the
         # deployment-source choice looks at.
@@ -78,15 +78,15 @@ def _child(args: argparse.Namespace) -> int:
         import io
         import logging
 
-        from ghaction_metrics import run as action
-        from ghaction_metrics.gh.client import connect
-        from ghaction_metrics.gh.collect import PageSizes
-        from ghaction_metrics.inputs import Inputs, RunnerEnv
-        from ghaction_metrics.runner import setup_logging
+        from ghaction_metrics import action as action
+        from ghaction_metrics.api.client import connect
+        from ghaction_metrics.collect.collect import PageSizes
+        from ghaction_metrics.inputs.config import Inputs, RunnerEnv
+        from ghaction_metrics.workflow_commands import setup_logging
 
         log = io.StringIO()
         setup_logging(log, logging.INFO)
-        from ghaction_metrics.gh.collect import collect as original
+        from ghaction_metrics.collect.collect import collect as original
 
         def timed(*a: Any, **k: Any) -> Any:
             plan = a[2]
@@ -102,7 +102,7 @@ def _child(args: argparse.Namespace) -> int:
             )
             return result
 
-        # run.py calls collect() by the name it imported: wrap it there to time collection.
+        # action.py calls collect() by the name it imported: wrap it there to time collection.
         vars(action)["collect"] = timed
         runner = RunnerEnv.from_environ(env)
         inputs = Inputs.from_environ(env, runner.repository)

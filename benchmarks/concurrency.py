@@ -9,7 +9,7 @@ Starts the emulator with ``--repositories`` generated repositories ``bench/servi
 365 days) and a latency model like GitHub's (a fixed cost per request plus one per node
 returned; an answer that would take over 10 s fails with 502). Then, for each worker count,
 a child process collects all of them cold (no cache) for the window with
-``collect(..., workers=k)``, the plan made from the action's inputs as ``run.py`` makes it.
+``collect(..., workers=k)``, the plan made from the action's inputs as ``action.py`` makes it.
 ``workers=1`` is one repository after another, the baseline every other count is compared to.
 
 Printed per worker count: the requests the emulator answered while collecting, the GraphQL
@@ -48,21 +48,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ghaction_metrics.emulator.bulk import WORKFLOW_LOGIN, build_worlds  # noqa: E402
-from ghaction_metrics.emulator.harness import (  # noqa: E402
+from ghaction_metrics.collect.collect import CollectionPlan  # noqa: E402
+from ghaction_metrics.inputs.config import Inputs  # noqa: E402
+from ghaction_metrics.records import RepositoryData  # noqa: E402
+from ghaction_metrics_dev.emulator.bulk import WORKFLOW_LOGIN, build_worlds  # noqa: E402
+from ghaction_metrics_dev.emulator.harness import (  # noqa: E402
     WORKFLOW_TOKEN,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import (  # noqa: E402
-    EmulatorServer,
-    Latency,
-    RequestRecord,
-    count_nodes,
-)
-from ghaction_metrics.gh.collect import CollectionPlan  # noqa: E402
-from ghaction_metrics.inputs import Inputs  # noqa: E402
-from ghaction_metrics.models import RepositoryData  # noqa: E402
+from ghaction_metrics_dev.emulator.server import EmulatorServer, Latency, RequestRecord, count_nodes  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 # GitHub's secondary rate limits, "Calculating points for the secondary rate limit": at most
@@ -105,10 +100,10 @@ def _child(args: argparse.Namespace) -> int:
     """Collect every repository cold with ``args.child`` workers; write what came back."""
     import logging
 
-    from ghaction_metrics.gh.client import connect
-    from ghaction_metrics.gh.collect import collect, expand_repositories
-    from ghaction_metrics.inputs import RunnerEnv
-    from ghaction_metrics.runner import setup_logging
+    from ghaction_metrics.api.client import connect
+    from ghaction_metrics.collect.collect import collect, expand_repositories
+    from ghaction_metrics.inputs.config import RunnerEnv
+    from ghaction_metrics.workflow_commands import setup_logging
 
     env: dict[str, str] = json.loads(Path(args.env).read_text())
     now = datetime.fromisoformat(args.now)
@@ -141,7 +136,7 @@ def _child(args: argparse.Namespace) -> int:
 
 def _plan(inputs: Inputs, now: datetime) -> CollectionPlan:
     """The plan of a first run (no history yet) with these inputs, as ``run.run`` makes it."""
-    from ghaction_metrics.run import collection_plan
+    from ghaction_metrics.action import collection_plan
 
     window = inputs.window.resolve(now, inputs.timezone)
     return collection_plan(inputs, window, now, first_run=True)

@@ -18,8 +18,10 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.models import (
+from ghaction_metrics.metrics.report import build_report
+from ghaction_metrics.records import (
     Actor,
     Collection,
     Commit,
@@ -31,8 +33,6 @@ from ghaction_metrics.models import (
     RepositoryInfo,
     Review,
 )
-from ghaction_metrics.report import build_report
-from ghaction_metrics.windows import Window
 
 log = logging.getLogger("benchmark")
 REPO = "acme/monolith"

@@ -3,7 +3,7 @@
 The options are generated from ``action.yml``'s inputs, so the two cannot drift apart. The
 command builds the environment a runner would give the container and runs the action's own
 ``run.main``: what it measures and publishes is exactly what the action does. ``--dry-run``
-publishes nothing and writes it all to ``--out`` instead (dry_run.py).
+publishes nothing and writes it all to ``--out`` instead (publish/dry_run.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any, TextIO
 
 import yaml
 
-from .dry_run import DryRunSink
-from .inputs import env_name, server_url_of
-from .run import main as run_main
+from ghaction_metrics.action import main as run_main
+from ghaction_metrics.inputs.config import env_name, server_url_of
+from ghaction_metrics.publish.dry_run import DryRunSink
 
 ACTION_YML = Path(__file__).resolve().parents[1] / "action.yml"
 _EXPRESSION = re.compile(r"\$\{\{.*\}\}")

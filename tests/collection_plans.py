@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ghaction_metrics.gh.collect import CollectionPlan, PageSizes
-from ghaction_metrics.windows import parse_window
+from ghaction_metrics.collect.collect import CollectionPlan, PageSizes
+from ghaction_metrics.inputs.windows import parse_window
 
 
 def thirty_days(

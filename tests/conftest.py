@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from emulator_contracts import contracts_dir, rest_contract_problems
 
-from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import World
+from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import World
 
 WORKFLOW_TOKEN = "ghs_workflowtoken"
 

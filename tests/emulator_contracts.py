@@ -31,7 +31,7 @@ from graphql import (
     is_non_null_type,
 )
 
-from ghaction_metrics.emulator.server import RequestRecord
+from ghaction_metrics_dev.emulator.server import RequestRecord
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "GHACTION_METRICS_CONTRACTS"

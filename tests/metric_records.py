@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from ghaction_metrics.models import (
+from ghaction_metrics.records import (
     Actor,
     Commit,
     Deployment,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.models import (
+from ghaction_metrics.metrics.report import Report, build_report
+from ghaction_metrics.records import (
     Actor,
     Collection,
     Commit,
@@ -24,8 +26,6 @@ from ghaction_metrics.models import (
     Review,
     SkippedRepository,
 )
-from ghaction_metrics.report import Report, build_report
-from ghaction_metrics.windows import Window
 
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 WINDOW = Window(datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))

@@ -9,15 +9,15 @@ from dataclasses import replace
 import pytest
 from sample_reports import sample_report
 
-from ghaction_metrics.alerts import (
+from ghaction_metrics.metrics.alerts import (
     AlertRule,
     AlertRuleError,
     alerts_output,
     evaluate,
     parse_rules,
 )
+from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.metrics.stats import EMPTY
-from ghaction_metrics.report import Report
 
 GOOD = [
     ("lead-time-hours > 72", "lead-time-hours", ">", 72),

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.action import main
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     action_inputs,
     input_env_name,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer
-from ghaction_metrics.run import main
+from ghaction_metrics_dev.emulator.server import EmulatorServer
 
 LONG = "x" * 300
 # input → (bad value, a word of the fix the message must give)

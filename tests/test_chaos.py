@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.collect.sync import cache_path
+from ghaction_metrics.publish.targets import git_blob_sha
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     files_at,
     run_action,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer
-from ghaction_metrics.gh.sync import cache_path
-from ghaction_metrics.publish import git_blob_sha
+from ghaction_metrics_dev.emulator.server import EmulatorServer
 
 pytestmark = pytest.mark.e2e
 HOME = "acme/storefront"

@@ -10,9 +10,14 @@ from datetime import timedelta
 from PIL import Image
 from sample_reports import sample_report
 
-from ghaction_metrics.charts import all_charts, review_network_chart, throughput_chart, trend_chart
-from ghaction_metrics.report import snapshot
-from ghaction_metrics.trends import TrendPoint, point_from_snapshot
+from ghaction_metrics.metrics.report import snapshot
+from ghaction_metrics.metrics.trends import TrendPoint, point_from_snapshot
+from ghaction_metrics.views.charts import (
+    all_charts,
+    review_network_chart,
+    throughput_chart,
+    trend_chart,
+)
 
 REPORT = sample_report()
 

@@ -16,16 +16,16 @@ import pytest
 import yaml
 
 from ghaction_metrics import cli
-from ghaction_metrics.dry_run import DRY_RUN_SHA
-from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.publish.dry_run import DRY_RUN_SHA
+from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_TOKEN,
     branch_files,
     parse_output_file,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer, RequestRecord
-from ghaction_metrics.emulator.world import Issue
+from ghaction_metrics_dev.emulator.server import EmulatorServer, RequestRecord
+from ghaction_metrics_dev.emulator.world import Issue
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.world import DeploymentStatus, Review
-from ghaction_metrics.gh.client import connect
-from ghaction_metrics.gh.collect import CollectionPlan, PageSizes, collect, collect_repository
-from ghaction_metrics.gh.quota import Waiter
+from ghaction_metrics.api.client import connect
+from ghaction_metrics.api.quota import Waiter
+from ghaction_metrics.collect.collect import CollectionPlan, PageSizes, collect, collect_repository
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.world import DeploymentStatus, Review
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

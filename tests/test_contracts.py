@@ -8,8 +8,8 @@ import pytest
 from emulator_contracts import github_schema, subset_violations, validate_rest_response
 from graphql import build_schema, parse, validate
 
-from ghaction_metrics.emulator.graphql_api import SCHEMA_PATH, schema
-from ghaction_metrics.gh.queries import ALL_DOCUMENTS
+from ghaction_metrics.collect.queries import ALL_DOCUMENTS
+from ghaction_metrics_dev.emulator.graphql_api import SCHEMA_PATH, schema
 
 
 @pytest.mark.parametrize("name", sorted(ALL_DOCUMENTS))

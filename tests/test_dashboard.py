@@ -9,9 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import EmulatorFactory
 
-from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import (
+from ghaction_metrics.api.client import GitHubClients, connect
+from ghaction_metrics.publish import dashboard
+from ghaction_metrics.records import same_identity
+from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import (
     Commit,
     Issue,
     IssueComment,
@@ -20,9 +24,6 @@ from ghaction_metrics.emulator.world import (
     User,
     World,
 )
-from ghaction_metrics.gh import dashboard
-from ghaction_metrics.gh.client import GitHubClients, connect
-from ghaction_metrics.models import same_identity
 
 REPO = "acme/storefront"
 BOT = "github-actions[bot]"

@@ -12,8 +12,9 @@ import jsonschema
 import pytest
 from emulator_contracts import rest_contract_problems
 
-from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.collect.queries import ALL_DOCUMENTS
+from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_TOKEN,
     ActionRun,
     branch_files,
@@ -21,8 +22,7 @@ from ghaction_metrics.emulator.harness import (
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer
-from ghaction_metrics.gh.queries import ALL_DOCUMENTS
+from ghaction_metrics_dev.emulator.server import EmulatorServer
 
 pytestmark = pytest.mark.e2e
 SNAPSHOT_SCHEMA = (

@@ -10,9 +10,11 @@ import requests
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 from github import Auth, Github, GithubException
 
-from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import (
+from ghaction_metrics.collect import queries
+from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import (
     Commit,
     Deployment,
     DeploymentStatus,
@@ -24,7 +26,6 @@ from ghaction_metrics.emulator.world import (
     User,
     World,
 )
-from ghaction_metrics.gh import queries
 
 # The one-connection documents earlier versions of the action sent; the emulator still
 # answers them like GitHub, and they keep its resolvers tested one at a time.

@@ -10,11 +10,11 @@ import requests
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 from github import Auth, Github
 
-from ghaction_metrics.emulator.bulk import FULL_NAME, build_world
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.payloads import node_id
-from ghaction_metrics.emulator.server import EmulatorServer, Latency, count_nodes
-from ghaction_metrics.gh.baseline import collect_straightforwardly
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.bulk import FULL_NAME, build_world
+from ghaction_metrics_dev.emulator.payloads import node_id
+from ghaction_metrics_dev.emulator.server import EmulatorServer, Latency, count_nodes
+from ghaction_metrics_dev.naive_collector import collect_straightforwardly
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 QUERY = "query { rateLimit { remaining } viewer { login } }"

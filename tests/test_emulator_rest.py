@@ -14,9 +14,10 @@ import requests
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 from github import Auth, Github, GithubException, InputGitTreeElement
 
-from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import (
+from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import (
     Commit,
     Issue,
     IssueComment,

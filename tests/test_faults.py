@@ -17,19 +17,19 @@ import pytest
 from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.harness import WORKFLOW_TOKEN as HARNESS_TOKEN
-from ghaction_metrics.emulator.harness import run_action, runner_environment, workflow_tokens
-from ghaction_metrics.emulator.server import EmulatorServer
-from ghaction_metrics.gh import queries
-from ghaction_metrics.gh.client import GitHubClients, GraphQLError, connect
-from ghaction_metrics.gh.collect import CollectionPlan, PageSizes, collect
-from ghaction_metrics.gh.history import commit_files, read_tree
-from ghaction_metrics.gh.quota import RetryPolicy, Waiter
+from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
+from ghaction_metrics.api.quota import RetryPolicy, Waiter
+from ghaction_metrics.collect import queries
+from ghaction_metrics.collect.collect import CollectionPlan, PageSizes, collect
+from ghaction_metrics.inputs.windows import parse_window
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.models import RepositoryData
-from ghaction_metrics.report import build_report, outputs
-from ghaction_metrics.windows import parse_window
+from ghaction_metrics.metrics.report import build_report, outputs
+from ghaction_metrics.publish.history import commit_files, read_tree
+from ghaction_metrics.records import RepositoryData
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.harness import WORKFLOW_TOKEN as HARNESS_TOKEN
+from ghaction_metrics_dev.emulator.harness import run_action, runner_environment, workflow_tokens
+from ghaction_metrics_dev.emulator.server import EmulatorServer
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 NAMES = ["acme/payments", "acme/docs"]
@@ -154,7 +154,7 @@ def test_a_mutation_is_not_retried_after_a_failure_that_may_have_applied_it(
     server, clients, _fake = _setup(emulator_factory)
     world = server.world
     issue = world.repositories["acme/docs"].issues[0]
-    from ghaction_metrics.emulator.payloads import node_id
+    from ghaction_metrics_dev.emulator.payloads import node_id
 
     server.faults.arm("server_error", api="graphql", after_processing=True)
     before = len(server.requests)

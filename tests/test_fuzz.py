@@ -16,19 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_check import live_mentions_and_references, render
 
-from ghaction_metrics.alerts import COMPARISONS, METRICS, AlertRuleError, parse_rules
-from ghaction_metrics.emulator.harness import action_inputs, input_env_name
-from ghaction_metrics.gh.sync import CacheError, RepoState, decode_state, encode_state
-from ghaction_metrics.inputs import InputError, Inputs
-from ghaction_metrics.models import RepositoryInfo
-from ghaction_metrics.render import md_text
-from ghaction_metrics.trends import (
+from ghaction_metrics.collect.sync import CacheError, RepoState, decode_state, encode_state
+from ghaction_metrics.inputs.config import InputError, Inputs
+from ghaction_metrics.inputs.windows import parse_duration, parse_window
+from ghaction_metrics.metrics.alerts import COMPARISONS, METRICS, AlertRuleError, parse_rules
+from ghaction_metrics.metrics.trends import (
     NewerSnapshotError,
     UnreadableSnapshotError,
     _read_index,
     point_from_snapshot,
 )
-from ghaction_metrics.windows import parse_duration, parse_window
+from ghaction_metrics.records import RepositoryInfo
+from ghaction_metrics.views.markdown import md_text
+from ghaction_metrics_dev.emulator.harness import action_inputs, input_env_name
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NAMES = sorted(action_inputs())

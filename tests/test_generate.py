@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ghaction_metrics.emulator.generate import (
+from ghaction_metrics_dev.dataset.generate import (
     GeneratedDataset,
     HeadlineTruth,
     generate_dataset,
 )
-from ghaction_metrics.emulator.world import PullRequest, Repository, World
+from ghaction_metrics_dev.emulator.world import PullRequest, Repository, World
 
 NOW = datetime(2025, 6, 18, 15, 30, 12, 345678, tzinfo=UTC)
 WINDOWS = (7, 30, 90)

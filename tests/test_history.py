@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from conftest import EmulatorFactory
 
-from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import Commit, Repository, User, World
-from ghaction_metrics.gh import history
-from ghaction_metrics.gh.client import GitHubClients, connect
+from ghaction_metrics.api.client import GitHubClients, connect
+from ghaction_metrics.publish import history
+from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import Commit, Repository, User, World
 
 REPO = "acme/storefront"
 BRANCH = "metrics"

@@ -7,11 +7,11 @@ import re
 from markupsafe import escape
 from sample_reports import sample_report
 
-from ghaction_metrics.alerts import evaluate, parse_rules
-from ghaction_metrics.charts import all_charts
-from ghaction_metrics.html_report import CSP, index_html, report_html, root_index_html
-from ghaction_metrics.report import snapshot
-from ghaction_metrics.trends import point_from_snapshot
+from ghaction_metrics.metrics.alerts import evaluate, parse_rules
+from ghaction_metrics.metrics.report import snapshot
+from ghaction_metrics.metrics.trends import point_from_snapshot
+from ghaction_metrics.views.charts import all_charts
+from ghaction_metrics.views.html import CSP, index_html, report_html, root_index_html
 
 REPORT = sample_report(hostile=True)
 POINTS = [point_from_snapshot(snapshot(REPORT, "1", "1"))]

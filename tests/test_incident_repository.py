@@ -23,12 +23,12 @@ from test_sources_collect import (
     window_of,
 )
 
-from ghaction_metrics.emulator.server import TokenInfo
-from ghaction_metrics.emulator.world import Issue, Repository
-from ghaction_metrics.gh.collect import CollectOutcome, collect
+from ghaction_metrics.collect.collect import CollectOutcome, collect
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.privacy import publishable
-from ghaction_metrics.report import build_report, outputs
+from ghaction_metrics.metrics.report import build_report, outputs
+from ghaction_metrics.publish.privacy import publishable
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import Issue, Repository
 
 OPS = "acme/ops"
 SOURCE = "workflow:deploy.yml"

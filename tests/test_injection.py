@@ -14,16 +14,16 @@ from html.parser import HTMLParser
 import pytest
 from markdown_check import live_mentions_and_references, render
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     ActionRun,
     branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer
-from ghaction_metrics.emulator.world import User
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.world import User
 
 pytestmark = pytest.mark.e2e
 HOME = "acme/storefront"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ghaction_metrics.emulator.harness import action_inputs, runner_environment
-from ghaction_metrics.inputs import InputError, Inputs, env_name
-from ghaction_metrics.windows import Window, parse_window
+from ghaction_metrics.inputs.config import InputError, Inputs, env_name
+from ghaction_metrics.inputs.windows import Window, parse_window
+from ghaction_metrics_dev.emulator.harness import action_inputs, runner_environment
 
 REPO = "acme/storefront"
 

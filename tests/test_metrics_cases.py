@@ -13,6 +13,7 @@ from metric_records import pull as make_pull
 from metric_records import repo as make_repo
 from metric_records import review as rv
 
+from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import CommitGraph, Event, Settings, chain_shipments
 from ghaction_metrics.metrics.compare import (
     METHOD_EXACT,
@@ -23,11 +24,10 @@ from ghaction_metrics.metrics.compare import (
 from ghaction_metrics.metrics.dora import RepositoryDora, repository_dora, summarize
 from ghaction_metrics.metrics.incidents import incidents_for
 from ghaction_metrics.metrics.pulls import pull_request_metrics, size_bucket
+from ghaction_metrics.metrics.report import build_report, comparison_windows, outputs, snapshot
 from ghaction_metrics.metrics.sources import choose_source
 from ghaction_metrics.metrics.team import pseudonym, team_metrics
-from ghaction_metrics.models import GHOST, Actor, Collection, RepositoryData, Tag, WorkflowRun
-from ghaction_metrics.report import build_report, comparison_windows, outputs, snapshot
-from ghaction_metrics.windows import Window
+from ghaction_metrics.records import GHOST, Actor, Collection, RepositoryData, Tag, WorkflowRun
 
 WINDOW = Window(T0, T0 + timedelta(days=10))
 NOW = T0 + timedelta(days=20)
@@ -217,7 +217,7 @@ def test_lightweight_and_annotated_tags() -> None:
 
 
 def test_releases_leave_out_drafts_and_pre_releases() -> None:
-    from ghaction_metrics.models import Release
+    from ghaction_metrics.records import Release
 
     releases = (
         Release(REPO, "v1", "v1", False, False, h(0), h(3), "m1", ALICE),

@@ -12,11 +12,11 @@ from metric_records import pull as make_pull
 from metric_records import repo as make_repo
 from metric_records import review as rv
 
+from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.dora import RepositoryDora, repository_dora
 from ghaction_metrics.metrics.pulls import pull_request_metrics
-from ghaction_metrics.models import RepositoryData
-from ghaction_metrics.windows import Window
+from ghaction_metrics.records import RepositoryData
 
 WINDOW = Window(T0, T0 + timedelta(days=10))
 NOW = T0 + timedelta(days=20)

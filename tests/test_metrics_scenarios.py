@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.dora import repository_dora, summarize
 from ghaction_metrics.metrics.pulls import pull_request_metrics
-from ghaction_metrics.models import (
+from ghaction_metrics.records import (
     GHOST,
     Actor,
     Commit,
@@ -21,7 +22,6 @@ from ghaction_metrics.models import (
     RepositoryInfo,
     Review,
 )
-from ghaction_metrics.windows import Window
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 WINDOW = Window(T0, T0 + timedelta(days=10))

@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 from world_records import repository_data
 
-from ghaction_metrics.emulator.generate import generate_dataset
+from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.models import Collection
-from ghaction_metrics.report import build_report, snapshot
-from ghaction_metrics.windows import Window
+from ghaction_metrics.metrics.report import build_report, snapshot
+from ghaction_metrics.records import Collection
+from ghaction_metrics_dev.dataset.generate import generate_dataset
 
 SCHEMA = Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v1.schema.json"
 NOW = datetime(2025, 6, 18, 15, 30, tzinfo=UTC)

@@ -17,15 +17,15 @@ from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.graphql_api import analyse, schema
-from ghaction_metrics.gh import collect as collect_module
-from ghaction_metrics.gh import queries
-from ghaction_metrics.gh.client import GitHubClients, connect
-from ghaction_metrics.gh.collect import CollectionPlan, collect, read_connections
-from ghaction_metrics.gh.estimate import Reach, estimate_run
-from ghaction_metrics.gh.quota import QuotaExhaustedError, RetryPolicy, Waiter
-from ghaction_metrics.runner import ParallelLog, setup_logging
+from ghaction_metrics.api.client import GitHubClients, connect
+from ghaction_metrics.api.quota import QuotaExhaustedError, RetryPolicy, Waiter
+from ghaction_metrics.collect import collect as collect_module
+from ghaction_metrics.collect import queries
+from ghaction_metrics.collect.collect import CollectionPlan, collect, read_connections
+from ghaction_metrics.collect.estimate import Reach, estimate_run
+from ghaction_metrics.workflow_commands import ParallelLog, setup_logging
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.graphql_api import analyse, schema
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 NAMES = ["acme/storefront", "acme/payments", "acme/docs", "acme/mobile-app"]

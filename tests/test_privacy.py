@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_TOKEN,
     ActionRun,
     branch_files,
@@ -23,7 +23,7 @@ from ghaction_metrics.emulator.harness import (
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer, RequestRecord
+from ghaction_metrics_dev.emulator.server import EmulatorServer, RequestRecord
 
 pytestmark = pytest.mark.e2e
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from world_records import repository_data
 
-from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
-from ghaction_metrics.emulator.truth import HeadlineTruth
+from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.models import Collection, RepositoryData
-from ghaction_metrics.report import Report, build_report
-from ghaction_metrics.windows import Window
+from ghaction_metrics.metrics.report import Report, build_report
+from ghaction_metrics.records import Collection, RepositoryData
+from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.dataset.truth import HeadlineTruth
 
 NOW = datetime(2025, 6, 18, 15, 30, 12, tzinfo=UTC)
 TODAY = datetime(2025, 6, 18, tzinfo=UTC)

@@ -11,15 +11,15 @@ from pathlib import Path
 
 from test_sources_collect import HOME, app_world
 
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.collect.sync import salt_path
+from ghaction_metrics_dev.emulator.harness import (
     ActionRun,
     branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer
-from ghaction_metrics.gh.sync import salt_path
+from ghaction_metrics_dev.emulator.server import EmulatorServer
 
 SALT_FILE = salt_path("default")
 

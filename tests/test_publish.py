@@ -11,23 +11,24 @@ import pytest
 from conftest import EmulatorFactory
 from sample_reports import NOW, sample_report
 
-from ghaction_metrics.alerts import evaluate, parse_rules
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.api.client import GitHubClients, connect
+from ghaction_metrics.inputs.config import Inputs, RunnerEnv
+from ghaction_metrics.metrics.alerts import evaluate, parse_rules
+from ghaction_metrics.metrics.report import snapshot
+from ghaction_metrics.metrics.trends import load_history, snapshot_path
+from ghaction_metrics.publish.history import commit_files
+from ghaction_metrics.publish.targets import git_blob_sha, publish
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_PERMISSIONS,
     branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import Commit, Repository, User, World
-from ghaction_metrics.gh.client import GitHubClients, connect
-from ghaction_metrics.gh.history import commit_files
-from ghaction_metrics.inputs import Inputs, RunnerEnv
-from ghaction_metrics.publish import git_blob_sha, publish
-from ghaction_metrics.report import snapshot
-from ghaction_metrics.trends import load_history, snapshot_path
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import Commit, Repository, User, World
 
 REPO = "acme/home"
 TOKEN = "ghs_publish"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from ghaction_metrics.gh.quota import (
+from ghaction_metrics.api.quota import (
     QuotaExhaustedError,
     RetryPolicy,
     Waiter,
@@ -14,7 +14,7 @@ from ghaction_metrics.gh.quota import (
     reset_time,
     retry_after,
 )
-from ghaction_metrics.inputs import InputError, Inputs, env_name
+from ghaction_metrics.inputs.config import InputError, Inputs, env_name
 
 
 class Sleeps:

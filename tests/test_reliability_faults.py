@@ -19,8 +19,13 @@ from typing import Any
 
 import pytest
 
-from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.action import run as run_in_process
+from ghaction_metrics.api.client import connect
+from ghaction_metrics.collect.sync import cache_path
+from ghaction_metrics.inputs.config import Inputs, RunnerEnv
+from ghaction_metrics.publish.history import HistoryError, commit_files
+from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_PERMISSIONS,
     WORKFLOW_TOKEN,
     ActionRun,
@@ -30,13 +35,9 @@ from ghaction_metrics.emulator.harness import (
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer, Latency, RequestRecord, TokenInfo
-from ghaction_metrics.emulator.world import Issue
-from ghaction_metrics.gh.client import connect
-from ghaction_metrics.gh.history import HistoryError, commit_files
-from ghaction_metrics.gh.sync import cache_path
-from ghaction_metrics.inputs import Inputs, RunnerEnv
-from ghaction_metrics.run import run as run_in_process
+from ghaction_metrics_dev.emulator.server import EmulatorServer, Latency, RequestRecord
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import Issue
 
 pytestmark = pytest.mark.e2e
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -10,8 +10,9 @@ import pytest
 from markdown_check import live_mentions_and_references, render
 from sample_reports import HOSTILE, sample_report
 
-from ghaction_metrics.alerts import evaluate, parse_rules
-from ghaction_metrics.render import (
+from ghaction_metrics.metrics.alerts import evaluate, parse_rules
+from ghaction_metrics.metrics.report import Report
+from ghaction_metrics.views.markdown import (
     COMMENT_BUDGET_CHARS,
     ChartLink,
     View,
@@ -27,7 +28,6 @@ from ghaction_metrics.render import (
     summary_markdown,
     utf16_length,
 )
-from ghaction_metrics.report import Report
 
 LINKS = {
     "history": "https://github.com/acme/home/tree/metrics/default",

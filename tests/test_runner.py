@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ghaction_metrics import runner
-from ghaction_metrics.emulator.harness import parse_output_file
+from ghaction_metrics import workflow_commands as runner
+from ghaction_metrics_dev.emulator.harness import parse_output_file
 
 
 def read(path: Path) -> str:
@@ -156,7 +156,9 @@ def test_delimiter_is_fresh_per_value_and_never_in_value(tmp_path: Path) -> None
 def test_delimiter_collision_draws_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The value holds the first delimiter the random source will produce.
     draws = iter(["aa" * 16, "bb" * 16])
-    monkeypatch.setattr("ghaction_metrics.runner.secrets.token_hex", lambda n: next(draws))
+    monkeypatch.setattr(
+        "ghaction_metrics.workflow_commands.secrets.token_hex", lambda n: next(draws)
+    )
     value = f"before\nghadelimiter_{'aa' * 16}\nafter"
     path = tmp_path / "output"
     runner.write_outputs(path, {"x": value})

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from ghaction_metrics.emulator.generate import GeneratedDataset, generate_dataset
-from ghaction_metrics.emulator.harness import (
+from ghaction_metrics.collect.sync import cache_path
+from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError
+from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.emulator.harness import (
     ActionRun,
     branch_files,
     run_action,
     runner_environment,
     workflow_tokens,
 )
-from ghaction_metrics.emulator.server import EmulatorServer, RequestRecord
-from ghaction_metrics.gh.sync import cache_path
-from ghaction_metrics.inputs import InputError, Inputs, RunnerEnv, RunnerEnvError
+from ghaction_metrics_dev.emulator.server import EmulatorServer, RequestRecord
 
 pytestmark = pytest.mark.e2e
 

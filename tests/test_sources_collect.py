@@ -29,10 +29,19 @@ import pytest
 from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.harness import run_action, runner_environment, workflow_tokens
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import (
+from ghaction_metrics.api.client import GitHubClients, connect
+from ghaction_metrics.api.quota import Waiter
+from ghaction_metrics.collect.collect import CollectionPlan, collect, collect_repository
+from ghaction_metrics.collect.sync import decode_state, encode_state
+from ghaction_metrics.inputs.windows import Window, parse_window
+from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.report import build_report, outputs
+from ghaction_metrics.records import Actor, Collection
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.harness import run_action, runner_environment, workflow_tokens
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import (
     Commit,
     PullRequest,
     Repository,
@@ -41,14 +50,6 @@ from ghaction_metrics.emulator.world import (
     WorkflowRun,
     World,
 )
-from ghaction_metrics.gh.client import GitHubClients, connect
-from ghaction_metrics.gh.collect import CollectionPlan, collect, collect_repository
-from ghaction_metrics.gh.quota import Waiter
-from ghaction_metrics.gh.sync import decode_state, encode_state
-from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.models import Actor, Collection
-from ghaction_metrics.report import build_report, outputs
-from ghaction_metrics.windows import Window, parse_window
 
 HOME = "acme/app"
 DEPLOY = ".github/workflows/deploy.yml"

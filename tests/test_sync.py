@@ -17,21 +17,10 @@ import pytest
 from collection_plans import thirty_days
 from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
-from ghaction_metrics.emulator.generate import generate_dataset
-from ghaction_metrics.emulator.payloads import node_id
-from ghaction_metrics.emulator.world import (
-    Deployment,
-    DeploymentStatus,
-    Issue,
-    Release,
-    Repository,
-    World,
-)
-from ghaction_metrics.gh.client import GitHubClients, connect
-from ghaction_metrics.gh.collect import CollectionPlan, PageSizes, collect, collect_repository
-from ghaction_metrics.gh.history import commit_files, read_tree
-from ghaction_metrics.gh.quota import Waiter
-from ghaction_metrics.gh.sync import (
+from ghaction_metrics.api.client import GitHubClients, connect
+from ghaction_metrics.api.quota import Waiter
+from ghaction_metrics.collect.collect import CollectionPlan, PageSizes, collect, collect_repository
+from ghaction_metrics.collect.sync import (
     CacheError,
     RepoState,
     cache_path,
@@ -39,10 +28,21 @@ from ghaction_metrics.gh.sync import (
     encode_state,
     read_cache,
 )
+from ghaction_metrics.inputs.windows import parse_window
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.models import Collection, RepositoryInfo
-from ghaction_metrics.report import build_report, outputs
-from ghaction_metrics.windows import parse_window
+from ghaction_metrics.metrics.report import build_report, outputs
+from ghaction_metrics.publish.history import commit_files, read_tree
+from ghaction_metrics.records import Collection, RepositoryInfo
+from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.emulator.payloads import node_id
+from ghaction_metrics_dev.emulator.world import (
+    Deployment,
+    DeploymentStatus,
+    Issue,
+    Release,
+    Repository,
+    World,
+)
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(days=1)

@@ -10,14 +10,10 @@ import pytest
 from conftest import EmulatorFactory
 from sample_reports import NOW, WINDOW, sample_report
 
-from ghaction_metrics.backfill import backfill_windows, collection_since
-from ghaction_metrics.emulator.harness import WORKFLOW_PERMISSIONS
-from ghaction_metrics.emulator.server import EmulatorServer, TokenInfo
-from ghaction_metrics.emulator.world import Commit, Repository, User, World
-from ghaction_metrics.gh.client import GitHubClients, connect
-from ghaction_metrics.gh.history import commit_files
-from ghaction_metrics.report import snapshot
-from ghaction_metrics.trends import (
+from ghaction_metrics.api.client import GitHubClients, connect
+from ghaction_metrics.metrics.backfill import backfill_windows, collection_since
+from ghaction_metrics.metrics.report import snapshot
+from ghaction_metrics.metrics.trends import (
     NewerSnapshotError,
     UnreadableSnapshotError,
     expired,
@@ -28,6 +24,11 @@ from ghaction_metrics.trends import (
     snapshot_files,
     snapshot_path,
 )
+from ghaction_metrics.publish.history import commit_files
+from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
+from ghaction_metrics_dev.emulator.server import EmulatorServer
+from ghaction_metrics_dev.emulator.state import TokenInfo
+from ghaction_metrics_dev.emulator.world import Commit, Repository, User, World
 
 REPO = "acme/storefront"
 TOKEN = "ghs_trends"

@@ -1,6 +1,6 @@
 """A generated ``World`` turned into the records the collector builds, without HTTP.
 
-It mirrors what ``gh/collect.py`` reads through GraphQL: bot logins without ``[bot]`` and
+It mirrors what ``collect/`` reads through GraphQL: bot logins without ``[bot]`` and
 marked as bots, deleted accounts as ``GHOST``, deployment statuses in lower case, the default
 branch's history newest first with each commit's associated pull request. The end-to-end
 test covers the real collector; this keeps property tests fast.
@@ -8,8 +8,7 @@ test covers the real collector; this keeps property tests fast.
 
 from __future__ import annotations
 
-from ghaction_metrics.emulator.world import Repository, World
-from ghaction_metrics.models import (
+from ghaction_metrics.records import (
     GHOST,
     Actor,
     Commit,
@@ -22,6 +21,7 @@ from ghaction_metrics.models import (
     RepositoryInfo,
     Review,
 )
+from ghaction_metrics_dev.emulator.world import Repository, World
 
 
 def actor(world: World, login: str | None) -> Actor:

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from ..models import Actor, Commit, PullRequest, RepositoryData
-from ..windows import Window
+from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.records import Actor, Commit, PullRequest, RepositoryData
 
 _REVERTS_PR = re.compile(r"\bReverts\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(\d+)")
 _REVERTS_COMMIT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")

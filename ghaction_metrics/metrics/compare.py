@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from .dora import DoraSummary
-from .pulls import PullRequestMetrics
+from ghaction_metrics.metrics.dora import DoraSummary
+from ghaction_metrics.metrics.pulls import PullRequestMetrics
 
 MIN_SAMPLE = 5
 EXACT_LIMIT = 50

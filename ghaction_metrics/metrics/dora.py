@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..models import Incident, RepositoryData
-from ..windows import Window
-from .changes import (
+from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.changes import (
     Change,
     CommitGraph,
     Event,
@@ -23,9 +22,10 @@ from .changes import (
     chain_shipments,
     repository_changes,
 )
-from .levels import Levels, levels_for
-from .sources import LeftOut, choose_source, events_for
-from .stats import EMPTY, Stat, hours, median, ratio
+from ghaction_metrics.metrics.levels import Levels, levels_for
+from ghaction_metrics.metrics.sources import LeftOut, choose_source, events_for
+from ghaction_metrics.metrics.stats import EMPTY, Stat, hours, median, ratio
+from ghaction_metrics.records import Incident, RepositoryData
 
 __all__ = [
     "DeploymentOutcome",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..models import Incident
+from ghaction_metrics.records import Incident
 
 
 def names(incident: Incident, repository: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .stats import Stat
+from ghaction_metrics.metrics.stats import Stat
 
 MIN_N = 3
 ORDER = ("low", "medium", "high", "elite")

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..models import PullRequest, RepositoryData, Review
-from ..windows import Window
-from .changes import Settings
-from .stats import EMPTY, Stat, hours, ratio
+from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.stats import EMPTY, Stat, hours, ratio
+from ghaction_metrics.records import PullRequest, RepositoryData, Review
 
 SIZE_BUCKETS = (("XS", 10), ("S", 50), ("M", 250), ("L", 1000), ("XL", None))
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..models import RepositoryData, WorkflowRun
-from ..windows import Window
-from .changes import Event, Settings
+from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.changes import Event, Settings
+from ghaction_metrics.records import RepositoryData, WorkflowRun
 
 WORKFLOW_PREFIX = "workflow:"
 TAGS_PREFIX = "tags:"

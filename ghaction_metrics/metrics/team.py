@@ -14,11 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from ..models import Actor, PullRequest, RepositoryData
-from ..windows import Window
-from .changes import Settings
-from .pulls import counted_pull, merged_population, reviews_by_others, touches
-from .stats import Stat, hours, median
+from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.pulls import (
+    counted_pull,
+    merged_population,
+    reviews_by_others,
+    touches,
+)
+from ghaction_metrics.metrics.stats import Stat, hours, median
+from ghaction_metrics.records import Actor, PullRequest, RepositoryData
 
 PSEUDONYM_PREFIX = "dev-"
 

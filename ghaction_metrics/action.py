@@ -1,0 +1,401 @@
+"""One run of the action: inputs → collection → metrics → publishing → outputs.
+
+``main`` is the only impure shell: it reads the environment and the clock and builds the real
+clients; ``run`` receives all of them as arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import requests
+from github import GithubException
+
+from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
+from ghaction_metrics.api.quota import RetryPolicy
+from ghaction_metrics.collect.collect import CollectionPlan, collect, expand_repositories
+from ghaction_metrics.collect.sync import cache_path, encode_state, history_salt, read_cache
+from ghaction_metrics.collect.visibility import is_private
+from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError, env_name
+from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.alerts import alerts_output, evaluate
+from ghaction_metrics.metrics.backfill import backfill_snapshots, collection_since
+from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.report import build_report, earliest_needed, outputs, snapshot
+from ghaction_metrics.metrics.shards import NoShardRecordsError, aggregate_collection, shard_files
+from ghaction_metrics.metrics.trends import EMPTY_HISTORY, History, NewerSnapshotError, load_history
+from ghaction_metrics.publish.history import HistoryError
+from ghaction_metrics.publish.privacy import AllPrivateError, publishable, withheld_warning
+from ghaction_metrics.publish.targets import PERMISSIONS_FIX, GitHubSink, Sink, publish
+from ghaction_metrics.records import Collection
+from ghaction_metrics.workflow_commands import (
+    NOTICE,
+    PrivateNames,
+    add_mask,
+    append_summary,
+    group,
+    setup_logging,
+    write_outputs,
+)
+
+log = logging.getLogger("ghaction_metrics")
+
+TOKEN_REFUSED = (
+    "Input 'token' was refused by GitHub (401 Bad credentials): it is expired, revoked or "
+    "mistyped. Leave the input out to use ${{ github.token }}, or renew the secret it names."
+)
+
+
+def main(
+    environ: Mapping[str, str],
+    stream: TextIO,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sink: Sink | None = None,
+    mask: bool = True,
+) -> int:
+    """The action's run from its environment; the command line (cli.py) calls it too, with a
+    folder ``sink`` for a dry run and without the mask command, which only a runner reads."""
+    # Mask first, so no later line (ours or a library's) can print the token.
+    if mask:
+        add_mask(environ.get(env_name("token"), "").strip(), stream)
+        add_mask(environ.get(env_name("pseudonym-salt"), "").strip(), stream)
+    private_names = PrivateNames()
+    setup_logging(stream, logging.INFO).addFilter(private_names)
+    try:
+        env = RunnerEnv.from_environ(environ)
+        inputs = Inputs.from_environ(environ, env.repository)
+    except (InputError, RunnerEnvError) as exc:
+        return _fail(str(exc), environ)
+    policy = RetryPolicy(max_wait=inputs.max_wait.total_seconds())
+    clients = connect(inputs.token, env.api_url, env.graphql_url, policy=policy)
+    try:
+        return run(inputs, env, clients, clock, sink=sink, private_names=private_names)
+    except (GithubException, GraphQLError, requests.RequestException) as exc:
+        log.debug("Failure details", exc_info=True)
+        if getattr(exc, "status", None) == 401:
+            return _fail(TOKEN_REFUSED, environ)
+        return _fail(f"GitHub request failed: {type(exc).__name__}: {exc}", environ)
+
+
+def _fail(message: str, environ: Mapping[str, str]) -> int:
+    log.error(message)
+    summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    if summary:
+        append_summary(summary, f"## Engineering metrics\n\n**Error:** {message}\n")
+    return 1
+
+
+def settings_of(inputs: Inputs, salt: str = "") -> Settings:
+    """``salt``: the history branch's pseudonym salt, used when the input gives none."""
+    return Settings(
+        deployment_source=inputs.deployment_source,
+        production_environments=inputs.deployment_environments,
+        incident_window=inputs.incident_window,
+        hotfix_labels=inputs.hotfix_labels,
+        include_bots=inputs.include_bots,
+        exclude_authors=inputs.exclude_authors,
+        base_branches=inputs.base_branches,
+        timezone=inputs.timezone,
+        per_person=inputs.per_person,
+        # Without either, a fresh random one: pseudonyms then change between runs, but a salt
+        # anyone can guess would reveal them.
+        pseudonym_salt=inputs.pseudonym_salt or salt or secrets.token_hex(16),
+        incident_repository=inputs.incident_repository,
+    )
+
+
+def run(
+    inputs: Inputs,
+    env: RunnerEnv,
+    clients: GitHubClients,
+    clock: Callable[[], datetime],
+    *,
+    sink: Sink | None = None,
+    private_names: PrivateNames | None = None,
+) -> int:
+    now = clock()
+    inputs = _without_writes_from_a_fork(inputs, env)
+    window = inputs.window.resolve(now, inputs.timezone)
+    log.info(
+        "Window %s: %s to %s",
+        inputs.window.text,
+        window.since.isoformat(),
+        window.until.isoformat(),
+    )
+    try:
+        history = _history(inputs, env, clients)
+    except NewerSnapshotError as exc:
+        # Stopped before anything is written: an older version must not rewrite newer files.
+        return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
+    # A first run with backfill reaches further back, to compute its weekly snapshots.
+    backfill_span = _backfill_span(inputs, first_run=history.first_run)
+    plan = collection_plan(inputs, window, now, first_run=history.first_run)
+    # The cache lives on the history branch, already listed above: no extra read to find it.
+    listing = history.files if history.exists else None
+    if inputs.mode != "single" and (
+        inputs.deployment_source.startswith(("workflow:", "tags:")) or inputs.incident_repository
+    ):
+        # Shards hand over the cached records only, and workflow runs, tags and another
+        # repository's incidents are never cached (collect/sync.py).
+        return _fail(
+            f"mode {inputs.mode} supports the deployments, releases, merges and auto deployment "
+            "sources with each repository's own incidents; use mode single for the others.",
+            {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")},
+        )
+    if inputs.mode == "aggregate":
+        try:
+            collection = aggregate_collection(
+                clients, env.repository, listing, inputs.report_id, plan.settings_key, now
+            )
+        except NoShardRecordsError as exc:
+            return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
+        cache: dict[str, bytes] = {}  # the shards own the records; nothing to rewrite
+    else:
+        hide = _private_log_hider(inputs, env, clients, private_names)
+        names = expand_repositories(clients, inputs.repositories, on_private=hide)
+        outcome = collect(
+            clients,
+            names,
+            plan,
+            now=now,
+            caches=lambda name: read_cache(
+                clients, env.repository, listing, inputs.report_id, name
+            ),
+            on_private=hide,
+            has_cache=lambda name: cache_path(inputs.report_id, name) in (listing or {}),
+        )
+        collection = outcome.collection
+        if inputs.mode == "shard":
+            states = outcome.states
+            if not inputs.allow_private_data and not _publisher_private(env, collection, clients):
+                # The same rule as for a report: the branch is as readable as the repository.
+                states = {name: s for name, s in states.items() if not s.info.private}
+            files = shard_files(states, inputs.report_id)
+            return _shard(inputs, env, clients, sink, files, collection.partial)
+        cache = {
+            cache_path(inputs.report_id, name): encode_state(state)
+            for name, state in outcome.states.items()
+            # A private repository's records stay off another repository's branch.
+            if not state.info.private or name.lower() == env.repository.lower()
+        }
+    try:
+        allowed = publishable(
+            collection, _publisher_private(env, collection, clients), inputs.allow_private_data
+        )
+    except AllPrivateError as exc:
+        return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
+    if allowed.withheld:
+        log.warning(withheld_warning(allowed.withheld))
+    collection = allowed.collection
+    log.info(
+        "Collected %d repositories with %d GraphQL queries (%d points)",
+        len(collection.repositories),
+        collection.requests,
+        collection.graphql_points,
+    )
+    salt = ""
+    if inputs.per_person == "anonymous" and not inputs.pseudonym_salt:
+        if "history" in inputs.publish:
+            salt, salt_file = history_salt(clients, env.repository, listing, inputs.report_id)
+            cache = {**cache, **salt_file}
+        else:
+            log.warning("per-person anonymous without history: pseudonyms change every run")
+    settings = settings_of(inputs, salt)
+    report = build_report(collection, settings, window, inputs.compare_to, now, inputs.report_id)
+    document = snapshot(report, env.run_id, env.run_attempt)
+    report_json = _write_report_json(env.workspace, inputs.report_id, document)
+
+    backfill = backfill_snapshots(
+        collection,
+        settings,
+        window,
+        backfill_span,
+        inputs.report_id,
+        env.run_id,
+        env.run_attempt,
+    )
+    if backfill:
+        log.info("First run: %d weekly snapshots backfilled for the trends", len(backfill))
+    alerts = evaluate(inputs.alerts, report)
+    for alert in alerts:
+        if alert.fired:
+            log.warning("Alert: %s", alert.message, extra={"title": "Engineering metrics alert"})
+        elif alert.message:
+            log.info("Alert rule %s %s", alert.rule.text, alert.message)
+
+    published, problems = publish(
+        inputs,
+        env,
+        clients,
+        report,
+        document,
+        extra_files=cache,
+        history=history,
+        alerts=alerts,
+        backfill=backfill,
+        sink=sink,
+    )
+    values = outputs(report)
+    values.update(
+        {
+            "report-json": report_json,
+            "issue-url": published.issue_url,
+            "history-sha": published.history_sha,
+            "alerts": alerts_output(alerts),
+        }
+    )
+    if env.output is not None:
+        write_outputs(env.output, values)
+    for problem in problems:
+        log.error(problem)
+    fired = [alert for alert in alerts if alert.fired]
+    if fired and inputs.fail_on_alert:
+        log.error("%d alert rule(s) fired and fail-on-alert is true", len(fired))
+        return 1
+    return 1 if problems else 0
+
+
+def _shard(
+    inputs: Inputs,
+    env: RunnerEnv,
+    clients: GitHubClients,
+    sink: Sink | None,
+    files: Mapping[str, bytes],
+    partial: bool,
+) -> int:
+    """Commit a shard's records for the aggregate run; no report, issue or snapshot."""
+    problems: list[str] = []
+    sha = ""
+    if files:
+        target = sink if sink is not None else GitHubSink(clients, env.repository)
+        message = f"metrics: {inputs.report_id} records of {len(files)} repositories"
+        message += f", run {env.run_id}"
+        with group("Committing this shard's records to the history branch"):
+            try:
+                sha = target.commit(inputs.history_branch, files, message, ())
+            except HistoryError as exc:
+                problems.append(f"The shard's records were not committed: {exc}. {PERMISSIONS_FIX}")
+    if partial:
+        # The repositories cut short keep their previous records (or none): the aggregate
+        # would show them out of date, so the shard job fails to make that visible.
+        problems.append("The collection was cut short; the aggregate misses part of this shard.")
+    log.info("Shard: records of %d repositories committed as %s", len(files), sha)
+    if "summary" in inputs.publish and env.step_summary is not None:
+        lines = ["## Engineering metrics (shard)", "", "Records committed for the aggregate run:"]
+        lines += [f"- {path.split('/', 3)[3].removesuffix('.jsonl.gz')}" for path in sorted(files)]
+        lines += [f"\n> [!CAUTION]\n> {problem.splitlines()[0]}" for problem in problems]
+        append_summary(env.step_summary, "\n".join(lines) + "\n")
+    if env.output is not None:
+        write_outputs(env.output, {"history-sha": sha, "partial": "true" if partial else "false"})
+    for problem in problems:
+        log.error(problem)
+    return 1 if problems else 0
+
+
+def _without_writes_from_a_fork(inputs: Inputs, env: RunnerEnv) -> Inputs:
+    """A fork's pull request gets a read-only token: skip the writes instead of failing them."""
+    writes = inputs.publish & {"issue", "history"}
+    if not env.fork_pull_request or not writes:
+        return inputs
+    log.log(
+        NOTICE,
+        "This run is a pull_request event from a fork, where GitHub gives a read-only token: "
+        f"{' and '.join(sorted(writes))} not published (the job summary still is). Run the "
+        "metrics on schedule or workflow_dispatch to publish them.",
+    )
+    return dataclasses.replace(inputs, publish=inputs.publish - writes)
+
+
+def _backfill_span(inputs: Inputs, *, first_run: bool) -> timedelta | None:
+    """Weeks of snapshots a first run computes for the trends (none without history)."""
+    return inputs.backfill if "history" in inputs.publish and first_run else None
+
+
+def collection_plan(
+    inputs: Inputs, window: Window, now: datetime, *, first_run: bool
+) -> CollectionPlan:
+    """What to collect for these inputs: back to the earliest period the report compares with,
+    or on a first run with ``backfill``, to the first backfilled week."""
+    backfill_span = _backfill_span(inputs, first_run=first_run)
+    return CollectionPlan(
+        since=min(
+            earliest_needed(window, inputs.compare_to, inputs.timezone, now),
+            collection_since(window, backfill_span, first_run=True),
+        ),
+        until=window.until,
+        production_environments=inputs.deployment_environments,
+        incident_labels=inputs.incident_labels,
+        incident_window=inputs.incident_window,
+        deployment_source=inputs.deployment_source,
+        incident_repository=inputs.incident_repository,
+    )
+
+
+def _private_log_hider(
+    inputs: Inputs, env: RunnerEnv, clients: GitHubClients, names: PrivateNames | None
+) -> Callable[[str], None] | None:
+    """What to do when collection meets a private repository: keep its lines out of the log
+    unless this repository may show its data. Asks for the publisher's visibility only then,
+    so runs over public repositories spend no request on it."""
+    if names is None or inputs.allow_private_data:
+        return None
+    publisher_private: list[bool] = []
+
+    def hide(name: str) -> None:
+        if name.lower() == env.repository.lower():
+            return  # its own log: people who read it can read the repository
+        if not publisher_private:
+            publisher_private.append(is_private(clients, env.repository) is True)
+        if not publisher_private[0]:
+            names.add(name)
+
+    return hide
+
+
+def _publisher_private(env: RunnerEnv, collection: Collection, clients: GitHubClients) -> bool:
+    """The publishing repository's visibility: from the collection if measured, else the API."""
+    for repo in collection.repositories:
+        if repo.info.full_name.lower() == env.repository.lower():
+            return repo.info.private
+    return is_private(clients, env.repository) is True
+
+
+def _history(inputs: Inputs, env: RunnerEnv, clients: GitHubClients) -> History:
+    """The history branch as it was before this run writes anything (trends, first run)."""
+    if not inputs.publish:
+        return EMPTY_HISTORY
+    with group("Reading the history branch"):
+        try:
+            history = load_history(clients, env.repository, inputs.history_branch, inputs.report_id)
+        except GithubException as exc:
+            if exc.status == 401:  # a bad token: nothing else will work either
+                raise
+            log.warning(
+                "Could not read the history branch %s (HTTP %s); trends start from this run.",
+                inputs.history_branch,
+                exc.status,
+            )
+            return EMPTY_HISTORY
+    log.info(
+        "History branch %s: %d snapshots of %s",
+        inputs.history_branch,
+        len(history.snapshots),
+        inputs.report_id,
+    )
+    return history
+
+
+def _write_report_json(workspace: Path, report_id: str, document: dict[str, object]) -> str:
+    relative = Path(".ghaction-metrics") / report_id / "report.json"
+    target = workspace / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return relative.as_posix()

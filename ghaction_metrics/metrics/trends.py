@@ -1,0 +1,307 @@
+"""Trends: the headline figures of every past snapshot on the history branch.
+
+Reading a snapshot costs one request, so the figures already read are kept in a small index
+file on the branch (``REPORT_ID/trends-index.json``), keyed by path and blob sha; a run reads
+the index and only the snapshots it does not cover. The index is disposable: one that does
+not parse, or that a newer version wrote, is ignored and every snapshot is read again.
+
+SPEC §6: a snapshot in a newer schema version than this code knows stops the run before it
+writes anything; an unreadable old snapshot is skipped with a warning and left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ghaction_metrics.api.client import GitHubClients
+from ghaction_metrics.metrics.report import SCHEMA_VERSION
+from ghaction_metrics.publish.history import read_blob, read_tree
+
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+_SNAPSHOT_NAME = re.compile(
+    r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{6}Z)-run(?P<run>[A-Za-z0-9_.]+?)(?P<backfill>-backfill)?\.json$"
+)
+_REPORT_NAME = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{6}Z)-run[A-Za-z0-9_.]+\.html$")
+
+
+class NewerSnapshotError(RuntimeError):
+    """A snapshot on the branch was written by a newer version of the action."""
+
+
+class UnreadableSnapshotError(ValueError):
+    """A snapshot that does not have the shape its schema version promises."""
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One snapshot's headline figures (SPEC §4 pooling), placed at its window's end."""
+
+    until: datetime
+    generated_at: datetime
+    backfill: bool
+    deployments: int
+    deployment_frequency: float
+    lead_time_hours: float | None
+    change_failure_rate: float | None
+    recovery_time_hours: float | None
+    rework_rate: float | None
+    cycle_time_hours: float | None
+    time_to_first_review_hours: float | None
+    merged_prs: int
+    level: str | None
+
+
+def _time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise UnreadableSnapshotError(f"expected a time, found {value!r}")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UnreadableSnapshotError(str(exc)) from None
+    if moment.tzinfo is None:
+        raise UnreadableSnapshotError(f"time without a zone: {value!r}")
+    return moment.astimezone(UTC)
+
+
+def _number(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UnreadableSnapshotError(f"expected a number, found {value!r}")
+    return float(value)
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UnreadableSnapshotError(f"expected a count, found {value!r}")
+    return value
+
+
+def check_schema(document: object, path: str) -> int:
+    """The snapshot's schema version; NewerSnapshotError when this code cannot read it."""
+    if not isinstance(document, dict):
+        raise UnreadableSnapshotError("not a JSON object")
+    version = document.get("schema")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise UnreadableSnapshotError(f"no schema version (found {version!r})")
+    if version > SCHEMA_VERSION:
+        raise NewerSnapshotError(
+            f"The history branch holds {path} in snapshot schema version {version}, but this "
+            f"version of the action reads versions up to {SCHEMA_VERSION}. A newer version of "
+            "the action has written to this branch: use that version (or newer) in this "
+            "workflow, or point history-branch at another branch. Nothing was published."
+        )
+    return version
+
+
+def point_from_snapshot(
+    document: object, path: str = "the snapshot", backfill: bool = False
+) -> TrendPoint:
+    """The trend point of a snapshot document (the shape report.snapshot writes)."""
+    check_schema(document, path)
+    assert isinstance(document, dict)
+    try:
+        current = document["current"]
+        dora, pulls = current["dora"], current["pull_requests"]
+        return TrendPoint(
+            until=_time(current["window"]["until"]),
+            generated_at=_time(document["generated_at"]),
+            backfill=backfill,
+            deployments=_count(dora["deployments"]),
+            deployment_frequency=_number(dora["deployment_frequency"]) or 0.0,
+            lead_time_hours=_number(dora["lead_time_hours"]["median"]),
+            change_failure_rate=_number(dora["change_failure_rate"]),
+            recovery_time_hours=_number(dora["recovery_time_hours"]["median"]),
+            rework_rate=_number(dora["rework_rate"]),
+            cycle_time_hours=_number(pulls["cycle_time_hours"]["median"]),
+            time_to_first_review_hours=_number(pulls["time_to_first_review_hours"]["median"]),
+            merged_prs=_count(pulls["merged"]),
+            level=dora["levels"]["overall"],
+        )
+    except (KeyError, TypeError) as exc:
+        raise UnreadableSnapshotError(f"missing or malformed field: {exc}") from None
+
+
+def _point_json(point: TrendPoint) -> dict[str, Any]:
+    data = asdict(point)
+    data["until"] = point.until.isoformat()
+    data["generated_at"] = point.generated_at.isoformat()
+    return data
+
+
+def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
+    values = dict(data)
+    values["until"] = _time(values["until"])
+    values["generated_at"] = _time(values["generated_at"])
+    return TrendPoint(**values)
+
+
+def snapshot_path(report_id: str, generated_at: datetime, run_id: str, backfill: bool) -> str:
+    """Named by time and run id (SPEC §6); backfilled weeks carry a suffix of their own so a
+    re-run, which replaces its own ``-runID.json`` snapshot, leaves them alone."""
+    stamp = generated_at.astimezone(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    suffix = "-backfill" if backfill else ""
+    return f"{report_id}/snapshots/{stamp}-run{run_id}{suffix}.json"
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    path: str
+    blob: str
+    taken_at: datetime  # from the file name: when the run (or backfilled week) happened
+    backfill: bool
+
+
+def snapshot_files(files: Mapping[str, str], report_id: str) -> list[SnapshotFile]:
+    """The report id's snapshot files among the branch's files (path → blob sha)."""
+    folder = f"{report_id}/snapshots/"
+    found: list[SnapshotFile] = []
+    for path, blob in files.items():
+        if not path.startswith(folder) or "/" in path[len(folder) :]:
+            continue
+        match = _SNAPSHOT_NAME.match(path[len(folder) :])
+        if match is None:
+            continue
+        taken = datetime.strptime(match.group("stamp"), "%Y-%m-%dT%H%M%SZ").replace(tzinfo=UTC)
+        found.append(SnapshotFile(path, blob, taken, bool(match.group("backfill"))))
+    return sorted(found, key=lambda f: (f.taken_at, f.path))
+
+
+@dataclass(frozen=True)
+class History:
+    """What the history branch holds for one report id, read before anything is written."""
+
+    exists: bool
+    files: Mapping[str, str]  # every file on the branch tip: path → blob sha
+    snapshots: tuple[SnapshotFile, ...]
+    entries: Mapping[str, tuple[str, TrendPoint]]  # readable snapshots: path → (blob, point)
+    skipped: tuple[str, ...] = ()  # unreadable snapshots
+
+    @property
+    def first_run(self) -> bool:
+        return not self.snapshots
+
+    @property
+    def points(self) -> tuple[TrendPoint, ...]:
+        """The readable snapshots' points, oldest first."""
+        return tuple(sorted((point for _, point in self.entries.values()), key=_order))
+
+    @property
+    def index(self) -> bytes:
+        """The index to write back, covering every readable snapshot."""
+        return encode_index(self.entries)
+
+
+EMPTY_HISTORY = History(False, {}, (), {})
+
+
+def index_path(report_id: str) -> str:
+    return f"{report_id}/trends-index.json"
+
+
+def _read_index(data: bytes | None) -> dict[str, Any]:
+    """Index entries (path → {blob, point}); empty when missing, unreadable or newer."""
+    if data is None:
+        return {}
+    try:
+        loaded = json.loads(data)
+    except ValueError:
+        log.info("The trends index on the history branch does not parse; rebuilding it.")
+        return {}
+    if not isinstance(loaded, dict) or loaded.get("version") != INDEX_VERSION:
+        return {}
+    entries = loaded.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def encode_index(entries: Mapping[str, tuple[str, TrendPoint]]) -> bytes:
+    document = {
+        "version": INDEX_VERSION,
+        "entries": {
+            path: {"blob": blob, "point": _point_json(point)}
+            for path, (blob, point) in sorted(entries.items())
+        },
+    }
+    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+
+
+def load_history(clients: GitHubClients, repository: str, branch: str, report_id: str) -> History:
+    """Read the branch tip's snapshots for ``report_id``; raises NewerSnapshotError."""
+    tree = read_tree(clients, repository, branch)
+    if tree is None:
+        return EMPTY_HISTORY
+    snapshots = snapshot_files(tree.files, report_id)
+    index_blob = tree.files.get(index_path(report_id))
+    cached = _read_index(read_blob(clients, repository, index_blob) if index_blob else None)
+    entries: dict[str, tuple[str, TrendPoint]] = {}
+    skipped: list[str] = []
+    for snap in snapshots:
+        entry = cached.get(snap.path)
+        if isinstance(entry, dict) and entry.get("blob") == snap.blob:
+            try:
+                entries[snap.path] = (snap.blob, _point_from_json(entry["point"]))
+                continue
+            except (KeyError, TypeError, UnreadableSnapshotError):
+                pass  # a damaged entry: read the snapshot itself
+        data = read_blob(clients, repository, snap.blob)
+        try:
+            point = point_from_snapshot(json.loads(data), snap.path, snap.backfill)
+        except (ValueError, UnreadableSnapshotError) as exc:
+            if isinstance(exc, NewerSnapshotError):
+                raise
+            log.warning("Skipping unreadable snapshot %s in the trends: %s", snap.path, exc)
+            skipped.append(snap.path)
+            continue
+        entries[snap.path] = (snap.blob, point)
+    return History(True, dict(tree.files), tuple(snapshots), entries, tuple(skipped))
+
+
+def _order(point: TrendPoint) -> tuple[datetime, datetime]:
+    return point.until, point.generated_at
+
+
+def series(points: Iterable[TrendPoint]) -> list[TrendPoint]:
+    """One point per window end, oldest first: a real run wins over a backfilled week, and the
+    latest run over earlier runs of the same day."""
+    chosen: dict[datetime, TrendPoint] = {}
+    for point in sorted(points, key=lambda p: (not p.backfill, p.generated_at)):
+        chosen[point.until] = point
+    return [chosen[key] for key in sorted(chosen)]
+
+
+def expired(
+    files: Mapping[str, str], report_id: str, now: datetime, retention: timedelta | None
+) -> list[str]:
+    """Snapshots and HTML reports of ``report_id`` older than ``retention`` (SPEC §3)."""
+    if retention is None:
+        return []
+    cutoff = now - retention
+    old = [s.path for s in snapshot_files(files, report_id) if s.taken_at < cutoff]
+    folder = f"{report_id}/reports/"
+    for path in files:
+        match = _REPORT_NAME.match(path[len(folder) :]) if path.startswith(folder) else None
+        if match:
+            taken = datetime.strptime(match.group("stamp"), "%Y-%m-%dT%H%M%SZ")
+            if taken.replace(tzinfo=UTC) < cutoff:
+                old.append(path)
+    return sorted(old)
+
+
+def without(history: History, removed: Iterable[str]) -> History:
+    """The history as trends should see it once ``removed`` files are pruned."""
+    gone = set(removed)
+    return History(
+        history.exists,
+        {p: b for p, b in history.files.items() if p not in gone},
+        tuple(s for s in history.snapshots if s.path not in gone),
+        {p: e for p, e in history.entries.items() if p not in gone},
+        tuple(p for p in history.skipped if p not in gone),
+    )

@@ -1,0 +1,347 @@
+"""Publishing a report: the history branch, the dashboard issue, the job summary.
+
+Each target is independent: a failure in one is reported and the others still run, and the
+job summary is written last so it can say what failed.
+
+The history commit carries everything of the run at once: the snapshot (and backfilled
+weeks on a first run), the charts, this run's HTML report, the trends page and its index,
+with old snapshots pruned by ``history-retention``. The summary and the comment show the
+charts through ``SERVER/OWNER/REPO/blob/SHA/path?raw=true`` links to that commit, which
+render for signed-in viewers of private repositories too (``data:`` URIs and
+raw.githubusercontent.com links do not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ghaction_metrics.api.client import GitHubClients
+from ghaction_metrics.api.quota import QuotaExhaustedError
+from ghaction_metrics.inputs.config import Inputs, RunnerEnv
+from ghaction_metrics.metrics.alerts import AlertResult
+from ghaction_metrics.metrics.report import Report
+from ghaction_metrics.metrics.trends import (
+    EMPTY_HISTORY,
+    History,
+    TrendPoint,
+    UnreadableSnapshotError,
+    encode_index,
+    expired,
+    index_path,
+    point_from_snapshot,
+    series,
+    snapshot_files,
+    without,
+)
+from ghaction_metrics.metrics.trends import snapshot_path as _snapshot_path
+from ghaction_metrics.publish.dashboard import DashboardError, publish_dashboard
+from ghaction_metrics.publish.history import HistoryError, commit_files
+from ghaction_metrics.views.charts import Chart, all_charts
+from ghaction_metrics.views.html import index_html, report_html, root_index_html
+from ghaction_metrics.views.markdown import (
+    ChartLink,
+    View,
+    comment_markdown,
+    issue_header_markdown,
+    summary_markdown,
+)
+from ghaction_metrics.workflow_commands import NOTICE, append_summary, group
+
+log = logging.getLogger(__name__)
+
+PERMISSIONS_FIX = (
+    "Add to the workflow:\n"
+    "permissions:\n"
+    "  contents: write\n"
+    "  issues: write\n"
+    "  pull-requests: read\n"
+    "  deployments: read\n"
+    "  actions: read"
+)
+
+
+class Sink(Protocol):
+    """Where a run's results go: GitHub, or a folder for a dry run (dry_run.py)."""
+
+    def commit(
+        self, branch: str, files: Mapping[str, bytes], message: str, deletions: Sequence[str]
+    ) -> str:
+        """Commit ``files`` to ``branch`` keeping every other file; the new tip's sha.
+
+        Raises HistoryError when the branch cannot be written.
+        """
+        ...
+
+    def dashboard(
+        self, report_id: str, title: str, header: str, comment: str
+    ) -> tuple[str, tuple[str, ...]]:
+        """Create or update the dashboard issue and comment; (issue URL, notices).
+
+        Raises DashboardError when the issue cannot be written.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class GitHubSink:
+    """Publishes to the repository the run belongs to."""
+
+    clients: GitHubClients
+    repository: str
+
+    def commit(
+        self, branch: str, files: Mapping[str, bytes], message: str, deletions: Sequence[str]
+    ) -> str:
+        return commit_files(
+            self.clients, self.repository, branch, files, message, deletions=deletions
+        ).sha
+
+    def dashboard(
+        self, report_id: str, title: str, header: str, comment: str
+    ) -> tuple[str, tuple[str, ...]]:
+        result = publish_dashboard(self.clients, self.repository, report_id, title, header, comment)
+        return result.issue_url, result.notices
+
+
+@dataclass(frozen=True)
+class Published:
+    history_sha: str = ""
+    snapshot_path: str = ""
+    issue_url: str = ""
+    html_report_path: str = ""
+
+
+def snapshot_path(report_id: str, report: Report, run_id: str) -> str:
+    return _snapshot_path(report_id, report.generated_at, run_id, backfill=False)
+
+
+def html_report_path(report_id: str, report: Report, run_id: str) -> str:
+    stamp = report.generated_at.strftime("%Y-%m-%dT%H%M%SZ")
+    return f"{report_id}/reports/{stamp}-run{run_id}.html"
+
+
+def chart_path(report_id: str, chart: Chart) -> str:
+    return f"{report_id}/charts/{chart.name}"
+
+
+def git_blob_sha(content: bytes) -> str:
+    """The id git gives a blob, so the trends index can name files before they are pushed."""
+    return hashlib.sha1(b"blob %d\x00" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def _links(env: RunnerEnv, inputs: Inputs, published: Published) -> dict[str, str | None]:
+    base = f"{env.server_url}/{env.repository}"
+    history = f"{base}/tree/{inputs.history_branch}/{inputs.report_id}"
+    sha = published.history_sha
+
+    def blob(path: str) -> str | None:
+        return f"{base}/blob/{sha}/{path}" if sha and path else None
+
+    return {
+        "history": history if "history" in inputs.publish else None,
+        "snapshot": blob(published.snapshot_path),
+        "issue": published.issue_url or None,
+        "html_report": blob(published.html_report_path),
+        "index": blob(f"{inputs.report_id}/index.html"),
+    }
+
+
+def _chart_links(
+    env: RunnerEnv, inputs: Inputs, published: Published, charts: Sequence[Chart]
+) -> tuple[ChartLink, ...]:
+    if not published.history_sha:
+        return ()  # nowhere to host them: data: URIs do not render in summaries or issues
+    base = f"{env.server_url}/{env.repository}/blob/{published.history_sha}"
+    return tuple(
+        ChartLink(c.title, c.alt, f"{base}/{chart_path(inputs.report_id, c)}?raw=true")
+        for c in charts
+    )
+
+
+def _encode(document: Mapping[str, object]) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+
+def trend_points(
+    history: History, document: Mapping[str, object], backfill: Mapping[str, bytes]
+) -> list[TrendPoint]:
+    """Every point the trends show: the branch's, the backfilled weeks', and this run's."""
+    points = list(history.points)
+    for path, data in backfill.items():
+        try:
+            points.append(point_from_snapshot(json.loads(data), path, backfill=True))
+        except (ValueError, UnreadableSnapshotError) as exc:  # our own output: a bug
+            log.warning("Backfilled snapshot %s left out of the trends: %s", path, exc)
+    points.append(point_from_snapshot(dict(document)))
+    return series(points)
+
+
+def publish(
+    inputs: Inputs,
+    env: RunnerEnv,
+    clients: GitHubClients,
+    report: Report,
+    document: dict[str, object],
+    extra_files: Mapping[str, bytes] | None = None,
+    *,
+    history: History = EMPTY_HISTORY,
+    alerts: Sequence[AlertResult] = (),
+    backfill: Mapping[str, bytes] | None = None,
+    sink: Sink | None = None,
+) -> tuple[Published, list[str]]:
+    """Publish in order history → issue → summary; a failure stops none of the others.
+
+    ``history`` is what the branch held when the run started (trends.load_history, read
+    before anything was written); ``backfill`` the weekly snapshots of a first run.
+    """
+    problems: list[str] = []
+    notes: list[str] = []  # notices the summary repeats
+    published = Published()
+    target = sink if sink is not None else GitHubSink(clients, env.repository)
+    pruned = expired(history.files, inputs.report_id, report.generated_at, inputs.history_retention)
+    kept = without(history, pruned)
+    backfill = backfill or {}
+    points = trend_points(kept, document, backfill)
+    charts = all_charts(report, points)
+    html = report_html(report, charts, alerts, env.server_url)
+    _write_workspace(env.workspace, inputs.report_id, html, charts)
+    if "history" in inputs.publish:
+        with group("Committing the snapshot, charts and HTML report to the history branch"):
+            try:
+                published = _publish_history(
+                    inputs, env, target, report, document, extra_files or {},
+                    kept, pruned, backfill, points, charts, html,
+                )  # fmt: skip
+            except HistoryError as exc:
+                problems.append(f"The history branch was not updated: {exc}. {PERMISSIONS_FIX}")
+            except QuotaExhaustedError as exc:
+                problems.append(f"The history branch was not updated: {exc}.")
+
+    def view() -> View:
+        return View(
+            report,
+            _links(env, inputs, published),
+            _chart_links(env, inputs, published, charts),
+            tuple(alerts),
+            env.server_url,
+        )
+
+    if "issue" in inputs.publish:
+        with group("Updating the dashboard issue"):
+            try:
+                issue_url, notices = target.dashboard(
+                    inputs.report_id,
+                    inputs.issue_title,
+                    issue_header_markdown(view()),
+                    comment_markdown(view()),
+                )
+                for notice in notices:
+                    log.log(NOTICE, notice)
+                published = Published(
+                    published.history_sha,
+                    published.snapshot_path,
+                    issue_url,
+                    published.html_report_path,
+                )
+            except DashboardError as exc:
+                if exc.status != 403:
+                    problems.append(f"{exc} {PERMISSIONS_FIX}")
+                else:
+                    # A permission the workflow did not grant (SPEC §6): a notice with the fix,
+                    # the rest of the run stands.
+                    notes.append(f"The dashboard issue was not updated: {exc} {PERMISSIONS_FIX}")
+                    log.log(NOTICE, notes[-1])
+            except QuotaExhaustedError as exc:
+                # The collection may have spent the quota: say so, and still write the summary.
+                problems.append(f"The dashboard issue was not updated: {exc}.")
+    if "summary" in inputs.publish and env.step_summary is not None:
+        markdown = summary_markdown(view())
+        for problem in problems:
+            markdown += f"\n> [!CAUTION]\n> {problem.splitlines()[0]}\n"
+        for note in notes:
+            markdown += f"\n> [!NOTE]\n> {note.splitlines()[0]}\n"
+        append_summary(env.step_summary, markdown)
+    return published, problems
+
+
+def _write_workspace(workspace: Path, report_id: str, html: bytes, charts: Sequence[Chart]) -> None:
+    """The HTML report and charts next to report.json, for a later upload-artifact step."""
+    folder = workspace / ".ghaction-metrics" / report_id
+    (folder / "charts").mkdir(parents=True, exist_ok=True)
+    (folder / "report.html").write_bytes(html)
+    for chart in charts:
+        (folder / "charts" / chart.name).write_bytes(chart.png)
+
+
+def _publish_history(
+    inputs: Inputs,
+    env: RunnerEnv,
+    sink: Sink,
+    report: Report,
+    document: dict[str, object],
+    extra_files: Mapping[str, bytes],
+    history: History,
+    pruned: Sequence[str],
+    backfill: Mapping[str, bytes],
+    points: Sequence[TrendPoint],
+    charts: Sequence[Chart],
+    html: bytes,
+) -> Published:
+    rid = inputs.report_id
+    path = snapshot_path(rid, report, env.run_id)
+    html_path = html_report_path(rid, report, env.run_id)
+    # A re-run of the same run id replaces its own snapshot and report, and nobody else's.
+    stale = [
+        existing
+        for existing in history.files
+        if existing.startswith((f"{rid}/snapshots/", f"{rid}/reports/"))
+        and existing.endswith((f"-run{env.run_id}.json", f"-run{env.run_id}.html"))
+        and existing not in (path, html_path)
+    ]
+    body = _encode(document)
+    entries = dict(history.entries)
+    entries[path] = (git_blob_sha(body), point_from_snapshot(dict(document), path))
+    for backfill_path, data in backfill.items():
+        try:
+            point = point_from_snapshot(json.loads(data), backfill_path, backfill=True)
+        except (ValueError, UnreadableSnapshotError):
+            continue
+        entries[backfill_path] = (git_blob_sha(data), point)
+    for gone in stale:
+        entries.pop(gone, None)
+    report_ids = {p.split("/", 1)[0] for p in snapshot_files_all(history.files)} | {rid}
+    latest = f"reports/{html_path.rsplit('/', 1)[1]}"
+    files: dict[str, bytes] = {
+        **extra_files,
+        **backfill,
+        path: body,
+        html_path: html,
+        index_path(rid): encode_index(entries),
+        f"{rid}/index.html": index_html(rid, points, charts, latest),
+        "index.html": root_index_html(sorted(report_ids)),
+        # Pages would otherwise run the branch through Jekyll, which skips nothing we need
+        # but takes minutes; the files are plain HTML already.
+        ".nojekyll": b"",
+    }
+    for chart in charts:
+        files[chart_path(rid, chart)] = chart.png
+    deletions = sorted((set(stale) | set(pruned)) - set(files))
+    if pruned:
+        log.info("history-retention: removing %d old files from the branch tip", len(pruned))
+    sha = sink.commit(
+        inputs.history_branch, files, f"metrics: {rid} snapshot of run {env.run_id}", deletions
+    )
+    log.info("Snapshot %s committed as %s", path, sha)
+    return Published(history_sha=sha, snapshot_path=path, html_report_path=html_path)
+
+
+def snapshot_files_all(files: Mapping[str, str]) -> list[str]:
+    """Snapshot paths of every report id on the branch (for the root page's list)."""
+    ids = {p.split("/", 1)[0] for p in files if p.count("/") == 2 and "/snapshots/" in p}
+    return [s.path for rid in ids for s in snapshot_files(files, rid)]

@@ -1,0 +1,394 @@
+"""Charts as PNG images, with a text alternative for each (matplotlib, Agg backend).
+
+Output is deterministic: the same data gives the same bytes, so a re-run that changes nothing
+commits nothing new. That takes matplotlib's default style (never the user's matplotlibrc),
+fixed sizes, fonts and resolution, and PNG metadata without the "Software" version stamp
+(Agg writes no date into a PNG).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # before any other matplotlib import: no display in a container
+
+from matplotlib import dates as mdates
+from matplotlib import style
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ghaction_metrics.metrics.report import Report
+from ghaction_metrics.metrics.trends import TrendPoint
+
+DPI = 100
+# Colour-blind safe (Okabe-Ito).
+BLUE, ORANGE, GREEN, RED, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#777777"
+_RC: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "timezone": "UTC",
+    "svg.hashsalt": "ghaction-metrics",
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # file name, e.g. "trends.png"
+    title: str
+    alt: str  # the text alternative: what the picture says, in words
+    png: bytes
+
+
+@contextmanager
+def _figure(width: float, height: float) -> Iterator[Figure]:
+    with style.context("default"), matplotlib.rc_context(_RC):  # type: ignore[arg-type]
+        figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(figure)
+        yield figure
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "no data"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if unit == "/week":
+        return f"{value * 7:.2f} per week"
+    return f"{value:.1f} {unit}"
+
+
+@dataclass(frozen=True)
+class _Series:
+    title: str
+    unit: str
+    value: Callable[[TrendPoint], float | None]
+    scale: float  # plotted value = value × scale
+
+
+TREND_SERIES = (
+    _Series("Deployment frequency (per week)", "/week", lambda p: p.deployment_frequency, 7),
+    _Series("Lead time for changes (median, h)", "h", lambda p: p.lead_time_hours, 1),
+    _Series("Change failure rate (%)", "%", lambda p: p.change_failure_rate, 100),
+    _Series("Recovery time (median, h)", "h", lambda p: p.recovery_time_hours, 1),
+    _Series("Rework rate (%)", "%", lambda p: p.rework_rate, 100),
+    _Series("PR cycle time (median, h)", "h", lambda p: p.cycle_time_hours, 1),
+)
+
+
+def _dates(axes: Axes) -> None:
+    # matplotlib.dates has no annotations; the calls below are its documented API.
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6, tz=UTC)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(formatter)
+
+
+def trend_chart(points: Sequence[TrendPoint]) -> Chart:
+    """Each DORA metric (and cycle time) across the snapshots, one small panel each."""
+    with _figure(9, 5) as figure:
+        grid = figure.subplots(2, 3)
+        for axes, spec in zip(grid.flat, TREND_SERIES, strict=True):
+            axes.set_title(spec.title, loc="left")
+            _dates(axes)
+            for backfill, marker_face in ((True, "white"), (False, BLUE)):
+                xs: list[datetime] = []
+                ys: list[float] = []
+                for p in points:
+                    value = spec.value(p)
+                    if value is not None and p.backfill == backfill:
+                        xs.append(p.until)
+                        ys.append(value * spec.scale)
+                if xs:
+                    axes.plot(
+                        xs, ys, marker="o", markersize=3.5, linewidth=0, color=BLUE,
+                        markerfacecolor=marker_face,
+                    )  # fmt: skip
+            line = [(p.until, v * spec.scale) for p in points if (v := spec.value(p)) is not None]
+            if len(line) > 1:
+                axes.plot([x for x, _ in line], [y for _, y in line], color=BLUE, linewidth=1.2)
+            if not line:
+                axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", color=GREY)
+            axes.set_ylim(bottom=0)
+            if points:
+                # A lone point (or a few days of them) would get a scale of years otherwise.
+                first, last = points[0].until, points[-1].until
+                pad = max(timedelta(days=3), (last - first) * 0.05)
+                axes.set_xlim(first - pad, last + pad)
+        if any(p.backfill for p in points):
+            figure.suptitle(
+                "Hollow points: weeks computed by backfill on the first run",
+                fontsize=8, color=GREY, x=0.99, ha="right",
+            )  # fmt: skip
+        png = _png(figure)
+    return Chart("trends.png", "Trends", _trend_alt(points), png)
+
+
+def _trend_alt(points: Sequence[TrendPoint]) -> str:
+    if not points:
+        return "Trends: no snapshots yet."
+    first, last = points[0], points[-1]
+    parts = []
+    for spec in TREND_SERIES:
+        values = [(p, v) for p in points if (v := spec.value(p)) is not None]
+        if not values:
+            parts.append(f"{spec.title}: no data")
+            continue
+        start, end = values[0][1], values[-1][1]
+        parts.append(f"{spec.title}: {_fmt(start, spec.unit)} to {_fmt(end, spec.unit)}")
+    span = f"{first.until:%Y-%m-%d} to {last.until:%Y-%m-%d}"
+    return f"Trends over {len(points)} snapshots, {span}. " + "; ".join(parts) + "."
+
+
+def _week_start(moment: datetime) -> datetime:
+    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+def throughput_chart(report: Report) -> Chart:
+    """Merged pull requests and successful deployments per week (the team's velocity, weeks in
+    ``timezone``); partial weeks at the window's edges are marked."""
+    team = report.current.team
+    if team is not None and team.weeks:
+        labels = [w.start.isoformat() for w in team.weeks]
+        merged = [w.merged_prs for w in team.weeks]
+        deployed = [w.deployments for w in team.weeks]
+        partial = [w.partial for w in team.weeks]
+    else:
+        labels, merged, deployed, partial = _weeks_from_evidence(report)
+    with _figure(7, 2.8) as figure:
+        axes = figure.subplots()
+        axes.set_title("Throughput per week", loc="left")
+        positions = list(range(len(labels)))
+        axes.bar([x - 0.2 for x in positions], merged, width=0.4, color=BLUE, label="merged PRs")
+        axes.bar(
+            [x + 0.2 for x in positions], deployed, width=0.4, color=GREEN, label="deployments"
+        )
+        axes.set_xticks(
+            positions,
+            [f"{lab[5:]}{'*' if p else ''}" for lab, p in zip(labels, partial, strict=True)],
+        )
+        axes.grid(axis="x", visible=False)
+        axes.legend(loc="upper left", fontsize=7, frameon=False)
+        if any(partial):
+            axes.set_xlabel("week starting (* partial week)", fontsize=7, color=GREY)
+        png = _png(figure)
+    listing = ", ".join(
+        f"week of {lab}: {m} merged, {d} deployments{' (partial)' if p else ''}"
+        for lab, m, d, p in zip(labels, merged, deployed, partial, strict=True)
+    )
+    alt = (
+        f"Merged pull requests and successful deployments per week, {len(labels)} weeks: {listing}."
+    )
+    return Chart("throughput.png", "Throughput per week", alt, png)
+
+
+def _weeks_from_evidence(report: Report) -> tuple[list[str], list[int], list[int], list[bool]]:
+    """Deployments per UTC week from the deployments counted, when no team figures exist."""
+    window = report.current.window
+    weeks: dict[datetime, int] = {}
+    start = _week_start(window.since)
+    while start < window.until:
+        weeks[start] = 0
+        start += timedelta(days=7)
+    for repo in report.current.dora.repositories:
+        for outcome in repo.outcomes:
+            key = _week_start(outcome.time)
+            if key in weeks:
+                weeks[key] += 1
+    keys = list(weeks)
+    partial = [k < window.since or k + timedelta(days=7) > window.until for k in keys]
+    return [f"{k:%Y-%m-%d}" for k in keys], [0] * len(keys), [weeks[k] for k in keys], partial
+
+
+def size_chart(report: Report) -> Chart | None:
+    """Cycle time by pull-request size bucket: median bar, p75 and p90 marks, n on top."""
+    sizes = report.current.pulls.sizes
+    if not any(b.merged for b in sizes):
+        return None
+    with _figure(6, 2.8) as figure:
+        axes = figure.subplots()
+        axes.set_title("Cycle time by size (lines changed), hours", loc="left")
+        xs = list(range(len(sizes)))
+        medians = [b.cycle_time.median or 0.0 for b in sizes]
+        axes.bar(xs, medians, width=0.6, color=BLUE, label="median")
+        for x, b in zip(xs, sizes, strict=True):
+            for value, marker, colour in (
+                (b.cycle_time.p75, "_", ORANGE),
+                (b.cycle_time.p90, "_", RED),
+            ):
+                if value is not None:
+                    axes.plot([x], [value], marker=marker, markersize=18, color=colour, linewidth=0)
+            axes.annotate(f"n={b.merged}", (x, 0), textcoords="offset points", xytext=(0, -22),
+                          ha="center", fontsize=7, color=GREY, annotation_clip=False)  # fmt: skip
+        axes.set_xticks(xs, [b.name for b in sizes])
+        axes.grid(axis="x", visible=False)
+        axes.plot([], [], marker="_", markersize=12, color=ORANGE, linewidth=0, label="p75")
+        axes.plot([], [], marker="_", markersize=12, color=RED, linewidth=0, label="p90")
+        axes.legend(loc="upper left", fontsize=7, frameon=False)
+        png = _png(figure)
+    parts = [
+        f"{b.name}: median {_fmt(b.cycle_time.median, 'h')}, "
+        f"p90 {_fmt(b.cycle_time.p90, 'h')}, n={b.merged}"
+        for b in sizes
+    ]
+    alt = (
+        "Cycle time by size bucket (XS < 10, S < 50, M < 250, L < 1000, XL ≥ 1000 lines): "
+        + "; ".join(parts)
+        + "."
+    )
+    return Chart("cycle-time-by-size.png", "Cycle time by size", alt, png)
+
+
+def stages_chart(report: Report) -> Chart | None:
+    """Where the time of a pull request goes: median coding, pickup, review and merge time."""
+    pulls = report.current.pulls
+    stages = [
+        ("coding", pulls.coding_time, BLUE),
+        ("pickup", pulls.pickup_time, ORANGE),
+        ("review", pulls.review_time, GREEN),
+        ("merge", pulls.merge_time, RED),
+    ]
+    if not any(stat.n for _, stat, _ in stages):
+        return None
+    with _figure(7, 1.8) as figure:
+        axes = figure.subplots()
+        axes.set_title("Pull request stages (median hours)", loc="left")
+        left = 0.0
+        for name, stat, colour in stages:
+            width = stat.median or 0.0
+            axes.barh(
+                [0], [width], left=left, color=colour, label=f"{name} {_fmt(stat.median, 'h')}"
+            )
+            left += width
+        axes.set_yticks([])
+        axes.grid(axis="y", visible=False)
+        axes.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize=7, frameon=False
+        )
+        png = _png(figure)
+    parts = [f"{name} {_fmt(stat.median, 'h')} (n={stat.n})" for name, stat, _ in stages]
+    alt = "Median time per pull-request stage: " + ", ".join(parts) + "."
+    return Chart("stages.png", "Pull request stages", alt, png)
+
+
+NETWORK_PEOPLE = 20
+
+
+def review_network_chart(report: Report) -> Chart | None:
+    """Who reviews whom, as a heatmap of review counts (the busiest people only)."""
+    team = report.current.team
+    if team is None or not team.network.edges:
+        return None
+    edges = team.network.edges
+    activity: dict[str, int] = {}
+    for edge in edges:
+        activity[edge.reviewer] = activity.get(edge.reviewer, 0) + edge.reviews
+        activity[edge.author] = activity.get(edge.author, 0) + edge.reviews
+    people = sorted(sorted(activity), key=lambda name: -activity[name])[:NETWORK_PEOPLE]
+    people.sort()
+    index = {name: i for i, name in enumerate(people)}
+    grid = [[0] * len(people) for _ in people]
+    for edge in edges:
+        if edge.reviewer in index and edge.author in index:
+            grid[index[edge.reviewer]][index[edge.author]] += edge.reviews
+    size = 2.5 + 0.28 * len(people)
+    with _figure(size + 1.2, size) as figure:
+        axes = figure.subplots()
+        axes.set_title("Reviews: reviewer (row) × author (column)", loc="left")
+        image = axes.imshow(grid, cmap="Blues", aspect="equal")
+        axes.set_xticks(range(len(people)), people, rotation=90, fontsize=7)
+        axes.set_yticks(range(len(people)), people, fontsize=7)
+        axes.grid(visible=False)
+        figure.colorbar(image, ax=axes, shrink=0.6)
+        png = _png(figure)
+    top = sorted(edges, key=lambda e: (-e.reviews, e.reviewer, e.author))[:5]
+    shown = (
+        f"the {len(people)} most active of {len(activity)} people"
+        if len(activity) > len(people)
+        else f"{len(people)} people"
+    )
+    alt = (
+        f"Review network heatmap of {shown}: {team.network.reviews} reviews; most frequent pairs: "
+        + ", ".join(f"{e.reviewer} reviewed {e.author} {e.reviews} times" for e in top)
+        + "."
+    )
+    return Chart("review-network.png", "Review network", alt, png)
+
+
+BEFORE_AFTER = (
+    ("lead_time_hours", "Lead time (h)"),
+    ("cycle_time_hours", "Cycle time (h)"),
+    ("time_to_first_review_hours", "Time to first review (h)"),
+    ("deployment_frequency", "Deployments per day"),
+)
+
+
+def _plain(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.2f}"
+
+
+def before_after_chart(report: Report) -> Chart | None:
+    """Before vs after a date (``compare-to: YYYY-MM-DD``), with each test's p-value."""
+    comparison = report.comparison
+    if comparison is None or comparison.mode != "date" or comparison.event is None:
+        return None
+    deltas = {d.metric: d for d in comparison.deltas}
+    tests = {s.metric: s for s in comparison.significance}
+    shown = [(m, label) for m, label in BEFORE_AFTER if m in deltas]
+    with _figure(2.3 * len(shown) + 0.5, 2.8) as figure:
+        grid = figure.subplots(1, len(shown), squeeze=False)[0]
+        parts = []
+        for axes, (metric, label) in zip(grid, shown, strict=True):
+            delta = deltas[metric]
+            values = [delta.previous or 0.0, delta.current or 0.0]
+            axes.bar([0, 1], values, color=[GREY, BLUE], width=0.6)
+            axes.set_xticks([0, 1], ["before", "after"])
+            test = tests.get(metric)
+            p = f"p={test.p_value:.3f}" if test and test.p_value is not None else "no test"
+            axes.set_title(f"{label}\n{p}", fontsize=8, loc="left")
+            axes.grid(axis="x", visible=False)
+            before, after = _plain(delta.previous), _plain(delta.current)
+            parts.append(f"{label}: {before} before, {after} after ({p})")
+        png = _png(figure)
+    alt = f"Before and after {comparison.event:%Y-%m-%d}: " + "; ".join(parts) + "."
+    return Chart("before-after.png", "Before and after", alt, png)
+
+
+def all_charts(report: Report, points: Sequence[TrendPoint]) -> tuple[Chart, ...]:
+    """Every chart the report has data for, in the order the views show them."""
+    optional = (
+        before_after_chart(report),
+        size_chart(report),
+        stages_chart(report),
+        review_network_chart(report),
+    )
+    return (
+        trend_chart(points),
+        throughput_chart(report),
+        *(chart for chart in optional if chart is not None),
+    )

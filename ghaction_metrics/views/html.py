@@ -1,0 +1,91 @@
+"""The self-contained HTML views on the history branch: one report per run, and the trends
+page (``index.html``) across all snapshots, ready for GitHub Pages from that branch.
+
+Self-contained means no request leaves the file: charts are inline PNG data, styles are
+inline, there is no script, and a Content-Security-Policy that allows nothing else makes a
+stray reference fail loudly instead of fetching. Jinja2's autoescape keeps user text inert.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from ghaction_metrics.metrics.alerts import AlertResult
+from ghaction_metrics.metrics.report import Report
+from ghaction_metrics.metrics.trends import TrendPoint
+from ghaction_metrics.views.charts import Chart
+from ghaction_metrics.views.markdown import (
+    TEMPLATES,
+    change,
+    duration,
+    level,
+    per_day,
+    percent,
+    without_bidi_controls,
+)
+
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'"
+)
+
+
+def data_uri(chart: Chart) -> str:
+    return "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html.j2"], default_for_string=True),
+        # Every value printed loses bidirectional controls before it is escaped.
+        finalize=without_bidi_controls,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        duration=duration, percent=percent, per_day=per_day, level=level, data_uri=data_uri
+    )
+    env.globals.update(change=change, csp=CSP)
+    return env
+
+
+def report_html(
+    report: Report,
+    charts: Sequence[Chart],
+    alerts: Sequence[AlertResult],
+    server_url: str,
+) -> bytes:
+    """This run's report as one HTML file."""
+    context: dict[str, Any] = {
+        "report": report,
+        "charts": charts,
+        "alerts": alerts,
+        "fired": [a for a in alerts if a.fired],
+        "server_url": server_url.rstrip("/"),
+    }
+    return environment().get_template("report.html.j2").render(context).encode("utf-8")
+
+
+def index_html(
+    report_id: str, points: Sequence[TrendPoint], charts: Sequence[Chart], latest: str | None
+) -> bytes:
+    """The trends page of one report id; ``latest`` is the latest HTML report, relative."""
+    context: dict[str, Any] = {
+        "report_id": report_id,
+        "points": list(reversed(points)),
+        "charts": charts,
+        "latest": latest,
+    }
+    return environment().get_template("index.html.j2").render(context).encode("utf-8")
+
+
+def root_index_html(report_ids: Sequence[str]) -> bytes:
+    """The branch root's page: one link per report id's trends page."""
+    context: dict[str, Any] = {"report_ids": sorted(report_ids)}
+    return environment().get_template("root_index.html.j2").render(context).encode("utf-8")

@@ -1,0 +1,279 @@
+"""Markdown from the Jinja2 templates in ``templates/``, with small tested filters, kept under
+GitHub's size limits by cutting long tables with a line that says what was left out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from ghaction_metrics.metrics.alerts import AlertResult
+from ghaction_metrics.metrics.report import Report
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+_ZWSP = "\u200b"
+# Bidirectional overrides and isolates (and the marks) reorder the text shown around them, so a
+# title could display as something else ("Trojan Source"); user text never needs them here.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(value: object) -> object:
+    """``value`` with bidirectional control characters removed, when it is text."""
+    return _BIDI_CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()|+!~#&])")
+_MENTION_OR_REF = re.compile(r"([@#])(?=[A-Za-z0-9])")
+_AUTOLINK = re.compile(r"(?i)(?<=:)//|\bwww\.")
+_T = TypeVar("_T")
+
+# GitHub's limits (SPEC §6), less room for what is added after rendering: the dashboard's
+# hidden marker, and the caution lines publish() appends to the summary.
+SUMMARY_BUDGET_BYTES = 1024 * 1024 - 16 * 1024
+COMMENT_BUDGET_CHARS = 65_536 - 1_024
+
+
+def md_text(value: object) -> str:
+    """User-provided text made inert: no markup, no @-mention, no #123 reference."""
+    text = " ".join(_BIDI_CONTROLS.sub("", str(value)).split())
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # GFM's autolink extension would turn a bare URL or www. name into a live link.
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + _ZWSP + m.group(0)[-1], text)
+    return _MENTION_OR_REF.sub(lambda m: m.group(1) + _ZWSP, text)
+
+
+def duration(hours_value: float | None) -> str:
+    """Hours as people read them: minutes, hours or days; "–" for no data."""
+    if hours_value is None:
+        return "–"
+    if hours_value < 1:
+        return f"{hours_value * 60:.0f} min"
+    if hours_value < 48:
+        return f"{hours_value:.1f} h"
+    return f"{hours_value / 24:.1f} d"
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def per_day(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 1:
+        return f"{value:.2f}/day"
+    return f"{value * 7:.2f}/week"
+
+
+def level(value: str | None) -> str:
+    return "insufficient data" if value is None else value
+
+
+# Whether a larger value is better, for the comparison arrows.
+HIGHER_IS_BETTER = {
+    "deployment_frequency": True,
+    "lead_time": False,
+    "change_failure_rate": False,
+    "recovery_time": False,
+    "rework_rate": False,
+    "cycle_time": False,
+    "time_to_first_review": False,
+    "merged": True,
+}
+# Colour for better / worse: summaries and comments take no CSS, so a coloured mark carries it.
+BETTER, WORSE, SAME = "🟢", "🔴", "⚪"
+
+
+def change(current: float | None, previous: float | None, metric: str) -> str:
+    """An arrow with the relative change, coloured and worded better or worse."""
+    if current is None or previous is None:
+        return "–"
+    if previous == current:
+        return f"{SAME} → no change"
+    arrow = "↑" if current > previous else "↓"
+    better = (current > previous) == HIGHER_IS_BETTER[metric]
+    mark, verdict = (BETTER, "better") if better else (WORSE, "worse")
+    if previous == 0:
+        return f"{mark} {arrow} {verdict}"
+    relative = (current - previous) / abs(previous) * 100
+    return f"{mark} {arrow} {relative:+.0f}% {verdict}"
+
+
+# Evidence names pull requests "pr:12" (in the repository at hand) and incidents
+# "owner/repo#12".
+_EVIDENCE_REF = re.compile(r"\bpr:(\d+)\b|\b([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)#(\d+)\b")
+
+
+def no_backlink_url(server_url: str, repository: str, kind: str, number: int) -> str | None:
+    """A link to a pull request or issue that creates no cross-reference on it (SPEC §5).
+
+    GitHub turns every link to an issue or pull request into a "mentioned this" event on it,
+    except links through redirect.github.com, which GitHub documents for exactly this
+    ("Avoiding backlinks to linked references") and which Dependabot and Renovate use. It
+    exists for github.com only: on another server (GitHub Enterprise Server) any link would
+    back-reference, so none is made there and the reference stays plain, inert text.
+    """
+    if server_url.rstrip("/") != "https://github.com":
+        return None
+    return f"https://redirect.github.com/{repository}/{kind}/{number}"
+
+
+def evidence(text: object, repository: str, server_url: str) -> str:
+    """Evidence text with its pull requests and issues linked without back-references."""
+    value = str(text)
+    out: list[str] = []
+    position = 0
+    for match in _EVIDENCE_REF.finditer(value):
+        out.append(md_text(value[position : match.start()]))
+        if match.group(1):
+            repo, kind, number = repository, "pull", int(match.group(1))
+        else:
+            repo, kind, number = match.group(2), "issues", int(match.group(3))
+        label = md_text(f"{repo}#{number}")
+        url = no_backlink_url(server_url, repo, kind, number)
+        out.append(f"[{label}]({url})" if url else label)
+        position = match.end()
+    out.append(md_text(value[position:]))
+    return "".join(part for part in out)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many rows each long table shows; None is all."""
+
+    repositories: int | None = None
+    evidence_repositories: int | None = None
+    evidence_rows: int | None = None
+    notes: int | None = None
+    people: int | None = None
+
+
+FULL = Limits()
+# Tried in order until the text fits: each step gives up detail a reader needs least. Even
+# when everything would fit, the summary shows the evidence of 100 repositories at most:
+# past that a page of collapsed sections helps nobody, and the HTML report has it all.
+SUMMARY_LADDER = (
+    Limits(None, 100, 100, None, None),
+    Limits(1000, 50, 50, 500, 1000),
+    Limits(300, 50, 30, 200, 300),
+    Limits(100, 10, 10, 50, 100),
+    Limits(30, 0, 0, 20, 30),
+    Limits(0, 0, 0, 0, 0),
+)
+# The comment tells the same story compactly: per-person rows stay in the summary and the
+# HTML report.
+COMMENT_LADDER = (
+    Limits(50, 10, 10, 30, 0),
+    Limits(25, 3, 5, 15, 0),
+    Limits(10, 0, 0, 10, 0),
+    Limits(0, 0, 0, 0, 0),
+)
+
+
+@dataclass(frozen=True)
+class Cut:
+    shown: Sequence[Any]
+    hidden: int
+
+
+def cut(items: Sequence[_T], limit: int | None) -> Cut:
+    if limit is None or len(items) <= limit:
+        return Cut(items, 0)
+    return Cut(items[:limit], len(items) - limit)
+
+
+@dataclass(frozen=True)
+class ChartLink:
+    title: str
+    alt: str
+    url: str
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything a template may show."""
+
+    report: Report
+    # history (branch folder), snapshot (this run's JSON), issue, html_report, index
+    links: Mapping[str, str | None] = field(default_factory=dict)
+    charts: tuple[ChartLink, ...] = ()
+    alerts: tuple[AlertResult, ...] = ()
+    server_url: str = "https://github.com"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,  # Markdown, not HTML: user text goes through md_text instead
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(md=md_text, duration=duration, percent=percent, per_day=per_day, level=level)
+    env.globals.update(change=change, cut=cut, evidence=evidence)
+    return env
+
+
+def render(template: str, view: View, limits: Limits = FULL) -> str:
+    context: dict[str, Any] = {
+        "report": view.report,
+        "links": {
+            key: view.links.get(key)
+            for key in ("history", "snapshot", "issue", "html_report", "index")
+        },
+        "charts": view.charts,
+        "alerts": view.alerts,
+        "fired": [a for a in view.alerts if a.fired],
+        "server_url": view.server_url,
+        "limits": limits,
+    }
+    return environment().get_template(template).render(context)
+
+
+def utf16_length(text: str) -> int:
+    """GitHub's body limit counts characters as its JavaScript does: UTF-16 code units, the
+    larger count for emoji, so measuring this way is the safe side."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf8_bytes(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def render_within(
+    template: str,
+    view: View,
+    budget: int,
+    measure: Callable[[str], int],
+    ladder: Sequence[Limits],
+) -> str:
+    """The fullest rendering whose size fits the budget."""
+    text = ""
+    for limits in ladder:
+        text = render(template, view, limits)
+        if measure(text) <= budget:
+            return text
+    # Even the shortest form is too long (only a pathological input gets here): cut the text
+    # itself, at a line boundary, and say so.
+    note = "\n\n*The rest was cut to stay within GitHub's size limit.*\n"
+    while measure(text + note) > budget:
+        text = text[: max(0, len(text) - max(1000, len(text) // 10))]
+        text = text[: text.rfind("\n") + 1] if "\n" in text else ""
+    return text + note
+
+
+def summary_markdown(view: View) -> str:
+    return render_within("summary.md.j2", view, SUMMARY_BUDGET_BYTES, utf8_bytes, SUMMARY_LADDER)
+
+
+def comment_markdown(view: View) -> str:
+    return render_within("comment.md.j2", view, COMMENT_BUDGET_CHARS, utf16_length, COMMENT_LADDER)
+
+
+def issue_header_markdown(view: View) -> str:
+    return render_within("issue_header.md.j2", view, COMMENT_BUDGET_CHARS, utf16_length, [FULL])
