@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ class PageVisit:
     exceptions: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # URLs whose loading failed
     screenshot: bytes = b""
+    text: str = ""  # what a reader sees: the page's rendered text (innerText)
+    values: dict[str, Any] = field(default_factory=dict)  # each probe's result
 
     @property
     def errors(self) -> list[str]:
@@ -115,8 +118,15 @@ def _devtools_port(profile: Path, process: subprocess.Popen[bytes], deadline: fl
     raise BrowserError("chromium did not open its DevTools port")
 
 
-def visit(path: Path, width: int = 1200, height: int = 900, timeout: float = 30) -> PageVisit:
-    """Open a local file, wait for it to load, record its requests and logs, screenshot it."""
+def visit(
+    path: Path,
+    width: int = 1200,
+    height: int = 900,
+    timeout: float = 30,
+    probes: Mapping[str, str] | None = None,
+) -> PageVisit:
+    """Open a local file, wait for it to load, record its requests and logs, its rendered text
+    and the JSON value of each JavaScript expression in ``probes``, and screenshot it."""
     url = path.resolve().as_uri()
     record = PageVisit(url)
     profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
@@ -144,6 +154,9 @@ def visit(path: Path, width: int = 1200, height: int = 900, timeout: float = 30)
             session.call("Page.navigate", url=url)
             session.wait_for("Page.loadEventFired", deadline)
             session.drain(0.3)
+            record.text = _evaluate(session, "document.body.innerText")
+            for name, expression in (probes or {}).items():
+                record.values[name] = _evaluate(session, expression)
             metrics = session.call("Page.getLayoutMetrics")
             size = metrics["cssContentSize"]
             shot = session.call(
@@ -165,6 +178,13 @@ def visit(path: Path, width: int = 1200, height: int = 900, timeout: float = 30)
             process.wait()
         shutil.rmtree(profile, ignore_errors=True)
     return record
+
+
+def _evaluate(session: _Session, expression: str) -> Any:
+    answer = session.call("Runtime.evaluate", expression=expression, returnByValue=True)
+    if "exceptionDetails" in answer:
+        raise BrowserError(f"{expression!r} failed: {answer['exceptionDetails']}")
+    return answer["result"].get("value")
 
 
 def _read_events(events: list[dict[str, Any]], record: PageVisit) -> None:

@@ -57,3 +57,33 @@ def test_the_check_sees_requests_and_errors(tmp_path: Path) -> None:
     seen = visit(page)
     assert "http://127.0.0.1:9/x.png" in seen.requests
     assert "boom" in seen.errors
+
+
+# What a reader sees: the rendered text, and the badges and change marks as elements.
+READER_PROBES = {
+    "levels": "[...document.querySelectorAll('span.level')].map(e => e.className)",
+    "marks": "[...document.querySelectorAll('span.better, span.worse, span.same')].length",
+}
+RAW_MARKUP = ("<span", "</span", "<div", "class=", "&lt;", "&gt;", "&amp;lt;")
+
+
+def test_the_report_shows_badges_and_marks_as_elements_not_markup(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_bytes(report_html(REPORT, CHARTS, [], "https://github.com"))
+    seen = visit(page, probes=READER_PROBES)
+    assert seen.text.strip()
+    for raw in RAW_MARKUP:
+        assert raw not in seen.text, raw
+    assert "DORA level:" in seen.text
+    assert seen.values["levels"], "no level badge is an element"
+    assert all(c.startswith("level level-") for c in seen.values["levels"])
+    assert seen.values["marks"] > 0, "no change mark is an element"
+
+
+def test_the_trends_page_shows_no_markup_as_text(tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    page.write_bytes(index_html("default", POINTS, CHARTS, "reports/latest.html"))
+    seen = visit(page, probes=READER_PROBES)
+    assert seen.text.strip()
+    for raw in RAW_MARKUP:
+        assert raw not in seen.text, raw

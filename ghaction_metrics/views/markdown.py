@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from ghaction_metrics.metrics.alerts import AlertResult
 from ghaction_metrics.metrics.report import Report
@@ -22,7 +23,13 @@ _BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def without_bidi_controls(value: object) -> object:
-    """``value`` with bidirectional control characters removed, when it is text."""
+    """``value`` with bidirectional control characters removed, when it is text.
+
+    Markup stays Markup: as Jinja2's ``finalize`` hook this sees template output that is
+    already safe (macros, ``|safe``), and a plain string would be escaped a second time.
+    """
+    if isinstance(value, Markup):
+        return Markup(_BIDI_CONTROLS.sub("", str(value)))
     return _BIDI_CONTROLS.sub("", value) if isinstance(value, str) else value
 
 
