@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from markupsafe import escape
 from sample_reports import sample_report
@@ -65,3 +66,21 @@ def test_trends_page_lists_every_snapshot_and_links_the_latest_report() -> None:
     assert page.count("<tr><td>2026-03-02</td>") == 3
     assert 'href="reports/2026-r.html"' in page
     assert "(team-a)" in page
+
+
+def test_evidence_names_pull_requests_and_commits_as_readers_know_them() -> None:
+    # As the merges source and revert evidence name them inside a repository's records.
+    repo = REPORT.current.dora.repositories[0]
+    first, *rest = repo.outcomes
+    merged = replace(first, key="pr:76", evidence="reverted by pr:80 and commit:" + "ab12" * 10)
+    dora = replace(
+        REPORT.current.dora,
+        repositories=(replace(repo, outcomes=(merged, *rest)),)
+        + REPORT.current.dora.repositories[1:],
+    )
+    report = replace(REPORT, current=replace(REPORT.current, dora=dora))
+    page = report_html(report, CHARTS, [], "https://github.com").decode()
+    evidence = page[page.index("<h2>Evidence</h2>") :]
+    assert not re.search(r"\b(?:pr|commit):[0-9a-f]", evidence)
+    assert f"<td>{repo.repository}#76</td>" in evidence
+    assert f"reverted by {repo.repository}#80 and {repo.repository}@ab12ab1" in evidence

@@ -153,6 +153,13 @@ def test_evidence_links_do_not_back_reference() -> None:
     assert incident.links == [("https://redirect.github.com/acme/ops/issues/5", "acme/ops#\u200b5")]
 
 
+def test_evidence_keeps_its_words_apart_and_names_commits_readably() -> None:
+    text = evidence("reverted by pr:80 and commit:" + "ab12" * 10, "acme/api", "https://github.com")
+    assert text.startswith("reverted by [acme/api")
+    assert ") and acme/api@\u200bab12ab1" in text
+    assert "commit:" not in text
+
+
 def test_evidence_on_another_server_is_plain_inert_text() -> None:
     assert no_backlink_url("https://ghe.example.com", "acme/api", "pull", 1) is None
     markdown = evidence("pr:12 in deployment 9", "acme/api", "https://ghe.example.com")

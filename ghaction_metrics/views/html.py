@@ -25,6 +25,7 @@ from ghaction_metrics.views.markdown import (
     level,
     per_day,
     percent,
+    readable_evidence,
     without_bidi_controls,
 )
 
@@ -49,7 +50,12 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        duration=duration, percent=percent, per_day=per_day, level=level, data_uri=data_uri
+        duration=duration,
+        percent=percent,
+        per_day=per_day,
+        level=level,
+        data_uri=data_uri,
+        evidence=readable_evidence,
     )
     env.globals.update(change=change, csp=CSP)
     return env

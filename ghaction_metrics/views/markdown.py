@@ -113,6 +113,15 @@ def change(current: float | None, previous: float | None, metric: str) -> str:
 # Evidence names pull requests "pr:12" (in the repository at hand) and incidents
 # "owner/repo#12".
 _EVIDENCE_REF = re.compile(r"\bpr:(\d+)\b|\b([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)#(\d+)\b")
+# Default-branch commits that belong to no pull request: "commit:<oid>".
+_COMMIT_REF = re.compile(r"\bcommit:([0-9a-f]{7,40})\b")
+
+
+def readable_evidence(text: object, repository: str) -> str:
+    """Evidence with the records' internal ids as readers know them: ``pr:12`` becomes
+    ``owner/repo#12`` and ``commit:<oid>`` ``owner/repo@<short oid>``."""
+    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", str(text))
+    return re.sub(r"\bpr:(\d+)\b", lambda m: f"{repository}#{m.group(1)}", value)
 
 
 def no_backlink_url(server_url: str, repository: str, kind: str, number: int) -> str | None:
@@ -131,11 +140,11 @@ def no_backlink_url(server_url: str, repository: str, kind: str, number: int) ->
 
 def evidence(text: object, repository: str, server_url: str) -> str:
     """Evidence text with its pull requests and issues linked without back-references."""
-    value = str(text)
+    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", str(text))
     out: list[str] = []
     position = 0
     for match in _EVIDENCE_REF.finditer(value):
-        out.append(md_text(value[position : match.start()]))
+        out.append(_md_words(value[position : match.start()]))
         if match.group(1):
             repo, kind, number = repository, "pull", int(match.group(1))
         else:
@@ -144,8 +153,15 @@ def evidence(text: object, repository: str, server_url: str) -> str:
         url = no_backlink_url(server_url, repo, kind, number)
         out.append(f"[{label}]({url})" if url else label)
         position = match.end()
-    out.append(md_text(value[position:]))
+    out.append(_md_words(value[position:]))
     return "".join(part for part in out)
+
+
+def _md_words(value: str) -> str:
+    """``md_text`` of a piece of a longer text, keeping the space that separates it."""
+    lead = " " if value[:1].isspace() else ""
+    trail = " " if value[-1:].isspace() and value.strip() else ""
+    return lead + md_text(value) + trail
 
 
 @dataclass(frozen=True)
