@@ -75,8 +75,10 @@ def test_evidence_names_pull_requests_and_commits_as_readers_know_them() -> None
     merged = replace(first, key="pr:76", evidence="reverted by pr:80 and commit:" + "ab12" * 10)
     dora = replace(
         REPORT.current.dora,
-        repositories=(replace(repo, outcomes=(merged, *rest)),)
-        + REPORT.current.dora.repositories[1:],
+        repositories=(
+            replace(repo, outcomes=(merged, *rest)),
+            *REPORT.current.dora.repositories[1:],
+        ),
     )
     report = replace(REPORT, current=replace(REPORT.current, dora=dora))
     page = report_html(report, CHARTS, [], "https://github.com").decode()
