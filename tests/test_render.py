@@ -5,6 +5,8 @@ create no back-references, and GitHub's size limits."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from markdown_check import live_mentions_and_references, render
@@ -15,6 +17,7 @@ from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.views.markdown import (
     COMMENT_BUDGET_CHARS,
     ChartLink,
+    Limits,
     View,
     change,
     comment_markdown,
@@ -27,6 +30,9 @@ from ghaction_metrics.views.markdown import (
     percent,
     summary_markdown,
     utf16_length,
+)
+from ghaction_metrics.views.markdown import (
+    render as render_markdown,
 )
 
 LINKS = {
@@ -178,8 +184,8 @@ def test_alerts_are_shown_first() -> None:
 
 
 CUT_LINE = re.compile(
-    r"(\d+) (repository rows|deployment rows|repositories' deployment evidence) not shown; "
-    "full data on the history branch"
+    r"(\d+) of (\d+) (repositories|deployments|deployment evidence sections) (?:is|are) not "
+    r"shown here; the full table is in \[this run's snapshot\]\([^)]+\) on the history branch"
 )
 
 
@@ -196,13 +202,58 @@ def test_300_repositories_and_2000_people_stay_within_githubs_limits() -> None:
         assert LINKS["snapshot"] in markdown
         assert live_mentions_and_references(markdown) == []
     # The summary keeps every repository row; the evidence is what gets cut.
-    assert "repository rows not shown" not in summary
-    assert "repositories' deployment evidence not shown" in summary
-    assert "2000 people rows not shown" in comment
+    assert "repositories are not shown" not in summary
+    assert "deployment evidence sections are not shown" in summary
+    assert "2000 of 2000 people are not shown here" in comment
     assert "| dev-1999 |" in summary
     hidden = sum(
-        int(m.group(1)) for m in CUT_LINE.finditer(comment) if m.group(2) == "repository rows"
+        int(m.group(1)) for m in CUT_LINE.finditer(comment) if m.group(3) == "repositories"
     )
     table = next(t for t in render(comment).tables if t[0][0] == "Repository")
     shown = len(table) - 1
     assert shown + hidden == 300
+
+
+def _with_outcomes(report: Report, count: int, failed_at: int) -> Report:
+    """The first repository with ``count`` deployments, of which only one failed."""
+    repo = report.current.dora.repositories[0]
+    plain = next(o for o in repo.outcomes if not o.failed_by)
+    failed = next(o for o in repo.outcomes if o.failed_by)
+    outcomes = tuple(
+        replace(
+            failed if i == failed_at else plain,
+            key=f"deployment {9000 + i}",
+            time=plain.time + timedelta(hours=i),
+        )
+        for i in range(count)
+    )
+    dora = replace(
+        report.current.dora,
+        repositories=(replace(repo, outcomes=outcomes), *report.current.dora.repositories[1:]),
+    )
+    return replace(report, current=replace(report.current, dora=dora))
+
+
+def test_cut_evidence_keeps_the_failed_deployment_and_its_rule_first() -> None:
+    report = _with_outcomes(sample_report(), count=40, failed_at=37)
+    markdown = comment_markdown(view(report))
+    repository = report.current.dora.repositories[0].repository
+    section = markdown[markdown.index(f"Deployments counted in {md_text(repository)}") :]
+    section = section[: section.index("</details>")]
+    rows = [line for line in section.splitlines() if line.startswith("| deployment 9")]
+    assert rows, section
+    assert len(rows) < 40  # the comment cuts this table
+    assert rows[0].startswith("| deployment 9037 |")
+    assert "| incident |" in rows[0]
+    assert "1 failed" in section
+
+
+def test_a_cut_people_table_says_in_plain_words_how_many_and_where_the_rest_is() -> None:
+    report = sample_report(people=40)
+    people = len(report.current.team.people) if report.current.team else 0
+    assert people > 10
+    markdown = render_markdown("summary.md.j2", view(report), Limits(people=10))
+    line = next(x for x in markdown.splitlines() if "not shown" in x and "people" in x)
+    assert f"{people - 10} of {people} people are not shown here" in line
+    assert "the full table is in" in line
+    assert LINKS["snapshot"] in line

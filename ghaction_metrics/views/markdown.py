@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from ghaction_metrics.metrics.alerts import AlertResult
+from ghaction_metrics.metrics.dora import DeploymentOutcome, RepositoryDora
 from ghaction_metrics.metrics.report import Report
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -202,11 +203,27 @@ class Cut:
     shown: Sequence[Any]
     hidden: int
 
+    @property
+    def total(self) -> int:
+        return len(self.shown) + self.hidden
 
-def cut(items: Sequence[_T], limit: int | None) -> Cut:
+
+def cut(items: Sequence[_T], limit: int | None, first: Callable[[_T], bool] | None = None) -> Cut:
+    """The first ``limit`` items; when that cuts, those ``first`` picks come before the rest,
+    so what a reader must see (failed deployments, say) is never what is left out."""
     if limit is None or len(items) <= limit:
         return Cut(items, 0)
+    if first is not None:
+        items = [i for i in items if first(i)] + [i for i in items if not first(i)]
     return Cut(items[:limit], len(items) - limit)
+
+
+def _failed(outcome: DeploymentOutcome) -> bool:
+    return outcome.failed_by is not None
+
+
+def _has_failures(repository: RepositoryDora) -> bool:
+    return repository.failed > 0
 
 
 @dataclass(frozen=True)
@@ -238,7 +255,9 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(md=md_text, duration=duration, percent=percent, per_day=per_day, level=level)
-    env.globals.update(change=change, cut=cut, evidence=evidence)
+    env.globals.update(
+        change=change, cut=cut, evidence=evidence, failed=_failed, has_failures=_has_failures
+    )
     return env
 
 
