@@ -72,6 +72,7 @@ def main(
     try:
         env = RunnerEnv.from_environ(environ)
         inputs = Inputs.from_environ(environ, env.repository)
+        inputs.check_dates(clock())
     except (InputError, RunnerEnvError) as exc:
         return _fail(str(exc), environ)
     policy = RetryPolicy(max_wait=inputs.max_wait.total_seconds())

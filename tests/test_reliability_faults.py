@@ -466,3 +466,11 @@ def test_a_blob_upload_that_keeps_failing_is_a_history_error(stage: Stage) -> No
     with pytest.raises(HistoryError, match="HTTP 502"):
         commit_files(clients, HOME, "metrics", {"chart.png": b"\x89PNG\x00\xff"}, "one")
     assert "heads/metrics" not in stage.repo.refs
+
+
+def test_a_repository_named_twice_in_different_cases_is_measured_once(stage: Stage) -> None:
+    # GitHub's names are case-insensitive: ACME/Storefront is acme/storefront.
+    run = stage.run(publish="summary", repositories=f"{HOME}, ACME/Storefront")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outputs["merged-prs"] == stage.run(publish="summary").outputs["merged-prs"]
+    assert "ACME/Storefront" not in run.summary

@@ -11,12 +11,18 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ghaction_metrics.inputs.windows import WindowSpec, parse_duration, parse_window
+from ghaction_metrics.inputs.windows import (
+    WindowSpec,
+    check_date,
+    in_the_future,
+    parse_duration,
+    parse_window,
+)
 from ghaction_metrics.metrics.alerts import AlertRule, AlertRuleError, parse_rules
 from ghaction_metrics.records import normalize_login
 
@@ -110,7 +116,7 @@ class Inputs:
             ),
             incident_labels=tuple(_nonempty("incident-labels", get, "incident")),
             incident_window=_parsed(
-                "incident-window", get("incident-window") or "7d", parse_duration
+                "incident-window", get("incident-window") or "7d", _incident_window
             ),
             hotfix_labels=tuple(_nonempty("hotfix-labels", get, "hotfix")),
             exclude_authors=_logins(get("exclude-authors")),
@@ -137,6 +143,23 @@ class Inputs:
             allow_private_data=_boolean("allow-private-data", get("allow-private-data") or "false"),
             mode=_mode(get("mode") or "single", get("publish")),
         )
+
+    def check_dates(self, now: datetime) -> None:
+        """Raise InputError for dates that only the run's clock shows to be wrong: a window
+        or a comparison date that has not begun yet has nothing to measure."""
+        first = self.window.first
+        if first is not None and in_the_future(first, now, self.timezone):
+            raise InputError(
+                "window", self.window.text, "the window lies wholly in the future: use past dates"
+            )
+        if self.compare_to not in ("previous", "none") and in_the_future(
+            date.fromisoformat(self.compare_to), now, self.timezone
+        ):
+            raise InputError(
+                "compare-to",
+                self.compare_to,
+                "the date is in the future, so nothing after it can be compared yet",
+            )
 
 
 def _parsed(name: str, value: str, parse: Callable[[str], _T]) -> _T:
@@ -176,7 +199,7 @@ def _compare_to(value: str) -> str:
         return lowered
     if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
         try:
-            date.fromisoformat(value)
+            check_date(date.fromisoformat(value))
         except ValueError as exc:
             raise InputError("compare-to", value, str(exc)) from None
         return value
@@ -224,14 +247,20 @@ def _timezone(value: str) -> ZoneInfo:
 
 def _repositories(value: str, current: str) -> tuple[str, ...]:
     names = _split(value) or [current]
-    seen: dict[str, None] = {}
+    # GitHub's names are case-insensitive: the first spelling of each repository is kept.
+    seen: dict[str, str] = {}
     for name in names:
-        if not _REPO.match(name):
+        if not _REPO.match(name) or name.split("/", 1)[1] in (".", ".."):
             raise InputError(
                 "repositories", name, "use owner/name or owner/*, separated by commas or new lines"
             )
-        seen.setdefault(name, None)
-    return tuple(seen)
+        seen.setdefault(name.lower(), name)
+    return tuple(seen.values())
+
+
+def _incident_window(value: str) -> timedelta:
+    # An incident a year after a deployment says nothing about that deployment.
+    return parse_duration(value, timedelta(weeks=52), "52w (a year)")
 
 
 def _branches(value: str) -> tuple[str, ...]:

@@ -9,6 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 _RELATIVE = re.compile(r"^(\d{1,4})([dw])$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 _DURATION = re.compile(r"^(\d{1,4})([hdw])$")
+# No repository holds data from before the Unix epoch (GitHub itself dates from 2008); an
+# earlier date only makes the comparison and backfill windows run off the calendar.
+EARLIEST = date(1970, 1, 1)
+MAX_DAYS = 3660  # about ten years
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,8 @@ def parse_window(text: str) -> WindowSpec:
         count = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
         if count < 1:
             raise ValueError("the window must be at least one day long")
-        if count > 3660:
-            raise ValueError("the window may be at most 3660 days (about ten years) long")
+        if count > MAX_DAYS:
+            raise ValueError(f"the window may be at most {MAX_DAYS} days (about ten years) long")
         return WindowSpec(value, days=count)
     match = _RANGE.match(value)
     if match:
@@ -77,12 +81,30 @@ def parse_window(text: str) -> WindowSpec:
             raise ValueError(f"{exc}") from None
         if last < first:
             raise ValueError("the end date is before the start date")
+        check_date(first)
+        if (last - first).days + 1 > MAX_DAYS:
+            raise ValueError(f"the window may be at most {MAX_DAYS} days (about ten years) long")
         return WindowSpec(value, first=first, last=last)
     raise ValueError("use Nd (days), Nw (weeks) or YYYY-MM-DD..YYYY-MM-DD (inclusive dates)")
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse ``Nh``, ``Nd`` or ``Nw`` into a positive duration."""
+def check_date(day: date) -> None:
+    """Raise ValueError for a date earlier than any repository's data."""
+    if day < EARLIEST:
+        raise ValueError(
+            f"use a date from {EARLIEST.isoformat()} on: no repository holds older data"
+        )
+
+
+def in_the_future(day: date, now: datetime, zone: tzinfo) -> bool:
+    """Whether ``day`` has not begun yet in ``zone``."""
+    return day > now.astimezone(zone).date()
+
+
+def parse_duration(
+    text: str, longest: timedelta | None = None, longest_text: str = ""
+) -> timedelta:
+    """Parse ``Nh``, ``Nd`` or ``Nw`` into a positive duration, at most ``longest``."""
     match = _DURATION.match(text.strip())
     if not match:
         raise ValueError("use Nh (hours), Nd (days) or Nw (weeks), for example 7d")
@@ -90,4 +112,7 @@ def parse_duration(text: str) -> timedelta:
     if count < 1:
         raise ValueError("the duration must be positive")
     unit = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-    return count * unit[match.group(2)]
+    duration = count * unit[match.group(2)]
+    if longest is not None and duration > longest:
+        raise ValueError(f"the duration may be at most {longest_text}")
+    return duration
