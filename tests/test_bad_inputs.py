@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from ghaction_metrics import cli
 from ghaction_metrics.action import main
 from ghaction_metrics_dev.dataset.generate import generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
+    WORKFLOW_TOKEN,
     action_inputs,
     input_env_name,
     runner_environment,
@@ -154,3 +156,27 @@ def test_a_bad_value_stops_the_run_before_anything_is_read_or_published(
 
 def _unescape(message: str) -> str:
     return message.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+@pytest.mark.parametrize("run_id", ["a/../../../../tmp/x", "..", "1 2", "x" * 65])
+def test_a_run_id_that_is_no_plain_name_stops_the_command_line_before_anything(
+    server: EmulatorServer, tmp_path: Path, run_id: str
+) -> None:
+    # The run id names files (the snapshot, the HTML report): a path in it would write
+    # outside the output folder in a dry run, and fail only after a full collection otherwise.
+    out = tmp_path / "deep" / "out"
+    before = len(server.requests)
+    stream = io.StringIO()
+    code = cli.main(
+        [
+            "--repository", "acme/storefront", "--api-url", server.api_url,
+            "--server-url", server.url, "--out", str(out), "--run-id", run_id, "--dry-run",
+        ],
+        environ={"GH_TOKEN": WORKFLOW_TOKEN},
+        stream=stream,
+    )  # fmt: skip
+    assert code == 1
+    assert "run id" in stream.getvalue()
+    assert server.requests[before:] == []
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(out in p.parents for p in written), written

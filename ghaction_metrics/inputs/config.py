@@ -422,6 +422,13 @@ class RunnerEnv:
         server = server or environ.get("GITHUB_SERVER_URL", "").strip().rstrip("/")
         summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
         output = environ.get("GITHUB_OUTPUT", "").strip()
+        run_id = environ.get("GITHUB_RUN_ID", "").strip() or "0"
+        if not _RUN_ID.match(run_id):
+            # It names files on the history branch and in the output folder.
+            raise RunnerEnvError(
+                f"The run id {run_id!r} (GITHUB_RUN_ID, or the command line's --run-id) is not "
+                "a plain name: use 1 to 64 letters, digits, '-' or '_'."
+            )
         return RunnerEnv(
             api_url=api_url,
             graphql_url=graphql or _graphql_from_api(api_url),
@@ -431,10 +438,13 @@ class RunnerEnv:
             workspace=Path(environ.get("GITHUB_WORKSPACE", "").strip() or "."),
             step_summary=Path(summary) if summary else None,
             output=Path(output) if output else None,
-            run_id=environ.get("GITHUB_RUN_ID", "").strip() or "0",
+            run_id=run_id,
             run_attempt=environ.get("GITHUB_RUN_ATTEMPT", "").strip() or "1",
             fork_pull_request=_from_fork(environ),
         )
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class RunnerEnvError(RuntimeError):
