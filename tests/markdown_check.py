@@ -13,7 +13,10 @@ from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 # GitHub's own post-processing links @login, @org/team, #123 and owner/repo#123 in text that
 # is not inside a link, code span or code block (html-pipeline's ignored ancestors).
 MENTION = re.compile(r"(?<![A-Za-z0-9`])@[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
-REFERENCE = re.compile(r"(?:(?<![A-Za-z0-9_&])#\d+)|(?:[A-Za-z0-9-]+/[A-Za-z0-9._-]+#\d+)")
+# GitHub autolinks #123, owner/repo#123 and GH-123 (any case) to issues and pull requests.
+REFERENCE = re.compile(
+    r"(?:(?<![A-Za-z0-9_&])#\d+)|(?:[A-Za-z0-9-]+/[A-Za-z0-9._-]+#\d+)|(?:(?i:\bGH-)\d+)"
+)
 _IGNORED = {"a", "code", "pre"}
 
 

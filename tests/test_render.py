@@ -166,6 +166,24 @@ def test_evidence_keeps_its_words_apart_and_names_commits_readably() -> None:
     assert "commit:" not in text
 
 
+def test_gh_references_are_inert() -> None:
+    for text in ("fixes GH-123", "see gh-7 and Gh-8"):
+        assert live_mentions_and_references(text)  # the check sees them
+        assert live_mentions_and_references(md_text(text)) == []
+
+
+def test_a_tag_name_in_evidence_links_nothing() -> None:
+    # Anyone who can push a tag chooses its name; it must not become a reference.
+    for text in ("tag acme/storefront#7-29", "release acme/storefront#7", "tag GH-12"):
+        markdown = evidence(text, "acme/api", "https://github.com")
+        assert render(markdown).links == []
+        assert live_mentions_and_references(markdown) == []
+    markdown = evidence("pr:3 in tag acme/storefront#7-29", "acme/api", "https://github.com")
+    assert render(markdown).links == [
+        ("https://redirect.github.com/acme/api/pull/3", "acme/api#\u200b3")
+    ]
+
+
 def test_evidence_on_another_server_is_plain_inert_text() -> None:
     assert no_backlink_url("https://ghe.example.com", "acme/api", "pull", 1) is None
     markdown = evidence("pr:12 in deployment 9", "acme/api", "https://ghe.example.com")

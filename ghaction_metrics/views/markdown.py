@@ -37,6 +37,8 @@ def without_bidi_controls(value: object) -> object:
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()|+!~#&])")
 _MENTION_OR_REF = re.compile(r"([@#])(?=[A-Za-z0-9])")
 _AUTOLINK = re.compile(r"(?i)(?<=:)//|\bwww\.")
+# GitHub also autolinks GH-123 (any case) to issue 123.
+_GH_REF = re.compile(r"(?i)\b(gh)-(?=\d)")
 _T = TypeVar("_T")
 
 # GitHub's limits (SPEC §6), less room for what is added after rendering: the dashboard's
@@ -51,6 +53,7 @@ def md_text(value: object) -> str:
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # GFM's autolink extension would turn a bare URL or www. name into a live link.
     text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + _ZWSP + m.group(0)[-1], text)
+    text = _GH_REF.sub(lambda m: m.group(1) + _ZWSP + "-", text)
     return _MENTION_OR_REF.sub(lambda m: m.group(1) + _ZWSP, text)
 
 
@@ -118,10 +121,20 @@ _EVIDENCE_REF = re.compile(r"\bpr:(\d+)\b|\b([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9
 _COMMIT_REF = re.compile(r"\bcommit:([0-9a-f]{7,40})\b")
 
 
+# Deployment keys that end in a name someone chose (a tag's): plain text, never parsed.
+_NAMED_KEYS = ("tag ", "release ")
+
+
 def readable_evidence(text: object, repository: str) -> str:
     """Evidence with the records' internal ids as readers know them: ``pr:12`` becomes
     ``owner/repo#12`` and ``commit:<oid>`` ``owner/repo@<short oid>``."""
-    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", str(text))
+    value = str(text)
+    head, sep, tail = value.partition(" in ")
+    if sep:
+        return readable_evidence(head, repository) + sep + readable_evidence(tail, repository)
+    if value.startswith(_NAMED_KEYS):
+        return value
+    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", value)
     return re.sub(r"\bpr:(\d+)\b", lambda m: f"{repository}#{m.group(1)}", value)
 
 
@@ -140,8 +153,18 @@ def no_backlink_url(server_url: str, repository: str, kind: str, number: int) ->
 
 
 def evidence(text: object, repository: str, server_url: str) -> str:
-    """Evidence text with its pull requests and issues linked without back-references."""
-    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", str(text))
+    """Evidence text with its pull requests and issues linked without back-references.
+
+    Evidence is a record's key ("pr:12", "owner/repo#5", "tag v1.2", ...) or "<key> in
+    <deployment key>"; a tag's name is text someone chose and is never read for references.
+    """
+    value = str(text)
+    head, sep, tail = value.partition(" in ")
+    if sep:
+        return evidence(head, repository, server_url) + sep + evidence(tail, repository, server_url)
+    if value.startswith(_NAMED_KEYS):
+        return md_text(value)
+    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", value)
     out: list[str] = []
     position = 0
     for match in _EVIDENCE_REF.finditer(value):
