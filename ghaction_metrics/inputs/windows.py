@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _RELATIVE = re.compile(r"^(\d{1,4})([dw])$")
@@ -17,21 +17,76 @@ MAX_DAYS = 3660  # about ten years
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open interval ``[since, until)`` of UTC-aware instants."""
+    """A half-open interval ``[since, until)`` of UTC-aware instants, measured in the calendar
+    of ``zone`` (the run's ``timezone``).
+
+    Lengths are calendar days, not elapsed time: a week across a daylight-saving change is 7
+    days (167 or 169 hours), per-day rates divide by that, and the windows derived from this
+    one (the previous window, backfilled weeks) start and end at local midnight.
+    """
 
     since: datetime
     until: datetime
+    zone: tzinfo = field(default=UTC, compare=False)
 
     @property
     def days(self) -> float:
-        return (self.until - self.since).total_seconds() / 86400
+        """Calendar days: whole days between day starts, else local wall-clock time in days."""
+        if _day_start(self.since, self.zone) and _day_start(self.until, self.zone):
+            return float((_date(self.until, self.zone) - _date(self.since, self.zone)).days)
+        return (_wall(self.until, self.zone) - _wall(self.since, self.zone)) / timedelta(days=1)
 
     def __contains__(self, moment: datetime) -> bool:
         return self.since <= moment < self.until
 
+    def shifted(self, delta: timedelta) -> Window:
+        """This window moved by ``delta`` of local calendar time (whole days stay whole)."""
+        return Window(
+            _shift(self.since, delta, self.zone), _shift(self.until, delta, self.zone), self.zone
+        )
+
     def previous(self) -> Window:
-        """The window of the same length just before this one."""
-        return Window(self.since - (self.until - self.since), self.since)
+        """The window of the same calendar length just before this one."""
+        return self.ending(self.since)
+
+    def starting(self, moment: datetime, cut: datetime | None = None) -> Window:
+        """A window of this calendar length from ``moment``, ending at ``cut`` if earlier."""
+        until = _shift(moment, self._length(), self.zone)
+        return Window(moment, min(until, cut) if cut is not None else until, self.zone)
+
+    def ending(self, moment: datetime) -> Window:
+        """A window of this calendar length that ends at ``moment``."""
+        return Window(_shift(moment, -self._length(), self.zone), moment, self.zone)
+
+    def _length(self) -> timedelta:
+        return timedelta(days=self.days)
+
+
+def _date(moment: datetime, zone: tzinfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def _wall(moment: datetime, zone: tzinfo) -> datetime:
+    """The local wall-clock time of ``moment`` in ``zone``, as a naive datetime."""
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def _local(wall: datetime, zone: tzinfo) -> datetime:
+    """The UTC instant of a local wall-clock time; one that a clock change skips maps to the
+    instant the change happens (so a day whose midnight is skipped starts at 01:00)."""
+    return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _day_start(moment: datetime, zone: tzinfo) -> bool:
+    return moment == midnight(_date(moment, zone), zone)
+
+
+def _shift(moment: datetime, delta: timedelta, zone: tzinfo) -> datetime:
+    """``moment`` moved by ``delta`` of local calendar time: a day start by whole days stays a
+    day start, whatever clock changes lie between."""
+    if _day_start(moment, zone) and delta % timedelta(days=1) == timedelta(0):
+        return midnight(_date(moment, zone) + delta, zone)
+    return _local(_wall(moment, zone) + delta, zone)
 
 
 @dataclass(frozen=True)
@@ -54,11 +109,12 @@ class WindowSpec:
             assert self.first is not None
             assert self.last is not None
             since_day, until_day = self.first, self.last + timedelta(days=1)
-        return Window(_midnight(since_day, zone), _midnight(until_day, zone))
+        return Window(midnight(since_day, zone), midnight(until_day, zone), zone)
 
 
-def _midnight(day: date, zone: tzinfo) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
+def midnight(day: date, zone: tzinfo) -> datetime:
+    """The UTC instant at which ``day`` begins in ``zone``."""
+    return _local(datetime.combine(day, time(0, 0)), zone)
 
 
 def parse_window(text: str) -> WindowSpec:

@@ -25,7 +25,7 @@ def backfill_windows(window: Window, span: timedelta | None) -> list[Window]:
     if span is None:
         return []
     weeks = max(1, span.days // 7)
-    return [Window(window.since - k * WEEK, window.until - k * WEEK) for k in range(weeks, 0, -1)]
+    return [window.shifted(-k * WEEK) for k in range(weeks, 0, -1)]
 
 
 def collection_since(window: Window, span: timedelta | None, first_run: bool) -> datetime:

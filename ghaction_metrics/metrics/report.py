@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.inputs.windows import Window, midnight
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.compare import Delta, Significance, deltas, headline_of, significance
 from ghaction_metrics.metrics.dora import (
@@ -70,7 +70,7 @@ def event_time(compare_to: str, zone: tzinfo) -> datetime | None:
         day = date.fromisoformat(compare_to)
     except ValueError:
         return None
-    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
+    return midnight(day, zone)
 
 
 def comparison_windows(
@@ -81,6 +81,7 @@ def comparison_windows(
     Before/after a date: each side is a window of the report's length, the after side
     clipped to now.
     """
+    window = Window(window.since, window.until, zone)
     if compare_to == "previous":
         return window.previous(), window
     if compare_to == "none":
@@ -88,11 +89,10 @@ def comparison_windows(
     event = event_time(compare_to, zone)
     if event is None:
         raise ValueError(f"compare-to must be previous, none or a date, not {compare_to!r}")
-    length = window.until - window.since
-    after_until = min(event + length, now)
-    if after_until <= event:
+    after = window.starting(event, cut=now)
+    if after.until <= event:
         return None
-    return Window(event - length, event), Window(event, after_until)
+    return window.ending(event), after
 
 
 def earliest_needed(window: Window, compare_to: str, zone: tzinfo, now: datetime) -> datetime:
@@ -162,7 +162,7 @@ def build_report(
         if compare_to != "previous":
             event = sides[1].since
             tests = _significance(before, after)
-            if sides[1].until < sides[1].since + (window.until - window.since):
+            if sides[1].days < window.days:
                 notes.append(
                     f"The period after {compare_to} is cut at the report's time: "
                     f"{sides[1].days:g} of {window.days:g} days."
