@@ -122,6 +122,7 @@ class DoraSummary:
     deploy_time: Stat = EMPTY
     awaiting: int = 0
     unrecovered: int = 0
+    deployments_per_day_total: float = 0.0  # every repository's deployments, per day
 
 
 @dataclass(frozen=True)
@@ -431,13 +432,18 @@ def _outcome(index: int, event: Event, done: Shipping) -> DeploymentOutcome:
 
 
 def summarize(repositories: Sequence[RepositoryDora]) -> DoraSummary:
+    """The set's figures (SPEC §4). Rates pool every repository's deployments, so three quiet
+    repositories that never fail do not make a fourth that often fails read 0%; frequency is
+    the median over the repositories that deploy (a typical service's cadence, which is what
+    the DORA level describes), with the set's total per day beside it; times pool events."""
     deploying = [r for r in repositories if r.deployments > 0]
     frequency = median([r.deployment_frequency for r in deploying]) or 0.0
-    cfr = median([r.change_failure_rate for r in deploying if r.change_failure_rate is not None])
-    rework = median([r.rework_rate for r in deploying if r.rework_rate is not None])
+    total = sum(r.deployments for r in repositories)
+    cfr = sum(r.failed for r in deploying) / total if total else None
+    rework = sum(r.rework for r in deploying) / total if total else None
     lead = Stat.of(v for r in repositories for v in r.lead_times)
     recovery = Stat.of(v for r in repositories for v in r.recovery_times)
-    total = sum(r.deployments for r in repositories)
+    per_day = sum(r.deployments / r.window.days for r in deploying if r.window.days > 0)
     return DoraSummary(
         deployments=total,
         deployment_frequency=frequency,
@@ -450,4 +456,5 @@ def summarize(repositories: Sequence[RepositoryDora]) -> DoraSummary:
         deploy_time=Stat.of(v for r in repositories for v in r.deploy_times),
         awaiting=sum(r.awaiting for r in repositories),
         unrecovered=sum(r.unrecovered for r in repositories),
+        deployments_per_day_total=per_day,
     )

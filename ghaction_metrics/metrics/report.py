@@ -397,6 +397,7 @@ def _period(period: PeriodReport) -> dict[str, Any]:
             "deployments": dora.deployments,
             "deployment_frequency": dora.deployment_frequency,
             "deployments_per_week": dora.deployment_frequency * 7,
+            "deployments_per_day_total": dora.deployments_per_day_total,
             "lead_time_hours": _stat(dora.lead_time),
             "deploy_time_hours": _stat(dora.deploy_time),
             "change_failure_rate": dora.change_failure_rate,

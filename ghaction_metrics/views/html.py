@@ -26,6 +26,7 @@ from ghaction_metrics.views.markdown import (
     per_day,
     percent,
     readable_evidence,
+    set_formation,
     without_bidi_controls,
 )
 
@@ -57,7 +58,7 @@ def environment() -> Environment:
         data_uri=data_uri,
         evidence=readable_evidence,
     )
-    env.globals.update(change=change, csp=CSP)
+    env.globals.update(change=change, csp=CSP, set_formation=set_formation)
     return env
 
 

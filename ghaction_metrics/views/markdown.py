@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from ghaction_metrics.metrics.alerts import AlertResult
-from ghaction_metrics.metrics.dora import DeploymentOutcome, RepositoryDora
+from ghaction_metrics.metrics.dora import DeploymentOutcome, DoraSummary, RepositoryDora
 from ghaction_metrics.metrics.report import Report
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -188,6 +188,21 @@ def _md_words(value: str) -> str:
     return lead + md_text(value) + trail
 
 
+def set_formation(dora: DoraSummary) -> str | None:
+    """One line on how a set of repositories' headline figures are formed (SPEC §4); None
+    for a single repository, whose figures are its own."""
+    count = len(dora.repositories)
+    if count < 2:
+        return None
+    deploying = sum(1 for r in dora.repositories if r.deployments > 0)
+    return (
+        f"How the figures of the {count} repositories are formed: lead, recovery and cycle "
+        "times pool every repository's events; change failure rate and rework rate pool "
+        f"their deployments; deployment frequency is the median of the {deploying} that "
+        f"deploy ({per_day(dora.deployments_per_day_total)} for all {count} together)."
+    )
+
+
 @dataclass(frozen=True)
 class Limits:
     """How many rows each long table shows; None is all."""
@@ -279,7 +294,12 @@ def environment() -> Environment:
     )
     env.filters.update(md=md_text, duration=duration, percent=percent, per_day=per_day, level=level)
     env.globals.update(
-        change=change, cut=cut, evidence=evidence, failed=_failed, has_failures=_has_failures
+        change=change,
+        cut=cut,
+        evidence=evidence,
+        failed=_failed,
+        has_failures=_has_failures,
+        set_formation=set_formation,
     )
     return env
 

@@ -157,8 +157,8 @@ class GroundTruth:
         cycle: list[float] = []
         first_review: list[float] = []
         frequencies: list[float] = []
-        failure_rates: list[float] = []
-        rework_rates: list[float] = []
+        failed_deployments = 0
+        rework_deployments = 0
         merged_prs = 0
         deployments = 0
         source: dict[str, str] = {}
@@ -200,8 +200,8 @@ class GroundTruth:
                 deployments += count
                 failed = [d for d in shipped if d.fate != "ok"]
                 frequencies.append(count / days)
-                failure_rates.append(len(failed) / count)
-                rework_rates.append(sum(1 for d in shipped if d.rework is not None) / count)
+                failed_deployments += len(failed)
+                rework_deployments += sum(1 for d in shipped if d.rework is not None)
                 recovery.extend(d.recovery_hours for d in failed if d.recovery_hours is not None)
             for change in ledger.changes:
                 hours = change.lead_time_hours
@@ -213,9 +213,10 @@ class GroundTruth:
         return HeadlineTruth(
             deployment_frequency=_median(frequencies) or 0.0,
             lead_time_hours=_median(lead),
-            change_failure_rate=_median(failure_rates),
+            # Pooled over every repository's deployments (SPEC §4).
+            change_failure_rate=failed_deployments / deployments if deployments else None,
             recovery_time_hours=_median(recovery),
-            rework_rate=_median(rework_rates),
+            rework_rate=rework_deployments / deployments if deployments else None,
             cycle_time_hours=_median(cycle),
             merged_prs=merged_prs,
             time_to_first_review_hours=_median(first_review),
