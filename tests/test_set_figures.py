@@ -4,6 +4,7 @@ deploy, with the set's total per day beside it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -11,10 +12,14 @@ import pytest
 from metric_records import T0, deployment, linear
 from metric_records import pull as make_pull
 from metric_records import repo as make_repo
+from sample_reports import sample_report
 
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.dora import RepositoryDora, repository_dora, summarize
+from ghaction_metrics.metrics.report import Report
+from ghaction_metrics.views.html import report_html
+from ghaction_metrics.views.markdown import View, comment_markdown, summary_markdown
 
 WINDOW = Window(T0, T0 + timedelta(days=10))
 NOW = T0 + timedelta(days=20)
@@ -64,22 +69,25 @@ def test_no_deployments_anywhere_is_no_data_and_a_zero_rate() -> None:
     assert summary.deployments_per_day_total == 0
 
 
-def test_every_report_says_in_one_line_how_the_sets_figures_are_formed() -> None:
-    from sample_reports import sample_report
+def _summary(report: Report) -> str:
+    return summary_markdown(View(report))
 
-    from ghaction_metrics.views.html import report_html
-    from ghaction_metrics.views.markdown import View, comment_markdown, summary_markdown
 
-    several = sample_report(repositories=3)
-    one = sample_report(repositories=1)
-    for render in (
-        lambda r: summary_markdown(View(r)),
-        lambda r: comment_markdown(View(r)),
-        lambda r: report_html(r, [], [], "https://github.com").decode(),
-    ):
-        text = render(several)
-        lines = [line for line in text.splitlines() if "figures of the 3 repositories" in line]
-        assert len(lines) == 1, text[:3000]
-        assert "pool" in lines[0]
-        assert "median of the" in lines[0]
-        assert "figures of the 1 repositor" not in render(one)
+def _comment(report: Report) -> str:
+    return comment_markdown(View(report))
+
+
+def _html(report: Report) -> str:
+    return report_html(report, [], [], "https://github.com").decode()
+
+
+@pytest.mark.parametrize("render", [_summary, _comment, _html])
+def test_every_report_says_in_one_line_how_the_sets_figures_are_formed(
+    render: Callable[[Report], str],
+) -> None:
+    text = render(sample_report(repositories=3))
+    lines = [line for line in text.splitlines() if "figures of the 3 repositories" in line]
+    assert len(lines) == 1, text[:3000]
+    assert "pool" in lines[0]
+    assert "median of the" in lines[0]
+    assert "figures of the 1 repositor" not in render(sample_report(repositories=1))
