@@ -123,9 +123,10 @@ def test_a_rollback_is_detected_and_fails_the_deployment_it_undoes() -> None:
     assert [o.is_rollback for o in result.outcomes] == [False, False, True]
     assert [o.failed_by for o in result.outcomes] == [None, "rollback", None]
     assert result.recovery_times == (1.0,)  # 5 - 4
-    # a re-deployment after the rollback ships PR 2 again, but its lead time stays 4 h
+    # a re-deployment after the rollback ships nothing new: PR 2 was shipped by deployment 2
     redeploy = dora(make_repo(pulls, commits, [*deployments, deployment(4, "m2", 7)]))
-    assert redeploy.outcomes[3].ships == ("pr:2",)
+    assert redeploy.outcomes[3].ships == ()
+    assert not redeploy.outcomes[3].is_rollback
     assert sorted(redeploy.lead_times) == [2, 4]
 
 
@@ -143,14 +144,16 @@ def test_commit_graph_chaining_matches_reachable_sets() -> None:
     keys = {c.oid: f"k{c.oid}" for c in commits}
     events = [Event(f"d{i}", "p", sha, h(i)) for i, sha in enumerate(["b", "d", "f", "c", "f"])]
     chained = chain_shipments(events, graph, keys)
+    # Each ships what no earlier deployment in the chain reached (SPEC: set-based shipping).
     expected: list[set[str]] = []
-    previous: set[str] = set()
+    shipped: set[str] = set()
     for event in events:
         assert event.sha is not None
         reach = graph.reachable(event.sha)
-        expected.append({keys[o] for o in reach - previous})
-        previous = reach
+        expected.append({keys[o] for o in reach - shipped})
+        shipped |= reach
     assert [set(e.ships) for e in chained] == expected
+    assert expected[3] == expected[4] == set()  # c was shipped by d; f by the earlier f
     assert [e.is_rollback for e in chained] == [False, False, False, True, False]
 
 
@@ -214,6 +217,22 @@ def test_lightweight_and_annotated_tags() -> None:
         ("tag v1.0.0", False),
     ]
     assert sorted(result.lead_times) == [2, 2]
+
+
+def test_a_floating_tag_on_an_already_deployed_commit_is_no_new_deployment() -> None:
+    # v3 follows the latest v3.x: it points at v3.2's commit and adds nothing.
+    tags = [
+        Tag(REPO, "v3.1", "m1", h(2), h(1)),
+        Tag(REPO, "v3.2", "m2", h(4), h(3)),
+        Tag(REPO, "v3", "m2", h(5), h(3)),
+    ]
+    commits = linear(("m1", 1), ("m2", 3))
+    data = make_repo([make_pull(1, 0, 1, 0), make_pull(2, 0, 3, 0)], commits, tags=tags)
+    result = dora(data, source="tags:v*")
+    assert [o.key for o in result.outcomes] == ["tag v3.1", "tag v3.2"]
+    assert result.deployments == 2
+    assert [o.is_rollback for o in result.outcomes] == [False, False]
+    assert ("tag v3", "same commit as tag v3.2") in [(x.key, x.reason) for x in result.left_out]
 
 
 def test_releases_leave_out_drafts_and_pre_releases() -> None:

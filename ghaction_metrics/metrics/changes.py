@@ -2,8 +2,8 @@
 
 A change is a pull request merged into a counted base branch (linked through its merge commit,
 which covers squash, rebase and merge-commit merges) or a default-branch commit that belongs
-to no pull request. A successful deployment ships the changes reachable from its commit but
-not from the previous successful deployment's commit in the same environment.
+to no pull request. A successful deployment ships the changes reachable from its commit that
+no earlier successful deployment in the same environment reached.
 """
 
 from __future__ import annotations
@@ -200,11 +200,11 @@ def chain_shipments(
 ) -> list[Event]:
     """Fill ``ships`` and ``is_rollback`` for each environment's chain of deployments.
 
-    A deployment ships what its commit reaches and the previous deployment's commit does not.
-    Each chain keeps the previous deployment's reachable set and grows it by the new commits
-    only, so a chain costs one walk over the history, not one per deployment; the set is
-    rebuilt from scratch only when a deployment does not descend from the previous one
-    (a rollback, or a deployment of another line of history), which is rare.
+    A deployment ships what its commit reaches and no earlier deployment of the chain reached
+    (SPEC: set-based shipping), so a redeploy after a rollback, or a deployment after one of
+    another line, ships only what is new. Each chain keeps the union of everything its
+    deployments reached and grows it by the new commits only: a chain costs one walk over
+    the history. A deployment whose commit the previous one's reaches is a rollback.
     """
     result: list[Event] = []
     chains: dict[str, list[Event]] = {}
@@ -212,20 +212,24 @@ def chain_shipments(
         chains.setdefault(event.environment, []).append(event)
     for chain in chains.values():
         previous: str | None = None  # the previous deployment's commit, when in the graph
-        reached: set[str] = set()  # everything that commit reaches
+        shipped: set[str] = set()  # everything the chain's deployments reached so far
         for event in chain:
             if event.sha is None or event.sha not in graph:
                 # A commit outside the collected default-branch history: nothing it ships is
                 # visible, and it does not move the chain.
                 result.append(event)
                 continue
-            new, boundary = graph.new_since(event.sha, reached)
+            new, _ = graph.new_since(event.sha, shipped)
             ships = frozenset(by_commit[oid] for oid in new if oid in by_commit)
-            rollback = previous is not None and event.sha != previous and event.sha in reached
-            if previous is None or previous in boundary or previous in new:
-                reached |= new
-            else:
-                reached = graph.reachable(event.sha)
+            # Only a commit already reached can be an ancestor of the previous one; the walk
+            # from the previous commit is the rare case.
+            rollback = (
+                previous is not None
+                and event.sha != previous
+                and not new
+                and event.sha in graph.reachable(previous)
+            )
+            shipped |= new
             result.append(
                 Event(
                     event.key,

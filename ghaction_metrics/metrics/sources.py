@@ -147,7 +147,9 @@ def workflow_events(repo: RepositoryData, wanted: str) -> SourceEvents:
 
 def tag_events(repo: RepositoryData, pattern: str) -> SourceEvents:
     """Tags matching the glob: an annotated tag at its tagger date, a lightweight one at its
-    commit's committer date (marked as an approximation)."""
+    commit's committer date (marked as an approximation). A tag on a commit that an earlier
+    matching tag already deployed is that same deployment (a floating tag such as ``v3``
+    following the latest ``v3.x``), so it is left out, with the tag it repeats."""
     events: list[Event] = []
     for tag in repo.tags:
         if not fnmatch.fnmatchcase(tag.name, pattern):
@@ -158,4 +160,13 @@ def tag_events(repo: RepositoryData, pattern: str) -> SourceEvents:
             events.append(
                 Event(f"tag {tag.name}", "tags", tag.commit, tag.committed_at, approximate=True)
             )
-    return SourceEvents(events, [], [])
+    kept: list[Event] = []
+    left_out: list[LeftOut] = []
+    first_by_commit: dict[str | None, Event] = {}
+    for event in sorted(events, key=lambda e: (e.time, e.key)):
+        earlier = first_by_commit.setdefault(event.sha, event)
+        if earlier is event:
+            kept.append(event)
+        else:
+            left_out.append(LeftOut(event.key, event.time, f"same commit as {earlier.key}"))
+    return SourceEvents(kept, left_out, [])
