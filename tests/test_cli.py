@@ -52,6 +52,21 @@ def test_help_lists_every_input_and_the_local_options() -> None:
     assert set(LOCAL_OPTIONS) <= options
 
 
+@pytest.mark.parametrize("module", ["ghaction_metrics", "ghaction_metrics_dev.demo"])
+def test_the_commands_run_from_any_folder(tmp_path: Path, module: str) -> None:
+    # scripts/setup installs the checkout into .venv, so no cd or PYTHONPATH is needed.
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert f"python -m {module}" in completed.stdout
+
+
 def test_token_comes_from_the_environment_and_defaults_from_action_yml(tmp_path: Path) -> None:
     inputs = cli.action_inputs()
     args = cli.parser(inputs).parse_args(
