@@ -76,6 +76,42 @@ def test_levels_become_commands(log_stream: io.StringIO) -> None:
     ]
 
 
+@pytest.fixture
+def terminal_stream() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    handler = runner.setup_logging(stream, workflow_commands=False)
+    yield stream
+    root.removeHandler(handler)
+    for h in saved_handlers:
+        if h not in root.handlers:
+            root.addHandler(h)
+    root.setLevel(saved_level)
+
+
+def test_a_terminal_gets_plain_sentences(terminal_stream: io.StringIO) -> None:
+    # Outside GitHub Actions nobody parses commands: no "::" prefix and no %25 escapes.
+    log = logging.getLogger("ghaction_metrics.test")
+    log.debug("details %d", 1)
+    log.info("plain line")
+    log.log(runner.NOTICE, "look here")
+    log.warning("careful\nsecond line", extra={"title": "Rate limit: low"})
+    log.error("50% failed")
+    with runner.group("Collect acme/app", terminal_stream):
+        log.info("::inside")
+    assert terminal_stream.getvalue().splitlines() == [
+        "Debug: details 1",
+        "plain line",
+        "Note: look here",
+        "Warning: careful",
+        "second line",
+        "Error: 50% failed",
+        "Collect acme/app",
+        "::inside",
+    ]
+
+
 def test_exception_text_stays_in_one_annotation(log_stream: io.StringIO) -> None:
     log = logging.getLogger("ghaction_metrics.test")
     try:
@@ -142,6 +178,7 @@ def test_outputs_round_trip(tmp_path: Path, value: str) -> None:
         "report-json": value,
         "merged-prs": "2",
     }
+    assert runner.read_outputs(path) == {"report-json": value, "merged-prs": "2"}
 
 
 def test_delimiter_is_fresh_per_value_and_never_in_value(tmp_path: Path) -> None:
