@@ -52,6 +52,11 @@ TOKEN_REFUSED = (
     "Input 'token' was refused by GitHub (401 Bad credentials): it is expired, revoked or "
     "mistyped. Leave the input out to use ${{ github.token }}, or renew the secret it names."
 )
+# The same for the command line, where the token comes from the environment or --token.
+TOKEN_REFUSED_LOCALLY = (
+    "The token was refused by GitHub (401 Bad credentials): it is expired, revoked or "
+    "mistyped. Set GH_TOKEN (or GITHUB_TOKEN) to a valid token, or pass --token."
+)
 
 
 def main(
@@ -84,7 +89,7 @@ def main(
     except (GithubException, GraphQLError, requests.RequestException) as exc:
         log.debug("Failure details", exc_info=True)
         if getattr(exc, "status", None) == 401:
-            return _fail(TOKEN_REFUSED, environ)
+            return _fail(TOKEN_REFUSED if commands else TOKEN_REFUSED_LOCALLY, environ)
         return _fail(f"GitHub request failed: {type(exc).__name__}: {exc}", environ)
 
 

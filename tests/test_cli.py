@@ -109,6 +109,26 @@ def test_a_missing_token_says_how_to_give_one(
     assert "::" not in err
 
 
+def test_a_refused_token_says_how_to_give_another(tmp_path: Path) -> None:
+    dataset = generate_dataset(seed=5, now=NOW, profile="tiny")
+    log = io.StringIO()
+    with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as server:
+        argv = ["--api-url", server.api_url, "--repository", dataset.home_repository]
+        with contextlib.redirect_stdout(log):
+            code = cli.main(
+                [*argv, "--out", str(tmp_path)],
+                environ={"GH_TOKEN": "expired"},
+                stream=log,
+                clock=lambda: NOW,
+            )
+    assert code == 1
+    assert (
+        "Error: The token was refused by GitHub (401 Bad credentials): it is expired, revoked "
+        "or mistyped. Set GH_TOKEN (or GITHUB_TOKEN) to a valid token, or pass --token.\n"
+    ) in log.getvalue()
+    assert log.getvalue().splitlines()[-1].endswith(f"nothing published; files in {tmp_path}")
+
+
 def test_inside_a_workflow_the_log_is_the_runners_again(tmp_path: Path) -> None:
     inputs = cli.action_inputs()
     args = cli.parser(inputs).parse_args(["--repository", "o/r", "--out", str(tmp_path)])
