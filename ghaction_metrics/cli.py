@@ -2,7 +2,7 @@
 
 The options are generated from ``action.yml``'s inputs, so the two cannot drift apart. The
 command builds the environment a runner would give the container and runs the action's own
-``run.main``: what it measures and publishes is exactly what the action does. ``--dry-run``
+``action.main``: what it measures and publishes is exactly what the action does. ``--dry-run``
 publishes nothing and writes it all to ``--out`` instead (publish/dry_run.py).
 """
 

@@ -124,7 +124,8 @@ class TerminalFormatter(logging.Formatter):
 def setup_logging(
     stream: TextIO, level: int = logging.DEBUG, *, workflow_commands: bool = True
 ) -> logging.Handler:
-    """Route the root logger through the workflow-command formatter; return the handler.
+    """Route the root logger through the workflow-command (or terminal) formatter; return
+    the handler.
 
     DEBUG is emitted as ``::debug::``, which the runner shows only when step debug logging is
     on, so the default level is DEBUG rather than INFO. Without ``workflow_commands`` (not
