@@ -88,24 +88,31 @@ def test_token_comes_from_the_environment_and_defaults_from_action_yml(tmp_path:
     assert ghes_url == "https://ghe.example"
 
 
-def test_a_wildcard_needs_an_explicit_repository(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        # A wildcard names no single repository to publish to.
+        (["--repositories", "octo/*"], {"GH_TOKEN": "t"}, "give --repository OWNER/NAME"),
+        (
+            ["--repository", "octo/app"],
+            {"GH_TOKEN": " "},
+            "no token: set GH_TOKEN (or GITHUB_TOKEN) to a personal access token, or pass --token",
+        ),
+    ],
+    ids=["wildcard without --repository", "no token"],
+)
+def test_usage_errors_say_what_to_give(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    message: str,
 ) -> None:
     with pytest.raises(SystemExit) as raised:
-        cli.main(["--repositories", "octo/*", "--out", str(tmp_path)], environ={"GH_TOKEN": "t"})
-    assert raised.value.code == 2
-    assert "give --repository OWNER/NAME" in capsys.readouterr().err
-
-
-def test_a_missing_token_says_how_to_give_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as raised:
-        cli.main(["--repository", "octo/app", "--out", str(tmp_path)], environ={"GH_TOKEN": " "})
+        cli.main([*argv, "--out", str(tmp_path)], environ=environ)
     assert raised.value.code == 2
     err = capsys.readouterr().err
-    assert "set GH_TOKEN" in err
-    assert "pass --token" in err
+    assert f"error: {message}" in err
     assert "::" not in err
 
 
