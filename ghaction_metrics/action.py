@@ -35,6 +35,7 @@ from ghaction_metrics.publish.history import HistoryError
 from ghaction_metrics.publish.privacy import AllPrivateError, publishable, withheld_warning
 from ghaction_metrics.publish.targets import PERMISSIONS_FIX, GitHubSink, Sink, publish
 from ghaction_metrics.records import Collection
+from ghaction_metrics.wording import counted
 from ghaction_metrics.workflow_commands import (
     NOTICE,
     PrivateNames,
@@ -50,6 +51,11 @@ log = logging.getLogger("ghaction_metrics")
 TOKEN_REFUSED = (
     "Input 'token' was refused by GitHub (401 Bad credentials): it is expired, revoked or "
     "mistyped. Leave the input out to use ${{ github.token }}, or renew the secret it names."
+)
+# The same for the command line, where the token comes from the environment or --token.
+TOKEN_REFUSED_LOCALLY = (
+    "The token was refused by GitHub (401 Bad credentials): it is expired, revoked or "
+    "mistyped. Set GH_TOKEN (or GITHUB_TOKEN) to a valid token, or pass --token."
 )
 
 
@@ -68,7 +74,9 @@ def main(
         add_mask(environ.get(env_name("token"), "").strip(), stream)
         add_mask(environ.get(env_name("pseudonym-salt"), "").strip(), stream)
     private_names = PrivateNames()
-    setup_logging(stream, logging.INFO).addFilter(private_names)
+    # The runner sets GITHUB_ACTIONS; elsewhere (the command line) the log is for a person.
+    commands = environ.get("GITHUB_ACTIONS") == "true"
+    setup_logging(stream, logging.INFO, workflow_commands=commands).addFilter(private_names)
     try:
         env = RunnerEnv.from_environ(environ)
         inputs = Inputs.from_environ(environ, env.repository)
@@ -82,7 +90,7 @@ def main(
     except (GithubException, GraphQLError, requests.RequestException) as exc:
         log.debug("Failure details", exc_info=True)
         if getattr(exc, "status", None) == 401:
-            return _fail(TOKEN_REFUSED, environ)
+            return _fail(TOKEN_REFUSED if commands else TOKEN_REFUSED_LOCALLY, environ)
         return _fail(f"GitHub request failed: {type(exc).__name__}: {exc}", environ)
 
 
@@ -197,10 +205,10 @@ def run(
         log.warning(withheld_warning(allowed.withheld))
     collection = allowed.collection
     log.info(
-        "Collected %d repositories with %d GraphQL queries (%d points)",
-        len(collection.repositories),
-        collection.requests,
-        collection.graphql_points,
+        "Collected %s with %s (%s)",
+        counted(len(collection.repositories), "repository", "repositories"),
+        counted(collection.requests, "GraphQL query", "GraphQL queries"),
+        counted(collection.graphql_points, "point"),
     )
     salt = ""
     if inputs.per_person == "anonymous" and not inputs.pseudonym_salt:
@@ -224,7 +232,9 @@ def run(
         env.run_attempt,
     )
     if backfill:
-        log.info("First run: %d weekly snapshots backfilled for the trends", len(backfill))
+        log.info(
+            "First run: %s backfilled for the trends", counted(len(backfill), "weekly snapshot")
+        )
     alerts = evaluate(inputs.alerts, report)
     for alert in alerts:
         if alert.fired:
@@ -259,7 +269,7 @@ def run(
         log.error(problem)
     fired = [alert for alert in alerts if alert.fired]
     if fired and inputs.fail_on_alert:
-        log.error("%d alert rule(s) fired and fail-on-alert is true", len(fired))
+        log.error("%s fired and fail-on-alert is true", counted(len(fired), "alert rule"))
         return 1
     return 1 if problems else 0
 
@@ -288,7 +298,8 @@ def _shard(
         # The repositories cut short keep their previous records (or none): the aggregate
         # would show them out of date, so the shard job fails to make that visible.
         problems.append("The collection was cut short; the aggregate misses part of this shard.")
-    log.info("Shard: records of %d repositories committed as %s", len(files), sha)
+    shard = counted(len(files), "repository", "repositories")
+    log.info("Shard: records of %s committed as %s", shard, sha)
     if "summary" in inputs.publish and env.step_summary is not None:
         lines = ["## Engineering metrics (shard)", "", "Records committed for the aggregate run:"]
         lines += [f"- {path.split('/', 3)[3].removesuffix('.jsonl.gz')}" for path in sorted(files)]
@@ -386,9 +397,9 @@ def _history(inputs: Inputs, env: RunnerEnv, clients: GitHubClients) -> History:
             )
             return EMPTY_HISTORY
     log.info(
-        "History branch %s: %d snapshots of %s",
+        "History branch %s: %s of %s",
         inputs.history_branch,
-        len(history.snapshots),
+        counted(len(history.snapshots), "snapshot"),
         inputs.report_id,
     )
     return history

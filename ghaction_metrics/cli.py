@@ -2,7 +2,7 @@
 
 The options are generated from ``action.yml``'s inputs, so the two cannot drift apart. The
 command builds the environment a runner would give the container and runs the action's own
-``run.main``: what it measures and publishes is exactly what the action does. ``--dry-run``
+``action.main``: what it measures and publishes is exactly what the action does. ``--dry-run``
 publishes nothing and writes it all to ``--out`` instead (publish/dry_run.py).
 """
 
@@ -23,6 +23,7 @@ import yaml
 from ghaction_metrics.action import main as run_main
 from ghaction_metrics.inputs.config import env_name, server_url_of
 from ghaction_metrics.publish.dry_run import DryRunSink
+from ghaction_metrics.workflow_commands import read_outputs
 
 ACTION_YML = Path(__file__).resolve().parents[1] / "action.yml"
 _EXPRESSION = re.compile(r"\$\{\{.*\}\}")
@@ -116,6 +117,11 @@ def environment(
     values = {name: getattr(args, name) for name in inputs}
     if values.get("token") is None:
         values["token"] = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or ""
+    if not (values["token"] or "").strip():
+        raise UsageError(
+            "no token: set GH_TOKEN (or GITHUB_TOKEN) to a personal access token, or pass "
+            "--token (which other users can see in the process list)"
+        )
     repository = args.repository or environ.get("GITHUB_REPOSITORY", "")
     if not repository:
         listed = [r.strip() for r in re.split(r"[,\n]", values.get("repositories") or "")]
@@ -140,6 +146,8 @@ def environment(
         "GITHUB_RUN_ID": args.run_id or str(int(now.timestamp())),
         "GITHUB_RUN_ATTEMPT": "1",
         "GITHUB_EVENT_NAME": "workflow_dispatch",
+        # Inside a workflow step the log is the runner's again: workflow commands, not prose.
+        "GITHUB_ACTIONS": environ.get("GITHUB_ACTIONS", ""),
     }
     for name, spec in inputs.items():
         given = values.get(name)
@@ -166,7 +174,22 @@ def main(
     begun = time.monotonic()
     code = run_main(env, out_stream, clock=lambda: started, sink=sink, mask=False)
     out_stream.write(
-        f"Finished in {time.monotonic() - begun:.1f}s with exit code {code}; "
-        f"files in {Path(args.out).resolve()}\n"
+        f"Finished in {time.monotonic() - begun:.1f}s with exit code {code}: "
+        f"{published(env, dry_run=args.dry_run)}; files in {Path(args.out).resolve()}\n"
     )
     return code
+
+
+def published(env: Mapping[str, str], *, dry_run: bool) -> str:
+    """Where the run published, from its outputs: the dashboard issue and the history commit."""
+    if dry_run:
+        return "a dry run, nothing published"
+    values = read_outputs(env["GITHUB_OUTPUT"])
+    places = []
+    if values.get("issue-url"):
+        places.append(f"dashboard {values['issue-url']}")
+    if values.get("history-sha"):
+        web = f"{env['GITHUB_SERVER_URL']}/{env['GITHUB_REPOSITORY']}"
+        branch = env.get(env_name("history-branch"), "")
+        places.append(f"history commit {web}/commit/{values['history-sha']} on {branch}")
+    return ", ".join(places) or "nothing published"

@@ -100,18 +100,43 @@ class WorkflowCommandFormatter(logging.Formatter):
         return format_command(command, message, properties)
 
 
-def setup_logging(stream: TextIO, level: int = logging.DEBUG) -> logging.Handler:
-    """Route the root logger through the workflow-command formatter; return the handler.
+class TerminalFormatter(logging.Formatter):
+    """Log lines for a person at a terminal (the command line outside GitHub Actions): the
+    level as a word, the message as written, no workflow command and nothing escaped."""
+
+    def __init__(self) -> None:
+        super().__init__("%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        level = record.levelno
+        if level >= logging.ERROR:
+            return f"Error: {message}"
+        if level >= logging.WARNING:
+            return f"Warning: {message}"
+        if level >= NOTICE:
+            return f"Note: {message}"
+        if level < logging.INFO:
+            return f"Debug: {message}"
+        return message
+
+
+def setup_logging(
+    stream: TextIO, level: int = logging.DEBUG, *, workflow_commands: bool = True
+) -> logging.Handler:
+    """Route the root logger through the workflow-command (or terminal) formatter; return
+    the handler.
 
     DEBUG is emitted as ``::debug::``, which the runner shows only when step debug logging is
-    on, so the default level is DEBUG rather than INFO.
+    on, so the default level is DEBUG rather than INFO. Without ``workflow_commands`` (not
+    under GitHub Actions) the lines are plain text for a terminal instead, groups included.
     """
     logging.addLevelName(NOTICE, "NOTICE")
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(WorkflowCommandFormatter())
+    handler.setFormatter(WorkflowCommandFormatter() if workflow_commands else TerminalFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
-        if isinstance(old.formatter, WorkflowCommandFormatter):
+        if isinstance(old.formatter, WorkflowCommandFormatter | TerminalFormatter):
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
@@ -152,6 +177,13 @@ def _withheld(title: str) -> bool:
     )
 
 
+def _terminal() -> bool:
+    """Whether the log is set up for a terminal (TerminalFormatter) rather than a runner."""
+    return any(
+        isinstance(handler.formatter, TerminalFormatter) for handler in logging.getLogger().handlers
+    )
+
+
 @contextmanager
 def group(title: str, stream: TextIO | None = None) -> Iterator[None]:
     """Fold the log lines written inside the block under ``title``.
@@ -161,6 +193,12 @@ def group(title: str, stream: TextIO | None = None) -> Iterator[None]:
     out = stream if stream is not None else sys.stdout
     # Group titles bypass logging, so the filter that keeps private names out is asked here.
     shown = "(a private repository; name withheld)" if _withheld(title) else title
+    if _terminal():
+        # A terminal cannot fold lines: the title is a plain line above them.
+        out.write(shown + "\n")
+        out.flush()
+        yield
+        return
     out.write(format_command("group", shown) + "\n")
     out.flush()
     try:
@@ -285,6 +323,23 @@ def write_outputs(path: str | os.PathLike[str], mapping: Mapping[str, str]) -> N
     # newline="" keeps "\n" on every platform: the runner splits on the line feed.
     with Path(path).open("a", encoding="utf-8", newline="") as fh:
         fh.write("".join(chunks))
+
+
+def read_outputs(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The step outputs ``write_outputs`` appended to ``path``, by name (the last one wins)."""
+    with Path(path).open(encoding="utf-8", newline="") as fh:
+        lines = fh.read().split("\n")
+    values: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        name, marker, delimiter = lines[index].partition("<<")
+        if not marker:
+            index += 1
+            continue
+        end = lines.index(delimiter, index + 1)
+        values[name] = "\n".join(lines[index + 1 : end])
+        index = end + 1
+    return values
 
 
 def append_summary(path: str | os.PathLike[str], markdown: str) -> None:

@@ -1,13 +1,14 @@
 """The offline demo: the action end to end against the built-in GitHub emulator.
 
-``python -m ghaction_metrics_dev.demo [--out DIR]`` generates the demo organisation, serves it on
-127.0.0.1, runs ``entrypoint.py`` exactly as a runner would, and writes what the action
-published (job summary, dashboard issue and comment, history branch with its charts, HTML
-report and trends page, outputs, log) to DIR.
+``python -m ghaction_metrics_dev.demo [--out DIR]`` (or ``scripts/demo [DIR]``) generates the
+demo organisation, serves it on 127.0.0.1, runs ``entrypoint.py`` exactly as a runner would,
+writes what the action published (job summary, dashboard issue and comment, history branch with
+its charts, HTML report and trends page, outputs, log) to DIR, and prints its headline figures
+beside the demo data's truth.
 
 ``--screenshots DIR`` also renders the job summary as GitHub would (cmark-gfm) and takes
 screenshots of it and of the HTML report in headless Chromium: the README's pictures come from
-``scripts/demo --screenshots docs/images``.
+``.venv/bin/python -m ghaction_metrics_dev.demo --screenshots docs/images``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import logging
 import re
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from ghaction_metrics.metrics.report import format_number
 from ghaction_metrics_dev.dataset.generate import generate_dataset
+from ghaction_metrics_dev.dataset.truth import HeadlineTruth
 from ghaction_metrics_dev.emulator.harness import (
     branch_files,
     run_action,
@@ -84,15 +89,22 @@ def run_demo(
     views = _views(out, history, report_html)
     if screenshots is not None:
         _screenshots(out, screenshots, result.summary)
+    comparison: list[str] = []
     if report_json:
-        window = json.loads(report_json)["current"]["window"]
-        since = datetime.fromisoformat(window["since"].replace("Z", "+00:00"))
-        until = datetime.fromisoformat(window["until"].replace("Z", "+00:00"))
+        current = json.loads(report_json)["current"]
+        since = datetime.fromisoformat(current["window"]["since"].replace("Z", "+00:00"))
+        until = datetime.fromisoformat(current["window"]["until"].replace("Z", "+00:00"))
         names = json.loads(report_json)["repositories"]
         truth = dataset.truth.headline(names, since, until)
         (out / "ground-truth.json").write_text(
             json.dumps(asdict(truth), indent=2, default=str) + "\n", encoding="utf-8"
         )
+        comparison = [
+            "",
+            f"Headline figures from {since:%Y-%m-%d} to {until:%Y-%m-%d}: the action's "
+            "(report.json) beside the demo data's truth (ground-truth.json):",
+            *(f"  {row}" for row in truth_table(current, truth)),
+        ]
     rest = sum(1 for r in requests if r.kind == "rest")
     graphql = [r for r in requests if r.kind == "graphql"]
     points = sum(r.graphql_cost or 0 for r in graphql)
@@ -108,6 +120,7 @@ def run_demo(
         "  report.json             the snapshot written to the workspace",
         "  ground-truth.json       the demo data's true headline values, for comparison",
         "  action-log.txt          the action's log as the runner would show it",
+        *comparison,
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     return result.returncode
@@ -127,8 +140,52 @@ def _views(out: Path, history: dict[str, bytes], report_html: bytes) -> list[str
         lines.append("  report.html             this run's self-contained HTML report")
     if "default/index.html" in history:
         (out / "index.html").write_bytes(history["default/index.html"])
+        # The trends page links each snapshot's report relative to itself: copy them alongside.
+        for path, content in history.items():
+            if path.startswith("default/reports/"):
+                target = out / path.removeprefix("default/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
         lines.append("  index.html              the trends page across all snapshots")
+        lines.append("  reports/                the snapshots' HTML reports the trends page links")
     return lines
+
+
+# What the demo compares: label, HeadlineTruth field, path to the figure in report.json's
+# "current" (a median's path ends at its "median").
+_HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("deployments per day", "deployment_frequency", ("dora", "deployment_frequency")),
+    ("lead time, hours", "lead_time_hours", ("dora", "lead_time_hours", "median")),
+    ("change failure rate", "change_failure_rate", ("dora", "change_failure_rate")),
+    ("recovery time, hours", "recovery_time_hours", ("dora", "recovery_time_hours", "median")),
+    ("rework rate", "rework_rate", ("dora", "rework_rate")),
+    ("deployments", "deployments", ("dora", "deployments")),
+    ("cycle time, hours", "cycle_time_hours", ("pull_requests", "cycle_time_hours", "median")),
+    (
+        "time to first review, hours",
+        "time_to_first_review_hours",
+        ("pull_requests", "time_to_first_review_hours", "median"),
+    ),
+    ("merged pull requests", "merged_prs", ("pull_requests", "merged")),
+)
+
+
+def truth_table(current: Mapping[str, Any], truth: HeadlineTruth) -> list[str]:
+    """The headline figures of report.json's ``current`` beside the truth, as text rows,
+    both written as the action's outputs write them (four decimals at most, – for none)."""
+    rows = [("figure", "action", "truth", "")]
+    for label, name, path in _HEADLINE:
+        value: Any = current
+        for key in path:
+            value = None if value is None else value.get(key)
+        action = format_number(value) or "–"
+        expected = format_number(getattr(truth, name)) or "–"
+        rows.append((label, action, expected, "same" if action == expected else "DIFFERS"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return [
+        f"{label:<{widths[0]}}  {action:>{widths[1]}}  {expected:>{widths[2]}}  {mark}".rstrip()
+        for label, action, expected, mark in rows
+    ]
 
 
 _SUMMARY_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
@@ -171,15 +228,39 @@ def _screenshots(out: Path, target: Path, summary: str) -> None:
         log.info("Screenshot of %s written to %s", source.name, target / name)
 
 
+USAGE_EXAMPLES = """examples:
+  scripts/demo [DIR] [OPTION...]
+                               set up .venv if needed, then write the demo to DIR
+                               (default demo-output)
+  .venv/bin/python -m ghaction_metrics_dev.demo --screenshots docs/images
+                               the README's pictures (after scripts/setup --with-browser)
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ghaction_metrics_dev.demo", description=__doc__
+        prog="python -m ghaction_metrics_dev.demo",
+        description=(
+            "The action end to end, offline: generates the demo organisation, serves it from\n"
+            "the built-in GitHub emulator on 127.0.0.1, runs the action as a runner would,\n"
+            "writes what it published to --out and prints its headline figures beside the\n"
+            "demo data's truth."
+        ),
+        epilog=USAGE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the demo data")
-    parser.add_argument("--repositories", default="acme/*", help="the action's repositories input")
     parser.add_argument(
-        "--screenshots", type=Path, help="also write summary.png and report.png to this folder"
+        "--out", type=Path, default=Path("demo-output"), metavar="DIR", help="output folder"
+    )
+    parser.add_argument("--seed", type=int, default=7, metavar="N", help="seed of the demo data")
+    parser.add_argument(
+        "--repositories", default="acme/*", metavar="LIST", help="the action's repositories input"
+    )
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        metavar="DIR",
+        help="also write summary.png and report.png to this folder (needs Chromium)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

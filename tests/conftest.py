@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from emulator_contracts import contracts_dir, rest_contract_problems
 
+from ghaction_metrics.workflow_commands import TerminalFormatter, WorkflowCommandFormatter
 from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
 from ghaction_metrics_dev.emulator.server import EmulatorServer
 from ghaction_metrics_dev.emulator.state import TokenInfo
@@ -16,6 +18,20 @@ from ghaction_metrics_dev.emulator.world import World
 WORKFLOW_TOKEN = "ghs_workflowtoken"
 
 EmulatorFactory = Callable[..., EmulatorServer]
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_left_behind() -> Iterator[None]:
+    """A main() run in-process leaves its log handler on the root logger, as it should in a
+    process of its own; and group() writes for the formatter it finds there (a runner's or a
+    terminal's). Each test starts without the handlers earlier tests left."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if isinstance(handler.formatter, WorkflowCommandFormatter | TerminalFormatter):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ real run publishes to the emulator, without a single write request."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -52,6 +53,21 @@ def test_help_lists_every_input_and_the_local_options() -> None:
     assert set(LOCAL_OPTIONS) <= options
 
 
+@pytest.mark.parametrize("module", ["ghaction_metrics", "ghaction_metrics_dev.demo"])
+def test_the_commands_run_from_any_folder(tmp_path: Path, module: str) -> None:
+    # scripts/setup installs the checkout into .venv, so no cd or PYTHONPATH is needed.
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert f"python -m {module}" in completed.stdout
+
+
 def test_token_comes_from_the_environment_and_defaults_from_action_yml(tmp_path: Path) -> None:
     inputs = cli.action_inputs()
     args = cli.parser(inputs).parse_args(
@@ -68,13 +84,64 @@ def test_token_comes_from_the_environment_and_defaults_from_action_yml(tmp_path:
     ghes = cli.parser(inputs).parse_args(
         ["--repository", "o/r", "--api-url", "https://ghe.example/api/v3", "--out", str(tmp_path)]
     )
-    assert cli.environment(ghes, {}, inputs, NOW)["GITHUB_SERVER_URL"] == "https://ghe.example"
+    ghes_url = cli.environment(ghes, {"GH_TOKEN": "t"}, inputs, NOW)["GITHUB_SERVER_URL"]
+    assert ghes_url == "https://ghe.example"
 
 
-def test_a_wildcard_needs_an_explicit_repository(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        # A wildcard names no single repository to publish to.
+        (["--repositories", "octo/*"], {"GH_TOKEN": "t"}, "give --repository OWNER/NAME"),
+        (
+            ["--repository", "octo/app"],
+            {"GH_TOKEN": " "},
+            "no token: set GH_TOKEN (or GITHUB_TOKEN) to a personal access token, or pass --token",
+        ),
+    ],
+    ids=["wildcard without --repository", "no token"],
+)
+def test_usage_errors_say_what_to_give(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    message: str,
+) -> None:
     with pytest.raises(SystemExit) as raised:
-        cli.main(["--repositories", "octo/*", "--out", str(tmp_path)], environ={})
+        cli.main([*argv, "--out", str(tmp_path)], environ=environ)
     assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: {message}" in err
+    assert "::" not in err
+
+
+def test_a_refused_token_says_how_to_give_another(tmp_path: Path) -> None:
+    dataset = generate_dataset(seed=5, now=NOW, profile="tiny")
+    log = io.StringIO()
+    with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as server:
+        argv = ["--api-url", server.api_url, "--repository", dataset.home_repository]
+        with contextlib.redirect_stdout(log):
+            code = cli.main(
+                [*argv, "--out", str(tmp_path)],
+                environ={"GH_TOKEN": "expired"},
+                stream=log,
+                clock=lambda: NOW,
+            )
+    assert code == 1
+    assert (
+        "Error: The token was refused by GitHub (401 Bad credentials): it is expired, revoked "
+        "or mistyped. Set GH_TOKEN (or GITHUB_TOKEN) to a valid token, or pass --token.\n"
+    ) in log.getvalue()
+    assert log.getvalue().splitlines()[-1].endswith(f"nothing published; files in {tmp_path}")
+
+
+def test_inside_a_workflow_the_log_is_the_runners_again(tmp_path: Path) -> None:
+    inputs = cli.action_inputs()
+    args = cli.parser(inputs).parse_args(["--repository", "o/r", "--out", str(tmp_path)])
+    outside = cli.environment(args, {"GH_TOKEN": "t"}, inputs, NOW)
+    inside = cli.environment(args, {"GH_TOKEN": "t", "GITHUB_ACTIONS": "true"}, inputs, NOW)
+    assert (outside["GITHUB_ACTIONS"], inside["GITHUB_ACTIONS"]) == ("", "true")
 
 
 def _is_write(record: RequestRecord) -> bool:
@@ -94,6 +161,9 @@ class Runs:
     dry_requests: list[RequestRecord]
     branch: dict[str, bytes]
     issue: Issue
+    server_url: str
+    dry_log: str
+    real_log: str
 
 
 @pytest.fixture(scope="module")
@@ -113,27 +183,70 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
             "77",
         ]
         environ = {"GITHUB_TOKEN": WORKFLOW_TOKEN}
+        # Log groups go to stdout: one stream holds what a terminal would show.
+        dry_log, real_log = io.StringIO(), io.StringIO()
         # The dry run first: both runs then start from the same (empty) history branch.
-        dry_code = cli.main(
-            [*common, "--dry-run", "--out", str(folder / "dry")],
-            environ=environ,
-            stream=io.StringIO(),
-            clock=lambda: NOW,
-        )
+        with contextlib.redirect_stdout(dry_log):
+            dry_code = cli.main(
+                [*common, "--dry-run", "--out", str(folder / "dry")],
+                environ=environ,
+                stream=dry_log,
+                clock=lambda: NOW,
+            )
         dry_requests = list(server.requests)
-        real_code = cli.main(
-            [*common, "--out", str(folder / "real")],
-            environ=environ,
-            stream=io.StringIO(),
-            clock=lambda: NOW,
-        )
+        server_url = server.url
+        with contextlib.redirect_stdout(real_log):
+            real_code = cli.main(
+                [*common, "--out", str(folder / "real")],
+                environ=environ,
+                stream=real_log,
+                clock=lambda: NOW,
+            )
         with server.lock:
             repository = dataset.world.repositories[home]
             branch = branch_files(repository, "metrics")
             issues = [i for i in repository.issues if i.title == "Engineering metrics"]
     assert (dry_code, real_code) == (0, 0)
     assert len(issues) == 1
-    return Runs(dataset, folder / "dry", folder / "real", dry_requests, branch, issues[0])
+    return Runs(
+        dataset,
+        folder / "dry",
+        folder / "real",
+        dry_requests,
+        branch,
+        issues[0],
+        server_url,
+        dry_log.getvalue(),
+        real_log.getvalue(),
+    )
+
+
+def test_the_log_speaks_to_a_terminal(runs: Runs) -> None:
+    # Outside GitHub Actions: no workflow commands, no %-escapes, counts worded as sentences.
+    for log in (runs.dry_log, runs.real_log):
+        lines = log.splitlines()
+        assert lines
+        assert [line for line in lines if line.lstrip().startswith("::")] == []
+        assert not re.search(r"%(25|0A|0D)", log)
+        assert not re.search(
+            r"(?<![\d.,])1 (?:[A-Za-z]+ )?(?:requests|points|pages|incidents)\b", log
+        )
+        assert "at most 0" not in log
+    assert "after 1 request: " in runs.real_log  # the tiny dataset takes one page
+
+
+def test_the_run_ends_naming_the_dashboard_and_the_history_commit(runs: Runs) -> None:
+    real = _outputs(runs.real)
+    web = f"{runs.server_url}/{runs.dataset.home_repository}"
+    last = runs.real_log.splitlines()[-1]
+    assert last.startswith("Finished in ")
+    assert (
+        f"with exit code 0: dashboard {real['issue-url']}, history commit "
+        f"{web}/commit/{real['history-sha']} on metrics; files in {runs.real}"
+    ) in last
+    assert runs.dry_log.splitlines()[-1].endswith(
+        f"with exit code 0: a dry run, nothing published; files in {runs.dry}"
+    )
 
 
 def test_the_dry_run_sends_no_write_request(runs: Runs) -> None:

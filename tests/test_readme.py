@@ -1,8 +1,10 @@
-"""The README is a contract: its inputs and outputs tables match action.yml exactly."""
+"""The README is a contract: its inputs and outputs tables match action.yml exactly, and its
+workflow snippets work when pasted."""
 
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,41 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert [line.split()[0] for line in block] == ["scripts/demo", "scripts/test"]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "scripts/test" in ci
+
+
+def _yaml_snippets() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^[ ]*```yaml\n(.*?)^[ ]*```$", text, flags=re.MULTILINE | re.DOTALL)
+    assert blocks
+    return [textwrap.dedent(block) for block in blocks]
+
+
+def test_every_workflow_snippet_is_valid_when_pasted() -> None:
+    for snippet in _yaml_snippets():
+        loaded = yaml.safe_load(snippet)
+        assert isinstance(loaded, dict), snippet
+        for name, job in (loaded.get("jobs") or {}).items():
+            # A job runs on a runner, or calls a reusable workflow; a runner job has steps.
+            assert "runs-on" in job or "uses" in job, f"job {name} has no runs-on"
+            if "runs-on" in job:
+                assert job.get("steps"), f"job {name} has no steps"
+            for step in job.get("steps", []):
+                assert ("uses" in step) != ("run" in step), step
+
+
+def test_the_readme_uses_references_a_release_creates() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    refs = set(re.findall(r"uses: ghaction-metrics/ghaction-metrics@([\w.-]+)", text))
+    assert refs
+    release = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text("utf-8"))
+    # YAML 1.1 reads the key "on" as true.
+    pattern = release[True]["push"]["tags"][0]
+    assert pattern == "v[0-9]+.[0-9]+.[0-9]+"
+    for ref in refs:
+        if ref == "FULL_COMMIT_SHA" or re.fullmatch(r"[0-9a-f]{40}", ref):
+            continue
+        if re.fullmatch(r"v\d+\.\d+\.\d+", ref):
+            continue  # a release tag itself
+        # A major tag exists only because the release moves it (tests/test_workflows.py).
+        assert re.fullmatch(r"v\d+", ref), ref
+        assert "major-tag" in release["jobs"], f"@{ref}: release.yml moves no major tag"

@@ -44,12 +44,11 @@ def test_format_command_with_properties() -> None:
     assert line == "::error title=Input%3A window%2C value::bad%0Athing"
 
 
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
+def _logging_to(*, workflow_commands: bool) -> Iterator[io.StringIO]:
     stream = io.StringIO()
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
-    handler = runner.setup_logging(stream)
+    handler = runner.setup_logging(stream, workflow_commands=workflow_commands)
     yield stream
     root.removeHandler(handler)
     for h in saved_handlers:
@@ -58,7 +57,13 @@ def log_stream() -> Iterator[io.StringIO]:
     root.setLevel(saved_level)
 
 
-def test_levels_become_commands(log_stream: io.StringIO) -> None:
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    yield from _logging_to(workflow_commands=True)
+
+
+def _each_level(stream: io.StringIO) -> list[str]:
+    """One record of each level, and a group, written as the installed formatter says."""
     log = logging.getLogger("ghaction_metrics.test")
     log.debug("details %d", 1)
     log.info("plain line")
@@ -66,13 +71,42 @@ def test_levels_become_commands(log_stream: io.StringIO) -> None:
     log.warning("careful\nsecond line", extra={"title": "Rate limit: low"})
     log.error("50% failed")
     log.critical("stop")
-    assert log_stream.getvalue().splitlines() == [
+    with runner.group("Collect acme/app", stream):
+        log.info("::inside")
+    return stream.getvalue().splitlines()
+
+
+def test_levels_become_commands(log_stream: io.StringIO) -> None:
+    assert _each_level(log_stream) == [
         "::debug::details 1",
         "plain line",
         "::notice::look here",
         "::warning title=Rate limit%3A low::careful%0Asecond line",
         "::error::50%25 failed",
         "::error::stop",
+        "::group::Collect acme/app",
+        "\u200b::inside",  # neutralized: never run as a command
+        "::endgroup::",
+    ]
+
+
+@pytest.fixture
+def terminal_stream() -> Iterator[io.StringIO]:
+    yield from _logging_to(workflow_commands=False)
+
+
+def test_a_terminal_gets_plain_sentences(terminal_stream: io.StringIO) -> None:
+    # Outside GitHub Actions nobody parses commands: no "::" prefix and no %25 escapes.
+    assert _each_level(terminal_stream) == [
+        "Debug: details 1",
+        "plain line",
+        "Note: look here",
+        "Warning: careful",
+        "second line",
+        "Error: 50% failed",
+        "Error: stop",
+        "Collect acme/app",
+        "::inside",
     ]
 
 
@@ -142,6 +176,7 @@ def test_outputs_round_trip(tmp_path: Path, value: str) -> None:
         "report-json": value,
         "merged-prs": "2",
     }
+    assert runner.read_outputs(path) == {"report-json": value, "merged-prs": "2"}
 
 
 def test_delimiter_is_fresh_per_value_and_never_in_value(tmp_path: Path) -> None:

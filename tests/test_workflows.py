@@ -93,3 +93,78 @@ def test_zizmor_finds_nothing() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_the_examples_say_how_to_use_them_from_another_repository() -> None:
+    for name in ("metrics.yml", "metrics-scale-out.yml"):
+        text = (ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8")
+        header = text.split("\nname:", 1)[0]
+        assert "uses: ghaction-metrics/ghaction-metrics@" in " ".join(header.split()), name
+        assert "checkout" in header, name
+
+
+_FAKE_GH = """#!/usr/bin/env bash
+# Stands in for the GitHub CLI: answers the tag queries, records the writes.
+echo "$*" >> "$CALLS"
+case "$*" in
+  *matching-refs*) printf '%s\\n' $TAGS ;;  # as --jq prints them: names without refs/tags/
+  *--method*) ;;
+  *) [ "$MAJOR_EXISTS" = yes ] || { echo "gh: Not Found (HTTP 404)" >&2; exit 1; } ;;
+esac
+"""
+
+
+def _move_major_tag(tmp_path: Path, version: str, tags: str, exists: bool) -> list[str]:
+    """Run the release's major-tag step with a fake ``gh``; return the calls it made."""
+    jobs = _load(ROOT / ".github" / "workflows" / "release.yml")["jobs"]
+    (script,) = [step["run"] for step in jobs["major-tag"]["steps"] if "run" in step]
+    assert jobs["major-tag"]["needs"] == "image"  # moved once the image is out
+    fake = tmp_path / "bin" / "gh"
+    fake.parent.mkdir()
+    fake.write_text(_FAKE_GH, encoding="utf-8")
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.touch()
+    env = {
+        "PATH": f"{fake.parent}:/usr/bin:/bin",
+        "CALLS": str(calls),
+        "TAGS": tags,
+        "MAJOR_EXISTS": "yes" if exists else "no",
+        "REPOSITORY": "octo/metrics",
+        "VERSION": version,
+        "SHA": "c0ffee",
+    }
+    # The runner's default shell for run steps on Linux.
+    subprocess.run(["bash", "-e", "-c", script], env=env, check=True, timeout=30)
+    return calls.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize(
+    ("version", "tags", "exists", "write"),
+    [
+        (
+            "v0.1.0",
+            "v0.1.0",
+            False,
+            "api --method POST repos/octo/metrics/git/refs -f ref=refs/tags/v0 -f sha=c0ffee "
+            "--silent",
+        ),
+        (
+            "v1.10.0",
+            "v1.9.2 v1.10.0 v1.10.0-rc1",
+            True,
+            "api --method PATCH repos/octo/metrics/git/refs/tags/v1 -f sha=c0ffee -F force=true "
+            "--silent",
+        ),
+        ("v1.2.4", "v1.2.4 v1.3.0", True, None),
+    ],
+    ids=["first release of a major", "newest, by version order", "fix to an older minor"],
+)
+def test_a_release_moves_its_major_tag(
+    tmp_path: Path, version: str, tags: str, exists: bool, write: str | None
+) -> None:
+    calls = _move_major_tag(tmp_path, version, tags, exists)
+    major = version.split(".")[0]
+    assert calls[0].startswith(f"api --paginate repos/octo/metrics/git/matching-refs/tags/{major}.")
+    writes = [call for call in calls if "--method" in call]
+    assert writes == ([write] if write else [])

@@ -48,6 +48,7 @@ from ghaction_metrics.records import (
     Tag,
     WorkflowRun,
 )
+from ghaction_metrics.wording import counted
 from ghaction_metrics.workflow_commands import ParallelLog, group
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def expand_repositories(
             for entry in listing:
                 if entry.get("private"):
                     on_private(entry["full_name"])
-        log.info("%s expanded to %d repositories", name, len(found))
+        log.info("%s expanded to %s", name, counted(len(found), "repository", "repositories"))
         result.extend(found)
     return list(dict.fromkeys(result))
 
@@ -311,9 +312,9 @@ class _Repositories:
             self.stopped.set()
         cost = self.clients.cost
         log.info(
-            "%s: done with %d requests (%s GraphQL points used so far, %s remaining)",
+            "%s: done with %s (%s GraphQL points used so far, %s remaining)",
             name,
-            result.requests,
+            counted(result.requests, "request"),
             cost.points,
             cost.remaining,
         )
@@ -328,7 +329,11 @@ class _Repositories:
 
     def in_parallel(self, names: Sequence[str], workers: int) -> Iterator[_Collected]:
         """``workers`` at a time; each repository's lines in a group once it is done."""
-        log.info("Collecting %d repositories, %d at a time", len(names), workers)
+        log.info(
+            "Collecting %s, %d at a time",
+            counted(len(names), "repository", "repositories"),
+            workers,
+        )
         parallel = ParallelLog()
 
         def task(name: str) -> tuple[_Collected | Exception, list[logging.LogRecord]]:
@@ -478,7 +483,11 @@ def collect_incidents(
         if not connection["pageInfo"]["hasNextPage"]:
             break
         after = connection["pageInfo"]["endCursor"]
-    log.info("incident-repository %s: %d incidents (read in full each run)", full_name, len(found))
+    log.info(
+        "incident-repository %s: %s (read in full each run)",
+        full_name,
+        counted(len(found), "incident"),
+    )
     return tuple(sorted(found.values(), key=lambda i: (i.created_at, i.number))), private
 
 
@@ -609,17 +618,17 @@ class _Run:
         if source.startswith(WORKFLOW_PREFIX):
             self.state.workflow_runs = self._workflow_runs(source[len(WORKFLOW_PREFIX) :])
             log.info(
-                "%s: %d runs of %s (read in full each run, not cached)",
+                "%s: %s of %s (read in full each run, not cached)",
                 self.full_name,
-                len(self.state.workflow_runs),
+                counted(len(self.state.workflow_runs), "run"),
                 source,
             )
         elif source.startswith(TAGS_PREFIX):
             self.state.tags = self._tags(source[len(TAGS_PREFIX) :])
             log.info(
-                "%s: %d tags matching %s (read in full each run, not cached)",
+                "%s: %s matching %s (read in full each run, not cached)",
                 self.full_name,
-                len(self.state.tags),
+                counted(len(self.state.tags), "tag"),
                 source[len(TAGS_PREFIX) :],
             )
 
@@ -795,10 +804,11 @@ class _Run:
         )
         needed = pages * cost
         log.info(
-            "%s: at most %d more pages (about %d points) to read; %s points remain until %s",
+            "%s: %s; %s points remain until %s",
             self.full_name,
-            pages,
-            needed,
+            f"at most {counted(pages, 'more page')} (about {counted(needed, 'point')}) to read"
+            if pages
+            else "nothing more to read",
             remaining,
             rate.get("resetAt"),
         )
@@ -814,15 +824,14 @@ class _Run:
     def _progress(self) -> None:
         state = self.state
         log.info(
-            "%s: %d requests: %d pull requests, %d deployments, %d releases, %d incidents, "
-            "%d commits",
+            "%s: after %s: %s, %s, %s, %s, %s",
             self.full_name,
-            self.requests,
-            len(state.pulls),
-            len(state.deployments),
-            len(state.releases),
-            len(state.incidents),
-            len(state.commits),
+            counted(self.requests, "request"),
+            counted(len(state.pulls), "pull request"),
+            counted(len(state.deployments), "deployment"),
+            counted(len(state.releases), "release"),
+            counted(len(state.incidents), "incident"),
+            counted(len(state.commits), "commit"),
         )
 
     # -- when to stop each connection ------------------------------------------------------
@@ -1167,17 +1176,16 @@ def _finish(
     state.settings_key = plan.settings_key
     data = repository_data(state, tuple(notes))
     log.info(
-        "%s: %d pull requests, %d deployments, %d releases, %d incidents, %d commits, "
-        "%d workflow runs, %d tags from %d requests",
+        "%s: %s, %s, %s, %s, %s, %s, %s from %s",
         full_name,
-        len(data.pull_requests),
-        len(data.deployments),
-        len(data.releases),
-        len(data.incidents),
-        len(data.commits),
-        len(data.workflow_runs),
-        len(data.tags),
-        run.requests,
+        counted(len(data.pull_requests), "pull request"),
+        counted(len(data.deployments), "deployment"),
+        counted(len(data.releases), "release"),
+        counted(len(data.incidents), "incident"),
+        counted(len(data.commits), "commit"),
+        counted(len(data.workflow_runs), "workflow run"),
+        counted(len(data.tags), "tag"),
+        counted(run.requests, "request"),
     )
     return RepositoryResult(data, state if complete else None, run.requests)
 

@@ -22,6 +22,7 @@ from typing import Any
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.collect import queries
 from ghaction_metrics.collect.timestamps import required_time
+from ghaction_metrics.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,9 @@ def describe(estimate: RunEstimate) -> str:
     cached = sum(1 for r in estimate.repositories if r.cached)
     remaining = "unknown" if estimate.remaining is None else f"{estimate.remaining:,}"
     return (
-        f"Estimated cost: about {estimate.points:,} GraphQL points in {estimate.pages:,} "
-        f"requests for {len(estimate.repositories)} repositories ({cached} from their cache); "
+        f"Estimated cost: about {counted(estimate.points, 'GraphQL point')} in "
+        f"{counted(estimate.pages, 'request')} for "
+        f"{counted(len(estimate.repositories), 'repository', 'repositories')} "
+        f"({cached} from their cache); "
         f"{remaining} points remain until {estimate.reset_at or 'the next reset'}"
     )

@@ -26,6 +26,7 @@ from ghaction_metrics.collect.sync import (
     repository_data,
 )
 from ghaction_metrics.records import Collection, RepositoryData, SkippedRepository
+from ghaction_metrics.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ def aggregate_collection(
             log.warning("%s; its figures may be out of date.", note)
             data = dataclasses.replace(data, notes=(note,))
         repositories.append(data)
-    log.info("Aggregating the records of %d repositories from the shards", len(repositories))
+    shards = counted(len(repositories), "repository", "repositories")
+    log.info("Aggregating the records of %s from the shards", shards)
     return Collection(
         repositories=tuple(repositories),
         skipped=tuple(skipped),

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ghaction_metrics.wording import counted
+
 log = logging.getLogger(__name__)
 
 # Stands in for the history commit's sha in links: a dry run makes no commit.
@@ -38,7 +40,7 @@ class DryRunSink:
         (self.folder / "history-commit.txt").write_text(
             f"branch: {branch}\nmessage: {message}\n", encoding="utf-8"
         )
-        log.info("Dry run: %d history files written to %s", len(files), root)
+        log.info("Dry run: %s written to %s", counted(len(files), "history file"), root)
         return DRY_RUN_SHA
 
     def dashboard(

@@ -51,6 +51,7 @@ from ghaction_metrics.views.markdown import (
     issue_header_markdown,
     summary_markdown,
 )
+from ghaction_metrics.wording import counted
 from ghaction_metrics.workflow_commands import NOTICE, append_summary, group
 
 log = logging.getLogger(__name__)
@@ -333,7 +334,8 @@ def _publish_history(
         files[chart_path(rid, chart)] = chart.png
     deletions = sorted((set(stale) | set(pruned)) - set(files))
     if pruned:
-        log.info("history-retention: removing %d old files from the branch tip", len(pruned))
+        old = counted(len(pruned), "old file")
+        log.info("history-retention: removing %s from the branch tip", old)
     sha = sink.commit(
         inputs.history_branch, files, f"metrics: {rid} snapshot of run {env.run_id}", deletions
     )
