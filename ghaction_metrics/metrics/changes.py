@@ -75,8 +75,17 @@ class Event:
 
 
 def _revert_target(
-    title: str, body: str, repository: str, by_sha: dict[str, str], by_title: dict[str, str]
+    title: str,
+    body: str,
+    at: datetime,
+    repository: str,
+    by_sha: dict[str, str],
+    by_title: dict[str, list[tuple[datetime, str]]],
+    notes: list[str],
 ) -> str | None:
+    """The change a revert (made at ``at``) reverts: by ``Reverts owner/repo#N``, by a full
+    sha or an unambiguous prefix (an ambiguous one links nothing and is noted), or by the
+    title of the most recent change with that title merged before the revert."""
     if not _mentions_revert(title, body):
         return None
     for match in _REVERTS_PR.finditer(body):
@@ -87,11 +96,19 @@ def _revert_target(
         exact = by_sha.get(prefix)
         if exact is not None:
             return exact
-        for sha, key in by_sha.items():
-            if sha.startswith(prefix):
-                return key
+        found = {key for sha, key in by_sha.items() if sha.startswith(prefix)}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            notes.append(
+                f"{repository}: a revert names commit {prefix}, which is ambiguous "
+                f"({len(found)} changes start with it); it is linked to none."
+            )
     titled = _REVERT_TITLE.match(title.strip())
-    return by_title.get(titled.group(1)) if titled else None
+    if not titled:
+        return None
+    earlier = [(merged, key) for merged, key in by_title.get(titled.group(1), []) if merged < at]
+    return max(earlier)[1] if earlier else None
 
 
 def _mentions_revert(title: str, body: str) -> bool:
@@ -113,6 +130,7 @@ class RepoChanges:
 
     changes: dict[str, Change]
     by_commit: dict[str, str]  # oid -> change key, for every change's own commit on main
+    notes: tuple[str, ...] = ()
 
 
 def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
@@ -123,15 +141,18 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
         if p.merged_at is not None and settings.counts_base(p, repo.info.default_branch)
     ]
     by_commit: dict[str, str] = {}
-    by_title: dict[str, str] = {}
-    for pull in sorted(merged, key=lambda p: p.merged_at or p.created_at):
+    by_title: dict[str, list[tuple[datetime, str]]] = {}
+    for pull in merged:
         if pull.merge_commit:
             by_commit[pull.merge_commit] = f"pr:{pull.number}"
-        by_title[pull.title] = f"pr:{pull.number}"
+        merged_at = pull.merged_at or pull.created_at
+        by_title.setdefault(pull.title, []).append((merged_at, f"pr:{pull.number}"))
     direct = [c for c in repo.commits if c.pull_request is None and c.oid not in by_commit]
     for commit in direct:
         by_commit[commit.oid] = f"commit:{commit.oid}"
-        by_title.setdefault(commit.message.split("\n", 1)[0], f"commit:{commit.oid}")
+        subject = commit.message.split("\n", 1)[0]
+        by_title.setdefault(subject, []).append((commit.committed_at, f"commit:{commit.oid}"))
+    notes: list[str] = []
     hotfix = {label.lower() for label in settings.hotfix_labels}
     changes: dict[str, Change] = {}
     for pull in merged:
@@ -141,7 +162,15 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
             started_at=pull.first_commit_at or pull.created_at,
             author=pull.author,
             pull=pull,
-            reverts=_revert_target(pull.title, pull.body, name, by_commit, by_title),
+            reverts=_revert_target(
+                pull.title,
+                pull.body,
+                pull.merged_at or pull.created_at,
+                name,
+                by_commit,
+                by_title,
+                notes,
+            ),
             is_hotfix=any(label.lower() in hotfix for label in pull.labels),
             is_revert=_is_revert(pull.title, pull.body),
             merged_at=pull.merged_at,
@@ -154,12 +183,14 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
             started_at=commit.authored_at,
             author=commit.author or Actor("unknown"),
             pull=None,
-            reverts=_revert_target(title, body, name, by_commit, by_title),
+            reverts=_revert_target(
+                title, body, commit.committed_at, name, by_commit, by_title, notes
+            ),
             is_hotfix=False,
             is_revert=_is_revert(title, body),
             merged_at=commit.committed_at,
         )
-    return RepoChanges(changes, by_commit)
+    return RepoChanges(changes, by_commit, tuple(notes))
 
 
 class CommitGraph:

@@ -97,6 +97,8 @@ class RepositoryDora:
     incident_close_time: Stat = EMPTY  # opened -> closed, for the unlinked incidents
     left_out: tuple[LeftOut, ...] = ()
     excluded_changes: int = 0  # shipped changes by bots or excluded authors
+    recovery_keys: tuple[str, ...] = ()  # what each of ``recovery_times`` recovered from
+    notes: tuple[str, ...] = ()  # data-quality notes (an ambiguous revert target, ...)
 
     @property
     def deployments_per_week(self) -> float:
@@ -150,6 +152,7 @@ class Shipping:
     left_out: list[LeftOut]
     failed_attempts: list[datetime]
     on_default_branch: frozenset[str]  # change keys that can ship (commit on the default branch)
+    notes: tuple[str, ...] = ()
 
 
 def ship(
@@ -200,6 +203,7 @@ def ship(
         left_out=left_out,
         failed_attempts=attempts,
         on_default_branch=on_main,
+        notes=found.notes,
     )
 
 
@@ -326,8 +330,15 @@ def window_dora(
     outcomes = [_outcome(i, e, done) for i, e in indexed]
     failed = [o for o in outcomes if o.failed_by is not None]
     recovery_times: list[float] = []
+    recovery_keys: list[str] = []
     unrecovered_ages: list[float] = []
+    counted: set[str] = set()
     for outcome in failed:
+        # One incident is one recovery, however many environments' deployments it fails.
+        key = _recovery_key(done.repository, outcome)
+        if key in counted:
+            continue
+        counted.add(key)
         began = outcome.recovery_from or outcome.time
         if outcome.recovered_at is None or outcome.recovered_at > now:
             # Aged at the window's end, like awaiting changes: the figure describes the window,
@@ -336,6 +347,7 @@ def window_dora(
             unrecovered_ages.append(max(0.0, hours(window.until - began)))
             continue
         recovery_times.append(hours(outcome.recovered_at - began))
+        recovery_keys.append(key)
     unlinked = tuple(
         UnlinkedIncident(_incident_key(i), i.created_at, i.closed_at)
         for i in done.incidents
@@ -372,6 +384,7 @@ def window_dora(
         outcomes=tuple(outcomes),
         lead_times=tuple(lead_times),
         recovery_times=tuple(recovery_times),
+        recovery_keys=tuple(recovery_keys),
         negative_durations=negative,
         deployment_days=len(days),
         awaiting_age=Stat.of(awaiting_ages),
@@ -382,7 +395,16 @@ def window_dora(
         incident_close_time=Stat.of(close_times),
         left_out=tuple(item for item in done.left_out if item.time in window),
         excluded_changes=excluded,
+        notes=done.notes,
     )
+
+
+def _recovery_key(repository: str, outcome: DeploymentOutcome) -> str:
+    """What one recovery is: the incident, when one failed the deployment (an incident issue
+    is the same wherever it is filed), else the deployment itself."""
+    if outcome.failed_by == "incident" and outcome.evidence:
+        return f"incident {outcome.evidence}"
+    return f"{repository} {outcome.key}"
 
 
 def awaiting_floor(events: Sequence[Event], window: Window) -> datetime:
@@ -442,7 +464,14 @@ def summarize(repositories: Sequence[RepositoryDora]) -> DoraSummary:
     cfr = sum(r.failed for r in deploying) / total if total else None
     rework = sum(r.rework for r in deploying) / total if total else None
     lead = Stat.of(v for r in repositories for v in r.lead_times)
-    recovery = Stat.of(v for r in repositories for v in r.recovery_times)
+    # An incident filed in one place (incident-repository) may fail several repositories'
+    # deployments: it is still one recovery.
+    recoveries: dict[str, float] = {}
+    for r in repositories:
+        keys = r.recovery_keys or tuple(f"{r.repository} {i}" for i in range(len(r.recovery_times)))
+        for key, value in zip(keys, r.recovery_times, strict=True):
+            recoveries.setdefault(key, value)
+    recovery = Stat.of(recoveries.values())
     per_day = sum(r.deployments / r.window.days for r in deploying if r.window.days > 0)
     return DoraSummary(
         deployments=total,

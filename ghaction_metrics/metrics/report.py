@@ -154,6 +154,7 @@ def build_report(
 
     notes = [note for repo in collection.repositories for note in repo.notes]
     current = period(window)
+    notes += [note for repo in current.dora.repositories for note in repo.notes]
     comparison: Comparison | None = None
     if sides is not None:
         before, after = period(sides[0]), period(sides[1])
