@@ -80,13 +80,13 @@ def _child(args: argparse.Namespace) -> int:
 
         from ghaction_metrics import action as action
         from ghaction_metrics.api.client import connect
-        from ghaction_metrics.collect.collect import PageSizes
+        from ghaction_metrics.collect.plan import PageSizes
         from ghaction_metrics.inputs.config import Inputs, RunnerEnv
         from ghaction_metrics.workflow_commands import setup_logging
 
         log = io.StringIO()
         setup_logging(log, logging.INFO)
-        from ghaction_metrics.collect.collect import collect as original
+        from ghaction_metrics.collect.parallel import collect as original
 
         def timed(*a: Any, **k: Any) -> Any:
             plan = a[2]

@@ -48,7 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ghaction_metrics.collect.collect import CollectionPlan  # noqa: E402
+from ghaction_metrics.collect.plan import CollectionPlan  # noqa: E402
 from ghaction_metrics.inputs.config import Inputs  # noqa: E402
 from ghaction_metrics.records import RepositoryData  # noqa: E402
 from ghaction_metrics_dev.emulator.bulk import WORKFLOW_LOGIN, build_worlds  # noqa: E402
@@ -101,7 +101,8 @@ def _child(args: argparse.Namespace) -> int:
     import logging
 
     from ghaction_metrics.api.client import connect
-    from ghaction_metrics.collect.collect import collect, expand_repositories
+    from ghaction_metrics.collect.expand import expand_repositories
+    from ghaction_metrics.collect.parallel import collect
     from ghaction_metrics.inputs.config import RunnerEnv
     from ghaction_metrics.workflow_commands import setup_logging
 

@@ -20,7 +20,9 @@ from github import GithubException
 
 from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
 from ghaction_metrics.api.quota import RetryPolicy
-from ghaction_metrics.collect.collect import CollectionPlan, collect, expand_repositories
+from ghaction_metrics.collect.expand import expand_repositories
+from ghaction_metrics.collect.parallel import collect
+from ghaction_metrics.collect.plan import CollectionPlan
 from ghaction_metrics.collect.sync import cache_path, encode_state, history_salt, read_cache
 from ghaction_metrics.collect.visibility import is_private
 from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError, env_name

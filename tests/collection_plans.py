@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ghaction_metrics.collect.collect import CollectionPlan, PageSizes
+from ghaction_metrics.collect.plan import CollectionPlan, PageSizes
 from ghaction_metrics.inputs.windows import parse_window
 
 

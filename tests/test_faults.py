@@ -20,7 +20,8 @@ from conftest import WORKFLOW_TOKEN, EmulatorFactory
 from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
 from ghaction_metrics.api.quota import RetryPolicy, Waiter
 from ghaction_metrics.collect import queries
-from ghaction_metrics.collect.collect import CollectionPlan, PageSizes, collect
+from ghaction_metrics.collect.parallel import collect
+from ghaction_metrics.collect.plan import CollectionPlan, PageSizes
 from ghaction_metrics.inputs.windows import parse_window
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import build_report, outputs

@@ -23,7 +23,7 @@ from test_sources_collect import (
     window_of,
 )
 
-from ghaction_metrics.collect.collect import CollectOutcome, collect
+from ghaction_metrics.collect.parallel import CollectOutcome, collect
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import build_report, outputs
 from ghaction_metrics.publish.privacy import publishable

@@ -19,10 +19,11 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.api.quota import QuotaExhaustedError, RetryPolicy, Waiter
-from ghaction_metrics.collect import collect as collect_module
-from ghaction_metrics.collect import queries
-from ghaction_metrics.collect.collect import CollectionPlan, collect, read_connections
+from ghaction_metrics.collect import parallel, queries
 from ghaction_metrics.collect.estimate import Reach, estimate_run
+from ghaction_metrics.collect.parallel import collect
+from ghaction_metrics.collect.plan import CollectionPlan, read_connections
+from ghaction_metrics.collect.repository import collect_repository
 from ghaction_metrics.workflow_commands import ParallelLog, setup_logging
 from ghaction_metrics_dev.dataset.generate import generate_dataset
 from ghaction_metrics_dev.emulator.graphql_api import analyse, schema
@@ -243,15 +244,15 @@ def test_a_repository_that_fails_fails_the_run_after_its_lines(
     _into(monkeypatch, log_lines)
     server = emulator_factory(generate_dataset(seed=5, now=NOW, profile="demo").world)
     clients = connect(WORKFLOW_TOKEN, server.api_url, server.graphql_url)
-    original = collect_module.collect_repository
+    original = collect_repository
 
     def failing(clients: Any, owner: str, name: str, *args: Any) -> Any:
         if name == "docs":
-            logging.getLogger(collect_module.__name__).info("acme/docs: about to fail")
+            logging.getLogger(parallel.__name__).info("acme/docs: about to fail")
             raise RuntimeError("an answer nobody expected")
         return original(clients, owner, name, *args)
 
-    monkeypatch.setattr(collect_module, "collect_repository", failing)
+    monkeypatch.setattr(parallel, "collect_repository", failing)
     with pytest.raises(RuntimeError, match="nobody expected"):
         collect(clients, NAMES, _plan(), now=NOW, workers=2)
     lines = log_lines.getvalue().splitlines()

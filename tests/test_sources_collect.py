@@ -31,7 +31,9 @@ from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.api.quota import Waiter
-from ghaction_metrics.collect.collect import CollectionPlan, collect, collect_repository
+from ghaction_metrics.collect.parallel import collect
+from ghaction_metrics.collect.plan import CollectionPlan
+from ghaction_metrics.collect.repository import collect_repository
 from ghaction_metrics.collect.sync import decode_state, encode_state
 from ghaction_metrics.inputs.windows import Window, parse_window
 from ghaction_metrics.metrics.changes import Settings

@@ -19,7 +19,9 @@ from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.api.quota import Waiter
-from ghaction_metrics.collect.collect import CollectionPlan, PageSizes, collect, collect_repository
+from ghaction_metrics.collect.parallel import collect
+from ghaction_metrics.collect.plan import CollectionPlan, PageSizes
+from ghaction_metrics.collect.repository import collect_repository
 from ghaction_metrics.collect.sync import (
     CacheError,
     RepoState,

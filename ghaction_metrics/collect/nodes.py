@@ -1,0 +1,151 @@
+"""GraphQL nodes turned into the project's records (``records.py``).
+
+Each function reads one node as the documents in ``queries.py`` ask for it; reading the rest
+of a connection that did not fit in one page is the paging engine's work (``paging.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ghaction_metrics.collect.timestamps import parse_time, required_time
+from ghaction_metrics.records import (
+    GHOST,
+    Actor,
+    Commit,
+    Deployment,
+    DeploymentStatus,
+    Incident,
+    PullRequest,
+    Release,
+    Review,
+    Tag,
+)
+
+
+def actor(node: dict[str, Any] | None) -> Actor:
+    if not node:
+        return GHOST
+    return Actor.from_login(node.get("login"), node.get("__typename"))
+
+
+def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
+    commits = node["commits"]
+    first = commits["nodes"][0]["commit"]["authoredDate"] if commits["nodes"] else None
+    reviews = tuple(
+        Review(
+            author=actor(r.get("author")),
+            state=r["state"],
+            submitted_at=parse_time(r.get("submittedAt")),
+            comments=int(r["comments"]["totalCount"]),
+        )
+        for r in node["reviews"]["nodes"]
+    )
+    ready = tuple(
+        required_time(item["createdAt"])
+        for item in node["timelineItems"]["nodes"]
+        if item.get("createdAt")
+    )
+    merge_commit = node.get("mergeCommit") or {}
+    return PullRequest(
+        repository=repository,
+        number=int(node["number"]),
+        title=node["title"],
+        body=node.get("body") or "",
+        url=node["url"],
+        author=actor(node.get("author")),
+        state=node["state"],
+        is_draft=bool(node["isDraft"]),
+        created_at=required_time(node["createdAt"]),
+        updated_at=required_time(node["updatedAt"]),
+        closed_at=parse_time(node.get("closedAt")),
+        merged_at=parse_time(node.get("mergedAt")),
+        base_ref=node["baseRefName"],
+        additions=int(node["additions"]),
+        deletions=int(node["deletions"]),
+        merge_commit=merge_commit.get("oid"),
+        labels=tuple(label["name"] for label in node["labels"]["nodes"]),
+        first_commit_at=parse_time(first),
+        commit_count=int(commits["totalCount"]),
+        reviews=reviews,
+        review_count=int(node["reviews"]["totalCount"]),
+        ready_for_review_at=ready,
+    )
+
+
+def deployment(
+    node: dict[str, Any], repository: str, status_nodes: list[dict[str, Any]]
+) -> Deployment:
+    """A deployment with all its statuses (``status_nodes``: the node's and any read after)."""
+    return Deployment(
+        repository=repository,
+        id=int(node["databaseId"]),
+        environment=node["environment"] or "",
+        sha=node["commitOid"],
+        created_at=required_time(node["createdAt"]),
+        creator=actor(node.get("creator")),
+        statuses=tuple(
+            DeploymentStatus(s["state"].lower(), required_time(s["createdAt"]))
+            for s in status_nodes
+        ),
+    )
+
+
+def release(node: dict[str, Any], repository: str) -> Release:
+    tag_commit = node.get("tagCommit") or {}
+    return Release(
+        repository=repository,
+        tag=node["tagName"],
+        name=node.get("name") or "",
+        is_draft=bool(node["isDraft"]),
+        is_prerelease=bool(node["isPrerelease"]),
+        created_at=required_time(node["createdAt"]),
+        published_at=parse_time(node.get("publishedAt")),
+        commit=tag_commit.get("oid"),
+        author=actor(node.get("author")),
+    )
+
+
+def incident(node: dict[str, Any], repository: str, labels: tuple[str, ...]) -> Incident:
+    return Incident(
+        repository=repository,
+        number=int(node["number"]),
+        title=node["title"],
+        url=node["url"],
+        created_at=required_time(node["createdAt"]),
+        closed_at=parse_time(node.get("closedAt")),
+        body=node.get("body") or "",
+        labels=labels,
+    )
+
+
+def commit(node: dict[str, Any]) -> Commit:
+    user = (node.get("author") or {}).get("user")
+    associated = node["associatedPullRequests"]["nodes"]
+    return Commit(
+        oid=node["oid"],
+        message=node["message"],
+        authored_at=required_time(node["authoredDate"]),
+        committed_at=required_time(node["committedDate"]),
+        parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
+        author=Actor.from_login(user["login"]) if user else None,
+        pull_request=int(associated[0]["number"]) if associated else None,
+    )
+
+
+def tag(node: dict[str, Any], repository: str) -> Tag | None:
+    target = node.get("target") or {}
+    tagger_date = None
+    if target.get("__typename") == "Tag":
+        tagger_date = parse_time((target.get("tagger") or {}).get("date"))
+        target = target.get("target") or {}
+    if target.get("__typename") != "Commit":
+        # A tag of a tree or blob (or a tag of a tag): nothing that could be deployed.
+        return None
+    return Tag(
+        repository=repository,
+        name=node["name"],
+        commit=target["oid"],
+        tagger_date=tagger_date,
+        committed_at=required_time(target["committedDate"]),
+    )
