@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ghaction_metrics.api.client import GitHubClients
+from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
 from ghaction_metrics.metrics.report import SCHEMA_VERSION
 from ghaction_metrics.publish.history import read_blob, read_tree
 
@@ -41,22 +42,13 @@ class UnreadableSnapshotError(ValueError):
 
 
 @dataclass(frozen=True)
-class TrendPoint:
+class TrendPoint(Headline):
     """One snapshot's headline figures (SPEC §4 pooling), placed at its window's end."""
 
     until: datetime
     generated_at: datetime
     backfill: bool
     deployments: int
-    deployment_frequency: float
-    lead_time_hours: float | None
-    change_failure_rate: float | None
-    recovery_time_hours: float | None
-    rework_rate: float | None
-    cycle_time_hours: float | None
-    time_to_first_review_hours: float | None
-    merged_prs: int
-    level: str | None
 
 
 def _time(value: object) -> datetime:
@@ -102,6 +94,20 @@ def check_schema(document: object, path: str) -> int:
     return version
 
 
+def _figure_value(figure: Figure, period: Mapping[str, Any]) -> Value:
+    value: Any = period
+    for step in figure.snapshot:
+        value = value[step]
+    if figure.kind is Kind.LEVEL:
+        if value is not None and not isinstance(value, str):
+            raise UnreadableSnapshotError(f"expected a level, found {value!r}")
+        return value
+    if figure.kind is Kind.COUNT:
+        return _count(value)
+    number = _number(value)
+    return (number or 0.0) if figure.kind is Kind.PER_DAY else number
+
+
 def point_from_snapshot(
     document: object, path: str = "the snapshot", backfill: bool = False
 ) -> TrendPoint:
@@ -110,21 +116,13 @@ def point_from_snapshot(
     assert isinstance(document, dict)
     try:
         current = document["current"]
-        dora, pulls = current["dora"], current["pull_requests"]
+        figures: dict[str, Any] = {f.key: _figure_value(f, current) for f in FIGURES}
         return TrendPoint(
             until=_time(current["window"]["until"]),
             generated_at=_time(document["generated_at"]),
             backfill=backfill,
-            deployments=_count(dora["deployments"]),
-            deployment_frequency=_number(dora["deployment_frequency"]) or 0.0,
-            lead_time_hours=_number(dora["lead_time_hours"]["median"]),
-            change_failure_rate=_number(dora["change_failure_rate"]),
-            recovery_time_hours=_number(dora["recovery_time_hours"]["median"]),
-            rework_rate=_number(dora["rework_rate"]),
-            cycle_time_hours=_number(pulls["cycle_time_hours"]["median"]),
-            time_to_first_review_hours=_number(pulls["time_to_first_review_hours"]["median"]),
-            merged_prs=_count(pulls["merged"]),
-            level=dora["levels"]["overall"],
+            deployments=_count(current["dora"]["deployments"]),
+            **figures,
         )
     except (KeyError, TypeError) as exc:
         raise UnreadableSnapshotError(f"missing or malformed field: {exc}") from None

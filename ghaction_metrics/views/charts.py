@@ -9,7 +9,7 @@ fixed sizes, fonts and resolution, and PNG metadata without the "Software" versi
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +25,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ghaction_metrics.metrics.headline import BY_KEY
+from ghaction_metrics.metrics.headline import Figure as HeadlineFigure
 from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.metrics.trends import TrendPoint
 
@@ -86,17 +88,20 @@ def _fmt(value: float | None, unit: str) -> str:
 class _Series:
     title: str
     unit: str
-    value: Callable[[TrendPoint], float | None]
+    figure: HeadlineFigure
     scale: float  # plotted value = value × scale
+
+    def value(self, point: TrendPoint) -> float | None:
+        return point.number(self.figure)
 
 
 TREND_SERIES = (
-    _Series("Deployment frequency (per week)", "/week", lambda p: p.deployment_frequency, 7),
-    _Series("Lead time for changes (median, h)", "h", lambda p: p.lead_time_hours, 1),
-    _Series("Change failure rate (%)", "%", lambda p: p.change_failure_rate, 100),
-    _Series("Recovery time (median, h)", "h", lambda p: p.recovery_time_hours, 1),
-    _Series("Rework rate (%)", "%", lambda p: p.rework_rate, 100),
-    _Series("PR cycle time (median, h)", "h", lambda p: p.cycle_time_hours, 1),
+    _Series("Deployment frequency (per week)", "/week", BY_KEY["deployment_frequency"], 7),
+    _Series("Lead time for changes (median, h)", "h", BY_KEY["lead_time_hours"], 1),
+    _Series("Change failure rate (%)", "%", BY_KEY["change_failure_rate"], 100),
+    _Series("Recovery time (median, h)", "h", BY_KEY["recovery_time_hours"], 1),
+    _Series("Rework rate (%)", "%", BY_KEY["rework_rate"], 100),
+    _Series("PR cycle time (median, h)", "h", BY_KEY["cycle_time_hours"], 1),
 )
 
 
@@ -341,10 +346,10 @@ def review_network_chart(report: Report) -> Chart | None:
 
 
 BEFORE_AFTER = (
-    ("lead_time_hours", "Lead time (h)"),
-    ("cycle_time_hours", "Cycle time (h)"),
-    ("time_to_first_review_hours", "Time to first review (h)"),
-    ("deployment_frequency", "Deployments per day"),
+    (BY_KEY["lead_time_hours"], "Lead time (h)"),
+    (BY_KEY["cycle_time_hours"], "Cycle time (h)"),
+    (BY_KEY["time_to_first_review_hours"], "Time to first review (h)"),
+    (BY_KEY["deployment_frequency"], "Deployments per day"),
 )
 
 
@@ -359,7 +364,7 @@ def before_after_chart(report: Report) -> Chart | None:
         return None
     deltas = {d.metric: d for d in comparison.deltas}
     tests = {s.metric: s for s in comparison.significance}
-    shown = [(m, label) for m, label in BEFORE_AFTER if m in deltas]
+    shown = [(f.key, label) for f, label in BEFORE_AFTER if f.key in deltas]
     with _figure(2.3 * len(shown) + 0.5, 2.8) as figure:
         grid = figure.subplots(1, len(shown), squeeze=False)[0]
         parts = []
