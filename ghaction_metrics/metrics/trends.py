@@ -5,6 +5,9 @@ file on the branch (``REPORT_ID/trends-index.json``), keyed by path and blob sha
 the index and only the snapshots it does not cover. The index is disposable: one that does
 not parse, or that a newer version wrote, is ignored and every snapshot is read again.
 
+This module reads nothing itself: publish/history_read.py fetches the branch listing, the
+index and the snapshots it names, and ``history_of`` makes the history of them.
+
 SPEC §6: a snapshot in a newer schema version than this code knows stops the run before it
 writes anything; an unreadable old snapshot is skipped with a warning and left as it is.
 """
@@ -19,10 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
 from ghaction_metrics.metrics.report import SCHEMA_VERSION
-from ghaction_metrics.publish.history import read_blob, read_tree
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ def index_path(report_id: str) -> str:
     return f"{report_id}/trends-index.json"
 
 
-def _read_index(data: bytes | None) -> dict[str, Any]:
+def read_index(data: bytes | None) -> dict[str, Any]:
     """Index entries (path → {blob, point}); empty when missing, unreadable or newer."""
     if data is None:
         return {}
@@ -231,27 +232,50 @@ def encode_index(entries: Mapping[str, tuple[str, TrendPoint]]) -> bytes:
     return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
 
 
-def load_history(clients: GitHubClients, repository: str, branch: str, report_id: str) -> History:
-    """Read the branch tip's snapshots for ``report_id``; raises NewerSnapshotError."""
-    tree = read_tree(clients, repository, branch)
-    if tree is None:
-        return EMPTY_HISTORY
-    snapshots = snapshot_files(tree.files, report_id)
-    index_blob = tree.files.get(index_path(report_id))
-    cached = _read_index(read_blob(clients, repository, index_blob) if index_blob else None)
+def _cached_point(entry: object, snap: SnapshotFile) -> TrendPoint | None:
+    """The index's point for a snapshot, when the index covers this very blob."""
+    if isinstance(entry, dict) and entry.get("blob") == snap.blob:
+        try:
+            return _point_from_json(entry["point"])
+        except (KeyError, TypeError, UnreadableSnapshotError):
+            pass  # a damaged entry: read the snapshot itself
+    return None
+
+
+def unindexed(
+    files: Mapping[str, str], report_id: str, index: Mapping[str, Any]
+) -> list[SnapshotFile]:
+    """The report id's snapshots the index entries (``read_index``) do not cover: the ones to
+    read before ``history_of``."""
+    return [
+        snap
+        for snap in snapshot_files(files, report_id)
+        if _cached_point(index.get(snap.path), snap) is None
+    ]
+
+
+def history_of(
+    files: Mapping[str, str],
+    report_id: str,
+    index: Mapping[str, Any],
+    blobs: Mapping[str, bytes],
+) -> History:
+    """The history of ``report_id`` on a branch holding ``files`` (path → blob sha), from its
+    trends index entries (``read_index``) and the ``blobs`` (sha → bytes) of the snapshots
+    ``unindexed`` names.
+
+    Raises NewerSnapshotError; unreadable snapshots are skipped with a warning.
+    """
+    snapshots = snapshot_files(files, report_id)
     entries: dict[str, tuple[str, TrendPoint]] = {}
     skipped: list[str] = []
     for snap in snapshots:
-        entry = cached.get(snap.path)
-        if isinstance(entry, dict) and entry.get("blob") == snap.blob:
-            try:
-                entries[snap.path] = (snap.blob, _point_from_json(entry["point"]))
-                continue
-            except (KeyError, TypeError, UnreadableSnapshotError):
-                pass  # a damaged entry: read the snapshot itself
-        data = read_blob(clients, repository, snap.blob)
+        point = _cached_point(index.get(snap.path), snap)
+        if point is not None:
+            entries[snap.path] = (snap.blob, point)
+            continue
         try:
-            point = point_from_snapshot(json.loads(data), snap.path, snap.backfill)
+            point = point_from_snapshot(json.loads(blobs[snap.blob]), snap.path, snap.backfill)
         except (ValueError, UnreadableSnapshotError) as exc:
             if isinstance(exc, NewerSnapshotError):
                 raise
@@ -259,7 +283,7 @@ def load_history(clients: GitHubClients, repository: str, branch: str, report_id
             skipped.append(snap.path)
             continue
         entries[snap.path] = (snap.blob, point)
-    return History(True, dict(tree.files), tuple(snapshots), entries, tuple(skipped))
+    return History(True, dict(files), tuple(snapshots), entries, tuple(skipped))
 
 
 def _order(point: TrendPoint) -> tuple[datetime, datetime]:
