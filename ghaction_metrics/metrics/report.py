@@ -35,7 +35,7 @@ class PeriodReport:
     window: Window
     dora: DoraSummary
     pulls: PullRequestMetrics
-    team: TeamMetrics | None = None
+    team: TeamMetrics
 
 
 @dataclass(frozen=True)
@@ -351,9 +351,7 @@ def _pulls(pulls: PullRequestMetrics) -> dict[str, Any]:
     }
 
 
-def _team(team: TeamMetrics | None) -> dict[str, Any] | None:
-    if team is None:
-        return None
+def _team(team: TeamMetrics) -> dict[str, Any]:
     network = team.network
     return {
         "per_person": team.mode,

@@ -169,22 +169,14 @@ def _trend_alt(points: Sequence[TrendPoint]) -> str:
     return f"Trends over {len(points)} snapshots, {span}. " + "; ".join(parts) + "."
 
 
-def _week_start(moment: datetime) -> datetime:
-    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday())
-
-
 def throughput_chart(report: Report) -> Chart:
     """Merged pull requests and successful deployments per week (the team's velocity, weeks in
     ``timezone``); partial weeks at the window's edges are marked."""
-    team = report.current.team
-    if team is not None and team.weeks:
-        labels = [w.start.isoformat() for w in team.weeks]
-        merged = [w.merged_prs for w in team.weeks]
-        deployed = [w.deployments for w in team.weeks]
-        partial = [w.partial for w in team.weeks]
-    else:
-        labels, merged, deployed, partial = _weeks_from_evidence(report)
+    weeks = report.current.team.weeks
+    labels = [w.start.isoformat() for w in weeks]
+    merged = [w.merged_prs for w in weeks]
+    deployed = [w.deployments for w in weeks]
+    partial = [w.partial for w in weeks]
     with _figure(7, 2.8) as figure:
         axes = figure.subplots()
         axes.set_title("Throughput per week", loc="left")
@@ -210,24 +202,6 @@ def throughput_chart(report: Report) -> Chart:
         f"Merged pull requests and successful deployments per week, {len(labels)} weeks: {listing}."
     )
     return Chart("throughput.png", "Throughput per week", alt, png)
-
-
-def _weeks_from_evidence(report: Report) -> tuple[list[str], list[int], list[int], list[bool]]:
-    """Deployments per UTC week from the deployments counted, when no team figures exist."""
-    window = report.current.window
-    weeks: dict[datetime, int] = {}
-    start = _week_start(window.since)
-    while start < window.until:
-        weeks[start] = 0
-        start += timedelta(days=7)
-    for repo in report.current.dora.repositories:
-        for outcome in repo.outcomes:
-            key = _week_start(outcome.time)
-            if key in weeks:
-                weeks[key] += 1
-    keys = list(weeks)
-    partial = [k < window.since or k + timedelta(days=7) > window.until for k in keys]
-    return [f"{k:%Y-%m-%d}" for k in keys], [0] * len(keys), [weeks[k] for k in keys], partial
 
 
 def size_chart(report: Report) -> Chart | None:
@@ -307,7 +281,7 @@ NETWORK_PEOPLE = 20
 def review_network_chart(report: Report) -> Chart | None:
     """Who reviews whom, as a heatmap of review counts (the busiest people only)."""
     team = report.current.team
-    if team is None or not team.network.edges:
+    if not team.network.edges:
         return None
     edges = team.network.edges
     activity: dict[str, int] = {}
