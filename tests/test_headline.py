@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from markdown_check import render
 from sample_reports import sample_report
 
 from ghaction_metrics.metrics.alerts import METRICS
@@ -24,6 +25,7 @@ from ghaction_metrics.metrics.headline import (
 )
 from ghaction_metrics.metrics.report import outputs, snapshot
 from ghaction_metrics.metrics.trends import TrendPoint, point_from_snapshot
+from ghaction_metrics.views.markdown import View, summary_markdown
 from ghaction_metrics_dev.dataset.truth import HeadlineTruth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +98,12 @@ def test_outputs_are_the_output_figures_in_order() -> None:
 def test_alert_metrics_are_the_compared_figures_by_output_name() -> None:
     assert list(METRICS) == [figure.name for figure in COMPARED]
     assert all(figure.kind is not Kind.LEVEL for figure in COMPARED)
+
+
+def test_the_summary_has_a_row_named_by_each_compared_figure() -> None:
+    headline = render(summary_markdown(View(sample_report()))).tables[0]
+    labels = [row[0].removesuffix(" (median)") for row in headline[1:]]
+    assert labels == [figure.label for figure in COMPARED]
 
 
 @pytest.mark.parametrize("figure", COMPARED, ids=lambda f: f.key)

@@ -62,6 +62,7 @@ def _figure(
     name: str,
     label: str,
     kind: Kind,
+    *,
     higher_is_better: bool | None,
     snapshot: tuple[str, ...],
     read: Callable[[DoraSummary, PullRequestMetrics], Reading],
@@ -76,50 +77,50 @@ class Headline:
     """The headline figures of one period; None is "no data". Field order is output order."""
 
     deployment_frequency: float = field(metadata=_figure(
-        "deployment-frequency", "Deployment frequency", Kind.PER_DAY, True,
-        ("dora", "deployment_frequency"),
-        lambda d, p: Reading(d.deployment_frequency, d.deployments),
+        "deployment-frequency", "Deployment frequency", Kind.PER_DAY,
+        higher_is_better=True, snapshot=("dora", "deployment_frequency"),
+        read=lambda d, p: Reading(d.deployment_frequency, d.deployments),
     ))  # fmt: skip
     lead_time_hours: float | None = field(metadata=_figure(
-        "lead-time-hours", "Lead time for changes", Kind.MEDIAN_HOURS, False,
-        ("dora", "lead_time_hours", "median"),
-        lambda d, p: Reading(d.lead_time.median, d.lead_time.n),
+        "lead-time-hours", "Lead time for changes", Kind.MEDIAN_HOURS,
+        higher_is_better=False, snapshot=("dora", "lead_time_hours", "median"),
+        read=lambda d, p: Reading(d.lead_time.median, d.lead_time.n),
     ))  # fmt: skip
     change_failure_rate: float | None = field(metadata=_figure(
-        "change-failure-rate", "Change failure rate", Kind.RATIO, False,
-        ("dora", "change_failure_rate"),
-        lambda d, p: Reading(d.change_failure_rate, d.deployments),
+        "change-failure-rate", "Change failure rate", Kind.RATIO,
+        higher_is_better=False, snapshot=("dora", "change_failure_rate"),
+        read=lambda d, p: Reading(d.change_failure_rate, d.deployments),
     ))  # fmt: skip
     recovery_time_hours: float | None = field(metadata=_figure(
-        "recovery-time-hours", "Failed deployment recovery time", Kind.MEDIAN_HOURS, False,
-        ("dora", "recovery_time_hours", "median"),
-        lambda d, p: Reading(d.recovery.median, d.recovery.n),
+        "recovery-time-hours", "Failed deployment recovery time", Kind.MEDIAN_HOURS,
+        higher_is_better=False, snapshot=("dora", "recovery_time_hours", "median"),
+        read=lambda d, p: Reading(d.recovery.median, d.recovery.n),
     ))  # fmt: skip
     rework_rate: float | None = field(metadata=_figure(
-        "rework-rate", "Rework rate", Kind.RATIO, False,
-        ("dora", "rework_rate"),
-        lambda d, p: Reading(d.rework_rate, d.deployments),
+        "rework-rate", "Rework rate", Kind.RATIO,
+        higher_is_better=False, snapshot=("dora", "rework_rate"),
+        read=lambda d, p: Reading(d.rework_rate, d.deployments),
     ))  # fmt: skip
     level: str | None = field(metadata=_figure(
-        "dora-level", "DORA level", Kind.LEVEL, None,
-        ("dora", "levels", "overall"),
-        lambda d, p: Reading(d.levels.overall, d.deployments),
+        "dora-level", "DORA level", Kind.LEVEL,
+        higher_is_better=None, snapshot=("dora", "levels", "overall"),
+        read=lambda d, p: Reading(d.levels.overall, d.deployments),
     ))  # fmt: skip
     cycle_time_hours: float | None = field(metadata=_figure(
-        "cycle-time-hours", "Pull request cycle time", Kind.MEDIAN_HOURS, False,
-        ("pull_requests", "cycle_time_hours", "median"),
-        lambda d, p: Reading(p.cycle_time.median, p.cycle_time.n),
+        "cycle-time-hours", "Pull request cycle time", Kind.MEDIAN_HOURS,
+        higher_is_better=False, snapshot=("pull_requests", "cycle_time_hours", "median"),
+        read=lambda d, p: Reading(p.cycle_time.median, p.cycle_time.n),
     ))  # fmt: skip
     time_to_first_review_hours: float | None = field(metadata=_figure(
-        "time-to-first-review-hours", "Time to first review", Kind.MEDIAN_HOURS, False,
-        ("pull_requests", "time_to_first_review_hours", "median"),
-        lambda d, p: Reading(p.time_to_first_review.median, p.time_to_first_review.n),
+        "time-to-first-review-hours", "Time to first review", Kind.MEDIAN_HOURS,
+        higher_is_better=False, snapshot=("pull_requests", "time_to_first_review_hours", "median"),
+        read=lambda d, p: Reading(p.time_to_first_review.median, p.time_to_first_review.n),
         output=False,
     ))  # fmt: skip
     merged_prs: int = field(metadata=_figure(
-        "merged-prs", "Merged pull requests", Kind.COUNT, True,
-        ("pull_requests", "merged"),
-        lambda d, p: Reading(p.merged, p.merged),
+        "merged-prs", "Merged pull requests", Kind.COUNT,
+        higher_is_better=True, snapshot=("pull_requests", "merged"),
+        read=lambda d, p: Reading(p.merged, p.merged),
     ))  # fmt: skip
 
     def value(self, figure: Figure) -> Value:
