@@ -32,8 +32,9 @@ from ghaction_metrics.metrics.backfill import backfill_snapshots, collection_sin
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import build_report, earliest_needed, outputs, snapshot
 from ghaction_metrics.metrics.shards import NoShardRecordsError, aggregate_collection, shard_files
-from ghaction_metrics.metrics.trends import EMPTY_HISTORY, History, NewerSnapshotError, load_history
+from ghaction_metrics.metrics.trends import EMPTY_HISTORY, History, NewerSnapshotError
 from ghaction_metrics.publish.history import HistoryError
+from ghaction_metrics.publish.history_read import load_history, read_shard_records
 from ghaction_metrics.publish.privacy import AllPrivateError, publishable, withheld_warning
 from ghaction_metrics.publish.targets import PERMISSIONS_FIX, GitHubSink, Sink, publish
 from ghaction_metrics.records import Collection
@@ -163,8 +164,14 @@ def run(
         )
     if inputs.mode == "aggregate":
         try:
+            records = read_shard_records(clients, env.repository, listing, inputs.report_id)
             collection = aggregate_collection(
-                clients, env.repository, listing, inputs.report_id, plan.settings_key, now
+                records,
+                inputs.report_id,
+                plan.settings_key,
+                now,
+                graphql_points=clients.cost.points,
+                requests=clients.cost.queries,
             )
         except NoShardRecordsError as exc:
             return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})

@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from PIL import Image
-from sample_reports import sample_report
+from sample_reports import NOW, WINDOW, repository, sample_report
 
-from ghaction_metrics.metrics.report import snapshot
+from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.report import Report, build_report, snapshot
 from ghaction_metrics.metrics.trends import TrendPoint, point_from_snapshot
+from ghaction_metrics.records import Collection
 from ghaction_metrics.views.charts import (
     all_charts,
     review_network_chart,
@@ -97,3 +100,28 @@ def test_review_heatmap_keeps_to_the_busiest_people() -> None:
     assert chart is not None
     assert "the 20 most active of" in chart.alt
     assert Image.open(io.BytesIO(chart.png)).size[0] < 1200
+
+
+def test_throughput_weeks_are_the_metrics_weeks_in_the_run_timezone() -> None:
+    people = [f"dev-{i:04d}" for i in range(12)]
+    collection = Collection(tuple(repository(i, people) for i in range(3)), (), 1, 1)
+
+    def report_in(zone: tzinfo) -> Report:
+        settings = Settings(deployment_source="deployments", timezone=zone)
+        return build_report(collection, settings, WINDOW, "previous", NOW, "default")
+
+    report = report_in(ZoneInfo("Pacific/Kiritimati"))  # UTC+14: Monday begins on Sunday UTC
+    weeks = report.current.team.weeks
+    listing = ", ".join(
+        f"week of {w.start.isoformat()}: {w.merged_prs} merged, {w.deployments} deployments"
+        + (" (partial)" if w.partial else "")
+        for w in weeks
+    )
+    assert f"per week, {len(weeks)} weeks: {listing}." in throughput_chart(report).alt
+    # The zone matters for this data: UTC weeks count the deployments differently.
+    utc_weeks = report_in(UTC).current.team.weeks
+    assert [w.deployments for w in utc_weeks] != [w.deployments for w in weeks]
+    # The chart formats the metrics' series and computes none of its own, even when it is empty.
+    empty = replace(report.current, team=replace(report.current.team, weeks=()))
+    alt = throughput_chart(replace(report, current=empty)).alt
+    assert alt == "Merged pull requests and successful deployments per week, 0 weeks: ."

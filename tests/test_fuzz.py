@@ -23,8 +23,8 @@ from ghaction_metrics.metrics.alerts import COMPARISONS, METRICS, AlertRuleError
 from ghaction_metrics.metrics.trends import (
     NewerSnapshotError,
     UnreadableSnapshotError,
-    _read_index,
     point_from_snapshot,
+    read_index,
 )
 from ghaction_metrics.records import RepositoryInfo
 from ghaction_metrics.views.markdown import md_text
@@ -197,7 +197,7 @@ def test_the_snapshot_reader_reads_or_refuses(document: Any) -> None:
 @FUZZ
 @given(st.binary(max_size=200) | JSON.map(lambda d: json.dumps(d).encode()))
 def test_the_trends_index_reader_never_fails(data: bytes) -> None:
-    assert isinstance(_read_index(data), dict)
+    assert isinstance(read_index(data), dict)
 
 
 @FUZZ

@@ -15,8 +15,9 @@ from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.inputs.config import Inputs, RunnerEnv
 from ghaction_metrics.metrics.alerts import evaluate, parse_rules
 from ghaction_metrics.metrics.report import snapshot
-from ghaction_metrics.metrics.trends import load_history, snapshot_path
+from ghaction_metrics.metrics.trends import snapshot_path
 from ghaction_metrics.publish.history import commit_files
+from ghaction_metrics.publish.history_read import load_history
 from ghaction_metrics.publish.targets import git_blob_sha, publish
 from ghaction_metrics_dev.dataset.generate import generate_dataset
 from ghaction_metrics_dev.emulator.harness import (

@@ -71,12 +71,12 @@ def test_percent_and_frequency() -> None:
 @pytest.mark.parametrize(
     ("current", "previous", "metric", "expected"),
     [
-        (12, 10, "lead_time", "🔴 ↑ +20% worse"),
-        (8, 10, "lead_time", "🟢 ↓ -20% better"),
+        (12, 10, "lead_time_hours", "🔴 ↑ +20% worse"),
+        (8, 10, "lead_time_hours", "🟢 ↓ -20% better"),
         (2, 1, "deployment_frequency", "🟢 ↑ +100% better"),
         (0.1, 0, "change_failure_rate", "🔴 ↑ worse"),
-        (3, 3, "merged", "⚪ → no change"),
-        (None, 3, "merged", "–"),
+        (3, 3, "merged_prs", "⚪ → no change"),
+        (None, 3, "merged_prs", "–"),
     ],
 )
 def test_change_has_arrow_colour_and_verdict(

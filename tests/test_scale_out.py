@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ghaction_metrics.collect.sync import cache_path
+from ghaction_metrics.collect.sync import RepoState, cache_path
 from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError
+from ghaction_metrics.metrics.shards import NoShardRecordsError, ShardRecords, aggregate_collection
+from ghaction_metrics.records import RepositoryInfo
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
     ActionRun,
@@ -176,3 +178,25 @@ def test_api_url_points_the_run_at_another_server(tmp_path: Path) -> None:
     assert default.server_url == "http://127.0.0.1:1"
     with pytest.raises(RunnerEnvError, match="api-url"):
         RunnerEnv.from_environ(_environ(tmp_path, **{"api-url": "ghe.example"}))
+
+
+def test_the_aggregate_is_computed_from_the_records_it_is_given() -> None:
+    now = datetime(2025, 6, 18, tzinfo=UTC)
+
+    def state(name: str, key: str, synced: datetime) -> RepoState:
+        info = RepositoryInfo(name, False, False, "main")
+        return RepoState(info=info, synced_at=synced, settings_key=key)
+
+    records: ShardRecords = {
+        "acme/api": (state("acme/api", "k", now), "cache"),
+        "acme/old": (state("acme/old", "k", now - timedelta(days=3)), "cache"),
+        "acme/other": (state("acme/other", "other", now), "cache"),
+        "acme/broken": (None, "the cache file is unreadable"),
+    }
+    collection = aggregate_collection(records, "default", "k", now, graphql_points=3, requests=2)
+    assert [r.info.full_name for r in collection.repositories] == ["acme/api", "acme/old"]
+    assert collection.repositories[1].notes[0].startswith("acme/old: its shard last collected")
+    assert {s.full_name for s in collection.skipped} == {"acme/other", "acme/broken"}
+    assert (collection.graphql_points, collection.requests) == (3, 2)
+    with pytest.raises(NoShardRecordsError, match="run the shard jobs"):
+        aggregate_collection({}, "default", "k", now)

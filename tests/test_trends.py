@@ -3,6 +3,7 @@ unreadable and newer snapshots, retention, and the backfilled weeks of a first r
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -17,14 +18,17 @@ from ghaction_metrics.metrics.trends import (
     NewerSnapshotError,
     UnreadableSnapshotError,
     expired,
+    history_of,
     index_path,
-    load_history,
     point_from_snapshot,
+    read_index,
     series,
     snapshot_files,
     snapshot_path,
+    unindexed,
 )
 from ghaction_metrics.publish.history import commit_files
+from ghaction_metrics.publish.history_read import load_history
 from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
 from ghaction_metrics_dev.emulator.server import EmulatorServer
 from ghaction_metrics_dev.emulator.state import TokenInfo
@@ -149,6 +153,30 @@ def test_backfill_weeks_and_collection_reach() -> None:
     ) == WINDOW.since - timedelta(weeks=12)
     assert collection_since(WINDOW, timedelta(weeks=12), first_run=False) == WINDOW.previous().since
     assert collection_since(WINDOW, timedelta(days=7), first_run=True) == WINDOW.previous().since
+
+
+def _listing(files: dict[str, bytes]) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A branch listing (path → blob sha) and its blobs (sha → bytes), as the reader gives."""
+    shas = {path: hashlib.sha1(data).hexdigest() for path, data in files.items()}
+    return shas, {shas[path]: data for path, data in files.items()}
+
+
+def test_history_is_made_of_the_listing_the_index_and_the_blobs_alone() -> None:
+    files = dict([_snapshot_at(21, "1"), _snapshot_at(14, "2"), _snapshot_at(7, "3")])
+    listing, blobs = _listing(files)
+    assert len(unindexed(listing, "default", {})) == 3
+    first = history_of(listing, "default", {}, blobs)
+    assert [p.until for p in first.points] == sorted(p.until for p in first.points)
+    assert len(first.points) == 3
+    # With the index, nothing is left to read and the blobs are not needed.
+    assert unindexed(listing, "default", read_index(first.index)) == []
+    assert history_of(listing, "default", read_index(first.index), {}).points == first.points
+    # A snapshot the index does not cover is the one to read.
+    path, data = _snapshot_at(3, "4")
+    listing[path] = hashlib.sha1(data).hexdigest()
+    assert [s.path for s in unindexed(listing, "default", read_index(first.index))] == [path]
+    later = history_of(listing, "default", read_index(first.index), {listing[path]: data})
+    assert len(later.points) == 4
 
 
 def test_history_from_the_branch_with_an_unreadable_snapshot(

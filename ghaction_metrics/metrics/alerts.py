@@ -17,33 +17,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ghaction_metrics.metrics.headline import COMPARED, Figure, Kind
 from ghaction_metrics.metrics.levels import MIN_N
 from ghaction_metrics.metrics.report import PeriodReport, Report, format_number
 
-
-@dataclass(frozen=True)
-class MetricSpec:
-    name: str
-    description: str
-    # Medians and ratios over a sample need n ≥ MIN_N, like levels (SPEC §5: fewer is
-    # "insufficient data", no alert). Counts and per-day rates are real zeros when nothing
-    # happened, so a rule such as ``merged-prs < 5`` must fire on an empty window.
-    needs_sample: bool
-
-
-METRICS: dict[str, MetricSpec] = {
-    spec.name: spec
-    for spec in (
-        MetricSpec("deployment-frequency", "successful deployments per day", False),
-        MetricSpec("lead-time-hours", "median lead time for changes, hours", True),
-        MetricSpec("change-failure-rate", "change failure rate, 0 to 1", True),
-        MetricSpec("recovery-time-hours", "median recovery time, hours", True),
-        MetricSpec("rework-rate", "rework rate, 0 to 1", True),
-        MetricSpec("cycle-time-hours", "median pull request cycle time, hours", True),
-        MetricSpec("time-to-first-review-hours", "median time to first review, hours", True),
-        MetricSpec("merged-prs", "pull requests merged", False),
-    )
-}
+# Alert metrics are the compared headline figures, by output name.
+METRICS: dict[str, Figure] = {figure.name: figure for figure in COMPARED}
 
 COMPARISONS = (">=", "<=", ">", "<")
 CHANGES = ("increases", "decreases")
@@ -97,28 +76,16 @@ def parse_rule(text: str) -> AlertRule:
     amount = float(number)
     if operator in CHANGES and amount <= 0:
         raise AlertRuleError(f"rule {text!r}: the change must be more than 0%")
-    if metric in ("change-failure-rate", "rework-rate") and operator in COMPARISONS and amount > 1:
+    if METRICS[metric].kind is Kind.RATIO and operator in COMPARISONS and amount > 1:
         raise AlertRuleError(f"rule {text!r}: {metric} is a ratio from 0 to 1 (write 0.15, not 15)")
     return AlertRule(text=text, metric=metric, operator=operator, amount=amount)
 
 
 def figure(period: PeriodReport, metric: str) -> tuple[float | None, int]:
     """The period's value of a metric and the size of the sample behind it."""
-    dora, pulls = period.dora, period.pulls
-    values: dict[str, tuple[float | None, int]] = {
-        "deployment-frequency": (dora.deployment_frequency, dora.deployments),
-        "lead-time-hours": (dora.lead_time.median, dora.lead_time.n),
-        "change-failure-rate": (dora.change_failure_rate, dora.deployments),
-        "recovery-time-hours": (dora.recovery.median, dora.recovery.n),
-        "rework-rate": (dora.rework_rate, dora.deployments),
-        "cycle-time-hours": (pulls.cycle_time.median, pulls.cycle_time.n),
-        "time-to-first-review-hours": (
-            pulls.time_to_first_review.median,
-            pulls.time_to_first_review.n,
-        ),
-        "merged-prs": (float(pulls.merged), pulls.merged),
-    }
-    return values[metric]
+    reading = METRICS[metric].read(period.dora, period.pulls)
+    assert not isinstance(reading.value, str)
+    return (None if reading.value is None else float(reading.value)), reading.n
 
 
 @dataclass(frozen=True)

@@ -12,55 +12,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from ghaction_metrics.metrics.dora import DoraSummary
-from ghaction_metrics.metrics.pulls import PullRequestMetrics
+from ghaction_metrics.metrics.headline import COMPARED, Headline
 
 MIN_SAMPLE = 5
 EXACT_LIMIT = 50
 METHOD_EXACT = "Mann-Whitney U, two-sided, exact"
 METHOD_NORMAL = "Mann-Whitney U, two-sided, normal approximation with tie and continuity correction"
-
-
-@dataclass(frozen=True)
-class Headline:
-    """The headline figures of one period; None is "no data"."""
-
-    deployment_frequency: float
-    lead_time_hours: float | None
-    change_failure_rate: float | None
-    recovery_time_hours: float | None
-    rework_rate: float | None
-    cycle_time_hours: float | None
-    time_to_first_review_hours: float | None
-    merged_prs: int
-
-
-# Whether a larger value is better, per headline figure.
-HIGHER_IS_BETTER = {
-    "deployment_frequency": True,
-    "lead_time_hours": False,
-    "change_failure_rate": False,
-    "recovery_time_hours": False,
-    "rework_rate": False,
-    "cycle_time_hours": False,
-    "time_to_first_review_hours": False,
-    "merged_prs": True,
-}
-
-
-def headline_of(dora: DoraSummary, pulls: PullRequestMetrics) -> Headline:
-    return Headline(
-        deployment_frequency=dora.deployment_frequency,
-        lead_time_hours=dora.lead_time.median,
-        change_failure_rate=dora.change_failure_rate,
-        recovery_time_hours=dora.recovery.median,
-        rework_rate=dora.rework_rate,
-        cycle_time_hours=pulls.cycle_time.median,
-        time_to_first_review_hours=pulls.time_to_first_review.median,
-        merged_prs=pulls.merged,
-    )
 
 
 @dataclass(frozen=True)
@@ -75,19 +34,18 @@ class Delta:
 
 def deltas(current: Headline, previous: Headline) -> tuple[Delta, ...]:
     result = []
-    for item in fields(Headline):
-        now: float | None = getattr(current, item.name)
-        then: float | None = getattr(previous, item.name)
+    for figure in COMPARED:
+        now, then = current.number(figure), previous.number(figure)
         if now is None or then is None:
-            result.append(Delta(item.name, now, then, None, None, None))
+            result.append(Delta(figure.key, now, then, None, None, None))
             continue
         change = now - then
         if change == 0:
             direction = "same"
         else:
-            direction = "better" if (change > 0) == HIGHER_IS_BETTER[item.name] else "worse"
+            direction = "better" if (change > 0) == figure.higher_is_better else "worse"
         relative = change / abs(then) if then else None
-        result.append(Delta(item.name, now, then, change, relative, direction))
+        result.append(Delta(figure.key, now, then, change, relative, direction))
     return tuple(result)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ghaction_metrics.inputs.windows import Window, midnight
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.metrics.compare import Delta, Significance, deltas, headline_of, significance
+from ghaction_metrics.metrics.compare import Delta, Significance, deltas, significance
 from ghaction_metrics.metrics.dora import (
     DoraSummary,
     RepositoryDora,
@@ -19,6 +19,7 @@ from ghaction_metrics.metrics.dora import (
     summarize,
     window_dora,
 )
+from ghaction_metrics.metrics.headline import OUTPUTS, Figure, Headline, Kind, headline_of
 from ghaction_metrics.metrics.incidents import incidents_for
 from ghaction_metrics.metrics.levels import Levels
 from ghaction_metrics.metrics.pulls import PullRequestMetrics, pull_request_metrics
@@ -34,7 +35,7 @@ class PeriodReport:
     window: Window
     dora: DoraSummary
     pulls: PullRequestMetrics
-    team: TeamMetrics | None = None
+    team: TeamMetrics
 
 
 @dataclass(frozen=True)
@@ -219,20 +220,21 @@ def format_number(value: float | int | None) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def _output_value(figure: Figure, headline: Headline) -> str:
+    value = headline.value(figure)
+    if figure.kind is Kind.LEVEL:
+        return str(value or "")
+    if figure.kind is Kind.COUNT:
+        return str(value)
+    assert not isinstance(value, str)
+    return format_number(value)
+
+
 def outputs(report: Report) -> dict[str, str]:
     """The headline action outputs of SPEC §4 that the report itself determines."""
-    dora, pulls = report.current.dora, report.current.pulls
-    return {
-        "deployment-frequency": format_number(dora.deployment_frequency),
-        "lead-time-hours": format_number(dora.lead_time.median),
-        "change-failure-rate": format_number(dora.change_failure_rate),
-        "recovery-time-hours": format_number(dora.recovery.median),
-        "rework-rate": format_number(dora.rework_rate),
-        "dora-level": dora.levels.overall or "",
-        "cycle-time-hours": format_number(pulls.cycle_time.median),
-        "merged-prs": str(pulls.merged),
-        "partial": "true" if report.partial else "false",
-    }
+    headline = headline_of(report.current.dora, report.current.pulls)
+    values = {figure.name: _output_value(figure, headline) for figure in OUTPUTS}
+    return {**values, "partial": "true" if report.partial else "false"}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -350,9 +352,7 @@ def _pulls(pulls: PullRequestMetrics) -> dict[str, Any]:
     }
 
 
-def _team(team: TeamMetrics | None) -> dict[str, Any] | None:
-    if team is None:
-        return None
+def _team(team: TeamMetrics) -> dict[str, Any]:
     network = team.network
     return {
         "per_person": team.mode,

@@ -1,9 +1,9 @@
 """Scale-out: shard runs hand their collected records to one aggregate run.
 
 A shard run collects its share of the repositories and commits only their raw records, the
-collection cache files ``REPORT_ID/cache/vN/OWNER/NAME.jsonl.gz`` (gh/sync.py), to the history
+collection cache files ``REPORT_ID/cache/vN/OWNER/NAME.jsonl.gz`` (collect/sync.py), to the history
 branch. Each shard writes files no other shard writes, and every commit is a compare-and-swap
-that keeps the files it does not name (gh/history.py), so shards running at the same time lose
+that keeps the files it does not name (publish/history.py), so shards running at the same time lose
 nothing. The aggregate run collects nothing: it reads every shard's records from the branch
 and computes the report over all of them, so pooled figures (SPEC §4: medians over all
 changes, rates over all deployments) are computed from records, never from per-shard medians.
@@ -16,19 +16,20 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.collect.sync import (
     CACHE_SCHEMA,
     RepoState,
     cache_path,
     encode_state,
-    read_cache,
     repository_data,
 )
 from ghaction_metrics.records import Collection, RepositoryData, SkippedRepository
 from ghaction_metrics.wording import counted
 
 log = logging.getLogger(__name__)
+
+# Each sharded repository (owner/name, in listing order): its records, or None and why not.
+ShardRecords = Mapping[str, tuple[RepoState | None, str]]
 
 # Records older than this were probably left by a repository no shard measures any more.
 STALE_AFTER = timedelta(days=2)
@@ -65,29 +66,29 @@ def sharded_repositories(files: Mapping[str, str], report_id: str) -> list[str]:
 
 
 def aggregate_collection(
-    clients: GitHubClients,
-    home: str,
-    files: Mapping[str, str] | None,
+    records: ShardRecords,
     report_id: str,
     settings_key: str,
     now: datetime,
+    *,
+    graphql_points: int = 0,
+    requests: int = 0,
 ) -> Collection:
-    """Every shard's records from the history branch listing ``files``, as one collection.
+    """Every shard's records, read from the history branch (publish/history_read.py), as one
+    collection; ``graphql_points`` and ``requests`` are what the run spent reading them.
 
     ``settings_key`` is the aggregate's own CollectionPlan key: records collected under other
     settings (another deployment source, other labels) would give wrong figures, so they are
     left out and named, as are unreadable files.
     """
-    names = sharded_repositories(files or {}, report_id)
-    if not names:
+    if not records:
         raise NoShardRecordsError(
             f"No shard records under {cache_folder(report_id)} on the history branch: run the "
             "shard jobs (mode: shard) with the same report-id and history-branch first."
         )
     repositories: list[RepositoryData] = []
     skipped: list[SkippedRepository] = []
-    for name in names:
-        state, why = read_cache(clients, home, files, report_id, name)
+    for name, (state, why) in records.items():
         if state is None:
             skipped.append(SkippedRepository(name, f"its shard records are unusable: {why}"))
             continue
@@ -107,6 +108,6 @@ def aggregate_collection(
     return Collection(
         repositories=tuple(repositories),
         skipped=tuple(skipped),
-        graphql_points=clients.cost.points,
-        requests=clients.cost.queries,
+        graphql_points=graphql_points,
+        requests=requests,
     )

@@ -5,6 +5,9 @@ file on the branch (``REPORT_ID/trends-index.json``), keyed by path and blob sha
 the index and only the snapshots it does not cover. The index is disposable: one that does
 not parse, or that a newer version wrote, is ignored and every snapshot is read again.
 
+This module reads nothing itself: publish/history_read.py fetches the branch listing, the
+index and the snapshots it names, and ``history_of`` makes the history of them.
+
 SPEC §6: a snapshot in a newer schema version than this code knows stops the run before it
 writes anything; an unreadable old snapshot is skipped with a warning and left as it is.
 """
@@ -19,9 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ghaction_metrics.api.client import GitHubClients
+from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
 from ghaction_metrics.metrics.report import SCHEMA_VERSION
-from ghaction_metrics.publish.history import read_blob, read_tree
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +43,13 @@ class UnreadableSnapshotError(ValueError):
 
 
 @dataclass(frozen=True)
-class TrendPoint:
+class TrendPoint(Headline):
     """One snapshot's headline figures (SPEC §4 pooling), placed at its window's end."""
 
     until: datetime
     generated_at: datetime
     backfill: bool
     deployments: int
-    deployment_frequency: float
-    lead_time_hours: float | None
-    change_failure_rate: float | None
-    recovery_time_hours: float | None
-    rework_rate: float | None
-    cycle_time_hours: float | None
-    time_to_first_review_hours: float | None
-    merged_prs: int
-    level: str | None
 
 
 def _time(value: object) -> datetime:
@@ -102,6 +95,20 @@ def check_schema(document: object, path: str) -> int:
     return version
 
 
+def _figure_value(figure: Figure, period: Mapping[str, Any]) -> Value:
+    value: Any = period
+    for step in figure.snapshot:
+        value = value[step]
+    if figure.kind is Kind.LEVEL:
+        if value is not None and not isinstance(value, str):
+            raise UnreadableSnapshotError(f"expected a level, found {value!r}")
+        return value
+    if figure.kind is Kind.COUNT:
+        return _count(value)
+    number = _number(value)
+    return (number or 0.0) if figure.kind is Kind.PER_DAY else number
+
+
 def point_from_snapshot(
     document: object, path: str = "the snapshot", backfill: bool = False
 ) -> TrendPoint:
@@ -110,21 +117,13 @@ def point_from_snapshot(
     assert isinstance(document, dict)
     try:
         current = document["current"]
-        dora, pulls = current["dora"], current["pull_requests"]
+        figures: dict[str, Any] = {f.key: _figure_value(f, current) for f in FIGURES}
         return TrendPoint(
             until=_time(current["window"]["until"]),
             generated_at=_time(document["generated_at"]),
             backfill=backfill,
-            deployments=_count(dora["deployments"]),
-            deployment_frequency=_number(dora["deployment_frequency"]) or 0.0,
-            lead_time_hours=_number(dora["lead_time_hours"]["median"]),
-            change_failure_rate=_number(dora["change_failure_rate"]),
-            recovery_time_hours=_number(dora["recovery_time_hours"]["median"]),
-            rework_rate=_number(dora["rework_rate"]),
-            cycle_time_hours=_number(pulls["cycle_time_hours"]["median"]),
-            time_to_first_review_hours=_number(pulls["time_to_first_review_hours"]["median"]),
-            merged_prs=_count(pulls["merged"]),
-            level=dora["levels"]["overall"],
+            deployments=_count(current["dora"]["deployments"]),
+            **figures,
         )
     except (KeyError, TypeError) as exc:
         raise UnreadableSnapshotError(f"missing or malformed field: {exc}") from None
@@ -207,7 +206,7 @@ def index_path(report_id: str) -> str:
     return f"{report_id}/trends-index.json"
 
 
-def _read_index(data: bytes | None) -> dict[str, Any]:
+def read_index(data: bytes | None) -> dict[str, Any]:
     """Index entries (path → {blob, point}); empty when missing, unreadable or newer."""
     if data is None:
         return {}
@@ -233,27 +232,50 @@ def encode_index(entries: Mapping[str, tuple[str, TrendPoint]]) -> bytes:
     return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
 
 
-def load_history(clients: GitHubClients, repository: str, branch: str, report_id: str) -> History:
-    """Read the branch tip's snapshots for ``report_id``; raises NewerSnapshotError."""
-    tree = read_tree(clients, repository, branch)
-    if tree is None:
-        return EMPTY_HISTORY
-    snapshots = snapshot_files(tree.files, report_id)
-    index_blob = tree.files.get(index_path(report_id))
-    cached = _read_index(read_blob(clients, repository, index_blob) if index_blob else None)
+def _cached_point(entry: object, snap: SnapshotFile) -> TrendPoint | None:
+    """The index's point for a snapshot, when the index covers this very blob."""
+    if isinstance(entry, dict) and entry.get("blob") == snap.blob:
+        try:
+            return _point_from_json(entry["point"])
+        except (KeyError, TypeError, UnreadableSnapshotError):
+            pass  # a damaged entry: read the snapshot itself
+    return None
+
+
+def unindexed(
+    files: Mapping[str, str], report_id: str, index: Mapping[str, Any]
+) -> list[SnapshotFile]:
+    """The report id's snapshots the index entries (``read_index``) do not cover: the ones to
+    read before ``history_of``."""
+    return [
+        snap
+        for snap in snapshot_files(files, report_id)
+        if _cached_point(index.get(snap.path), snap) is None
+    ]
+
+
+def history_of(
+    files: Mapping[str, str],
+    report_id: str,
+    index: Mapping[str, Any],
+    blobs: Mapping[str, bytes],
+) -> History:
+    """The history of ``report_id`` on a branch holding ``files`` (path → blob sha), from its
+    trends index entries (``read_index``) and the ``blobs`` (sha → bytes) of the snapshots
+    ``unindexed`` names.
+
+    Raises NewerSnapshotError; unreadable snapshots are skipped with a warning.
+    """
+    snapshots = snapshot_files(files, report_id)
     entries: dict[str, tuple[str, TrendPoint]] = {}
     skipped: list[str] = []
     for snap in snapshots:
-        entry = cached.get(snap.path)
-        if isinstance(entry, dict) and entry.get("blob") == snap.blob:
-            try:
-                entries[snap.path] = (snap.blob, _point_from_json(entry["point"]))
-                continue
-            except (KeyError, TypeError, UnreadableSnapshotError):
-                pass  # a damaged entry: read the snapshot itself
-        data = read_blob(clients, repository, snap.blob)
+        point = _cached_point(index.get(snap.path), snap)
+        if point is not None:
+            entries[snap.path] = (snap.blob, point)
+            continue
         try:
-            point = point_from_snapshot(json.loads(data), snap.path, snap.backfill)
+            point = point_from_snapshot(json.loads(blobs[snap.blob]), snap.path, snap.backfill)
         except (ValueError, UnreadableSnapshotError) as exc:
             if isinstance(exc, NewerSnapshotError):
                 raise
@@ -261,7 +283,7 @@ def load_history(clients: GitHubClients, repository: str, branch: str, report_id
             skipped.append(snap.path)
             continue
         entries[snap.path] = (snap.blob, point)
-    return History(True, dict(tree.files), tuple(snapshots), entries, tuple(skipped))
+    return History(True, dict(files), tuple(snapshots), entries, tuple(skipped))
 
 
 def _order(point: TrendPoint) -> tuple[datetime, datetime]:

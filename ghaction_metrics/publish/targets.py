@@ -198,7 +198,7 @@ def publish(
 ) -> tuple[Published, list[str]]:
     """Publish in order history → issue → summary; a failure stops none of the others.
 
-    ``history`` is what the branch held when the run started (trends.load_history, read
+    ``history`` is what the branch held when the run started (history_read.load_history, read
     before anything was written); ``backfill`` the weekly snapshots of a first run.
     """
     problems: list[str] = []

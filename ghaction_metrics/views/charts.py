@@ -9,7 +9,7 @@ fixed sizes, fonts and resolution, and PNG metadata without the "Software" versi
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +25,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ghaction_metrics.metrics.headline import BY_KEY
+from ghaction_metrics.metrics.headline import Figure as HeadlineFigure
 from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.metrics.trends import TrendPoint
 
@@ -86,17 +88,20 @@ def _fmt(value: float | None, unit: str) -> str:
 class _Series:
     title: str
     unit: str
-    value: Callable[[TrendPoint], float | None]
+    figure: HeadlineFigure
     scale: float  # plotted value = value × scale
+
+    def value(self, point: TrendPoint) -> float | None:
+        return point.number(self.figure)
 
 
 TREND_SERIES = (
-    _Series("Deployment frequency (per week)", "/week", lambda p: p.deployment_frequency, 7),
-    _Series("Lead time for changes (median, h)", "h", lambda p: p.lead_time_hours, 1),
-    _Series("Change failure rate (%)", "%", lambda p: p.change_failure_rate, 100),
-    _Series("Recovery time (median, h)", "h", lambda p: p.recovery_time_hours, 1),
-    _Series("Rework rate (%)", "%", lambda p: p.rework_rate, 100),
-    _Series("PR cycle time (median, h)", "h", lambda p: p.cycle_time_hours, 1),
+    _Series("Deployment frequency (per week)", "/week", BY_KEY["deployment_frequency"], 7),
+    _Series("Lead time for changes (median, h)", "h", BY_KEY["lead_time_hours"], 1),
+    _Series("Change failure rate (%)", "%", BY_KEY["change_failure_rate"], 100),
+    _Series("Recovery time (median, h)", "h", BY_KEY["recovery_time_hours"], 1),
+    _Series("Rework rate (%)", "%", BY_KEY["rework_rate"], 100),
+    _Series("PR cycle time (median, h)", "h", BY_KEY["cycle_time_hours"], 1),
 )
 
 
@@ -164,22 +169,14 @@ def _trend_alt(points: Sequence[TrendPoint]) -> str:
     return f"Trends over {len(points)} snapshots, {span}. " + "; ".join(parts) + "."
 
 
-def _week_start(moment: datetime) -> datetime:
-    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday())
-
-
 def throughput_chart(report: Report) -> Chart:
     """Merged pull requests and successful deployments per week (the team's velocity, weeks in
     ``timezone``); partial weeks at the window's edges are marked."""
-    team = report.current.team
-    if team is not None and team.weeks:
-        labels = [w.start.isoformat() for w in team.weeks]
-        merged = [w.merged_prs for w in team.weeks]
-        deployed = [w.deployments for w in team.weeks]
-        partial = [w.partial for w in team.weeks]
-    else:
-        labels, merged, deployed, partial = _weeks_from_evidence(report)
+    weeks = report.current.team.weeks
+    labels = [w.start.isoformat() for w in weeks]
+    merged = [w.merged_prs for w in weeks]
+    deployed = [w.deployments for w in weeks]
+    partial = [w.partial for w in weeks]
     with _figure(7, 2.8) as figure:
         axes = figure.subplots()
         axes.set_title("Throughput per week", loc="left")
@@ -205,24 +202,6 @@ def throughput_chart(report: Report) -> Chart:
         f"Merged pull requests and successful deployments per week, {len(labels)} weeks: {listing}."
     )
     return Chart("throughput.png", "Throughput per week", alt, png)
-
-
-def _weeks_from_evidence(report: Report) -> tuple[list[str], list[int], list[int], list[bool]]:
-    """Deployments per UTC week from the deployments counted, when no team figures exist."""
-    window = report.current.window
-    weeks: dict[datetime, int] = {}
-    start = _week_start(window.since)
-    while start < window.until:
-        weeks[start] = 0
-        start += timedelta(days=7)
-    for repo in report.current.dora.repositories:
-        for outcome in repo.outcomes:
-            key = _week_start(outcome.time)
-            if key in weeks:
-                weeks[key] += 1
-    keys = list(weeks)
-    partial = [k < window.since or k + timedelta(days=7) > window.until for k in keys]
-    return [f"{k:%Y-%m-%d}" for k in keys], [0] * len(keys), [weeks[k] for k in keys], partial
 
 
 def size_chart(report: Report) -> Chart | None:
@@ -302,7 +281,7 @@ NETWORK_PEOPLE = 20
 def review_network_chart(report: Report) -> Chart | None:
     """Who reviews whom, as a heatmap of review counts (the busiest people only)."""
     team = report.current.team
-    if team is None or not team.network.edges:
+    if not team.network.edges:
         return None
     edges = team.network.edges
     activity: dict[str, int] = {}
@@ -341,10 +320,10 @@ def review_network_chart(report: Report) -> Chart | None:
 
 
 BEFORE_AFTER = (
-    ("lead_time_hours", "Lead time (h)"),
-    ("cycle_time_hours", "Cycle time (h)"),
-    ("time_to_first_review_hours", "Time to first review (h)"),
-    ("deployment_frequency", "Deployments per day"),
+    (BY_KEY["lead_time_hours"], "Lead time (h)"),
+    (BY_KEY["cycle_time_hours"], "Cycle time (h)"),
+    (BY_KEY["time_to_first_review_hours"], "Time to first review (h)"),
+    (BY_KEY["deployment_frequency"], "Deployments per day"),
 )
 
 
@@ -359,7 +338,7 @@ def before_after_chart(report: Report) -> Chart | None:
         return None
     deltas = {d.metric: d for d in comparison.deltas}
     tests = {s.metric: s for s in comparison.significance}
-    shown = [(m, label) for m, label in BEFORE_AFTER if m in deltas]
+    shown = [(f.key, label) for f, label in BEFORE_AFTER if f.key in deltas]
     with _figure(2.3 * len(shown) + 0.5, 2.8) as figure:
         grid = figure.subplots(1, len(shown), squeeze=False)[0]
         parts = []

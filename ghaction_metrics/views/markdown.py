@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from ghaction_metrics.metrics.alerts import AlertResult
 from ghaction_metrics.metrics.dora import DeploymentOutcome, DoraSummary, RepositoryDora
+from ghaction_metrics.metrics.headline import BY_KEY
 from ghaction_metrics.metrics.report import Report
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -84,29 +85,19 @@ def level(value: str | None) -> str:
     return "insufficient data" if value is None else value
 
 
-# Whether a larger value is better, for the comparison arrows.
-HIGHER_IS_BETTER = {
-    "deployment_frequency": True,
-    "lead_time": False,
-    "change_failure_rate": False,
-    "recovery_time": False,
-    "rework_rate": False,
-    "cycle_time": False,
-    "time_to_first_review": False,
-    "merged": True,
-}
 # Colour for better / worse: summaries and comments take no CSS, so a coloured mark carries it.
 BETTER, WORSE, SAME = "🟢", "🔴", "⚪"
 
 
 def change(current: float | None, previous: float | None, metric: str) -> str:
-    """An arrow with the relative change, coloured and worded better or worse."""
+    """An arrow with the relative change of a headline figure (by key), coloured and worded
+    better or worse."""
     if current is None or previous is None:
         return "–"
     if previous == current:
         return f"{SAME} → no change"
     arrow = "↑" if current > previous else "↓"
-    better = (current > previous) == HIGHER_IS_BETTER[metric]
+    better = (current > previous) == BY_KEY[metric].higher_is_better
     mark, verdict = (BETTER, "better") if better else (WORSE, "worse")
     if previous == 0:
         return f"{mark} {arrow} {verdict}"

@@ -1,0 +1,45 @@
+"""What a run reads from the history branch before it writes: the trends' snapshots and the
+shards' records. The files are fetched here; metrics/trends.py and metrics/shards.py make
+sense of them without any I/O of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ghaction_metrics.api.client import GitHubClients
+from ghaction_metrics.collect.sync import read_cache
+from ghaction_metrics.metrics.shards import ShardRecords, sharded_repositories
+from ghaction_metrics.metrics.trends import (
+    EMPTY_HISTORY,
+    History,
+    history_of,
+    index_path,
+    read_index,
+    unindexed,
+)
+from ghaction_metrics.publish.history import read_blob, read_tree
+
+
+def load_history(clients: GitHubClients, repository: str, branch: str, report_id: str) -> History:
+    """Read the branch tip's snapshots for ``report_id``: the trends index, then only the
+    snapshots it does not cover. Raises NewerSnapshotError."""
+    tree = read_tree(clients, repository, branch)
+    if tree is None:
+        return EMPTY_HISTORY
+    index_blob = tree.files.get(index_path(report_id))
+    index = read_index(read_blob(clients, repository, index_blob) if index_blob else None)
+    blobs: dict[str, bytes] = {}
+    for snap in unindexed(tree.files, report_id, index):
+        if snap.blob not in blobs:
+            blobs[snap.blob] = read_blob(clients, repository, snap.blob)
+    return history_of(tree.files, report_id, index, blobs)
+
+
+def read_shard_records(
+    clients: GitHubClients, home: str, files: Mapping[str, str] | None, report_id: str
+) -> ShardRecords:
+    """Every shard's records on the history branch listing ``files`` (path → blob sha)."""
+    return {
+        name: read_cache(clients, home, files, report_id, name)
+        for name in sharded_repositories(files or {}, report_id)
+    }
