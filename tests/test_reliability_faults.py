@@ -323,6 +323,72 @@ def test_an_unreadable_old_snapshot_is_skipped_and_left_as_it_is(stage: Stage) -
     assert any(p.endswith("-run5002.json") for p in files)
 
 
+def _snapshot_with(until: str) -> bytes:
+    """A readable snapshot of the current schema whose window ends at ``until``."""
+    from ghaction_metrics.metrics.report import SCHEMA_VERSION
+
+    dora = {
+        "deployments": 3, "deployment_frequency": 0.1, "lead_time_hours": {"median": 5.0},
+        "change_failure_rate": 0.0, "recovery_time_hours": {"median": None},
+        "rework_rate": 0.0, "levels": {"overall": "high"},
+    }  # fmt: skip
+    pulls = {
+        "merged": 4, "cycle_time_hours": {"median": 3.0},
+        "time_to_first_review_hours": {"median": 1.0},
+    }  # fmt: skip
+    current = {"window": {"until": until}, "dora": dora, "pull_requests": pulls}
+    document = {"schema": SCHEMA_VERSION, "generated_at": until, "current": current}
+    return json.dumps(document).encode()
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+OLD = "default/snapshots/2025-01-06T060000Z-run17.json"
+GOOD_OLD = _snapshot_with("2025-01-06T00:00:00Z")
+
+
+def _index_with(point: dict[str, object]) -> bytes:
+    """A trends index whose entry for OLD (by its real blob) holds ``point``."""
+    from ghaction_metrics.publish.targets import git_blob_sha
+
+    entry = {"blob": git_blob_sha(GOOD_OLD), "point": point}
+    return json.dumps({"version": 1, "entries": {OLD: entry}}).encode()
+
+
+STRINGS = {
+    "until": "2025-01-06T00:00:00+00:00", "generated_at": "2025-01-06T00:00:00+00:00",
+    "backfill": False, "deployments": "3", "deployment_frequency": "often",
+    "lead_time_hours": "fast", "change_failure_rate": None, "recovery_time_hours": None,
+    "rework_rate": None, "level": "high", "cycle_time_hours": 3.0,
+    "time_to_first_review_hours": 1.0, "merged_prs": "many",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("files", "skipped"),
+    [
+        ({OLD: NESTED}, OLD),
+        ({"default/trends-index.json": NESTED}, None),
+        ({OLD: GOOD_OLD, "default/trends-index.json": _index_with(STRINGS)}, None),
+        ({OLD: _snapshot_with("0001-01-01T00:00:00Z")}, OLD),
+        ({OLD: _snapshot_with("9999-12-31T00:00:00Z")}, OLD),
+    ],
+    ids=["nested-snapshot", "nested-index", "strings-in-index", "year-1", "year-9999"],
+)
+def test_corrupt_history_is_skipped_with_a_warning_and_the_run_publishes(
+    stage: Stage, files: dict[str, bytes], skipped: str | None
+) -> None:
+    stage.commit(files)
+    run = stage.run("5003", publish="summary,history")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    branch = stage.branch()
+    assert any(p.endswith("-run5003.json") for p in branch)
+    assert "DORA level" in run.summary
+    if skipped is not None:
+        assert any(skipped in text for text in commands(run, "warning"))
+        assert branch[skipped] == files[skipped]  # left as it is
+
+
 def test_a_snapshot_in_a_newer_schema_stops_the_run_before_any_write(stage: Stage) -> None:
     newer = "default/snapshots/2099-01-05T060000Z-run99.json"
     stage.commit({newer: json.dumps({"schema": 99, "anything": "new"}).encode()})

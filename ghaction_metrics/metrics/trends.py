@@ -52,6 +52,12 @@ class TrendPoint(Headline):
     deployments: int
 
 
+# No snapshot can describe a time before any repository held data, nor one far beyond any
+# run; such a time only breaks the charts' date arithmetic (year 1, year 9999).
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def _time(value: object) -> datetime:
     if not isinstance(value, str):
         raise UnreadableSnapshotError(f"expected a time, found {value!r}")
@@ -61,7 +67,22 @@ def _time(value: object) -> datetime:
         raise UnreadableSnapshotError(str(exc)) from None
     if moment.tzinfo is None:
         raise UnreadableSnapshotError(f"time without a zone: {value!r}")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise UnreadableSnapshotError(f"time out of range: {value!r}") from None
+    if not _EARLIEST <= moment < _LATEST:
+        raise UnreadableSnapshotError(f"implausible time: {value!r}")
+    return moment
+
+
+def parse_json(data: bytes) -> object:
+    """JSON of a history file; UnreadableSnapshotError for anything that is not JSON,
+    including arrays nested so deep that the parser gives up with a RecursionError."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise UnreadableSnapshotError(f"not JSON: {type(exc).__name__}") from None
 
 
 def _number(value: object) -> float | None:
@@ -99,6 +120,11 @@ def _figure_value(figure: Figure, period: Mapping[str, Any]) -> Value:
     value: Any = period
     for step in figure.snapshot:
         value = value[step]
+    return _checked(figure, value)
+
+
+def _checked(figure: Figure, value: object) -> Value:
+    """``value`` as the figure's kind of value; UnreadableSnapshotError when it is not one."""
     if figure.kind is Kind.LEVEL:
         if value is not None and not isinstance(value, str):
             raise UnreadableSnapshotError(f"expected a level, found {value!r}")
@@ -137,10 +163,19 @@ def _point_json(point: TrendPoint) -> dict[str, Any]:
 
 
 def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
-    values = dict(data)
-    values["until"] = _time(values["until"])
-    values["generated_at"] = _time(values["generated_at"])
-    return TrendPoint(**values)
+    """A trend point from the index, checked like a snapshot's figures: the index is a file
+    anyone with write access can change."""
+    values: dict[str, Any] = {f.key: _checked(f, data[f.key]) for f in FIGURES}
+    backfill = data["backfill"]
+    if not isinstance(backfill, bool):
+        raise UnreadableSnapshotError(f"expected true or false, found {backfill!r}")
+    return TrendPoint(
+        until=_time(data["until"]),
+        generated_at=_time(data["generated_at"]),
+        backfill=backfill,
+        deployments=_count(data["deployments"]),
+        **values,
+    )
 
 
 def snapshot_path(report_id: str, generated_at: datetime, run_id: str, backfill: bool) -> str:
@@ -211,8 +246,8 @@ def read_index(data: bytes | None) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        loaded = json.loads(data)
-    except ValueError:
+        loaded = parse_json(data)
+    except UnreadableSnapshotError:
         log.info("The trends index on the history branch does not parse; rebuilding it.")
         return {}
     if not isinstance(loaded, dict) or loaded.get("version") != INDEX_VERSION:
@@ -275,10 +310,8 @@ def history_of(
             entries[snap.path] = (snap.blob, point)
             continue
         try:
-            point = point_from_snapshot(json.loads(blobs[snap.blob]), snap.path, snap.backfill)
-        except (ValueError, UnreadableSnapshotError) as exc:
-            if isinstance(exc, NewerSnapshotError):
-                raise
+            point = point_from_snapshot(parse_json(blobs[snap.blob]), snap.path, snap.backfill)
+        except UnreadableSnapshotError as exc:
             log.warning("Skipping unreadable snapshot %s in the trends: %s", snap.path, exc)
             skipped.append(snap.path)
             continue

@@ -34,6 +34,7 @@ from ghaction_metrics.metrics.trends import (
     encode_index,
     expired,
     index_path,
+    parse_json,
     point_from_snapshot,
     series,
     snapshot_files,
@@ -176,7 +177,7 @@ def trend_points(
     points = list(history.points)
     for path, data in backfill.items():
         try:
-            points.append(point_from_snapshot(json.loads(data), path, backfill=True))
+            points.append(point_from_snapshot(parse_json(data), path, backfill=True))
         except (ValueError, UnreadableSnapshotError) as exc:  # our own output: a bug
             log.warning("Backfilled snapshot %s left out of the trends: %s", path, exc)
     points.append(point_from_snapshot(dict(document)))
@@ -310,7 +311,7 @@ def _publish_history(
     entries[path] = (git_blob_sha(body), point_from_snapshot(dict(document), path))
     for backfill_path, data in backfill.items():
         try:
-            point = point_from_snapshot(json.loads(data), backfill_path, backfill=True)
+            point = point_from_snapshot(parse_json(data), backfill_path, backfill=True)
         except (ValueError, UnreadableSnapshotError):
             continue
         entries[backfill_path] = (git_blob_sha(data), point)
