@@ -134,6 +134,7 @@ def run(
     private_names: PrivateNames | None = None,
 ) -> int:
     now = clock()
+    found_private: set[str] = set()  # private repositories collection met, lower case
     inputs = _without_writes_from_a_fork(inputs, env)
     window = inputs.window.resolve(now, inputs.timezone)
     log.info(
@@ -178,7 +179,13 @@ def run(
         cache: dict[str, bytes] = {}  # the shards own the records; nothing to rewrite
     else:
         hide = _private_log_hider(inputs, env, clients, private_names)
-        names = expand_repositories(clients, inputs.repositories, on_private=hide)
+
+        def met_private(name: str) -> None:
+            found_private.add(name.lower())
+            if hide is not None:
+                hide(name)
+
+        names = expand_repositories(clients, inputs.repositories, on_private=met_private)
         outcome = collect(
             clients,
             names,
@@ -187,7 +194,7 @@ def run(
             caches=lambda name: read_cache(
                 clients, env.repository, listing, inputs.report_id, name
             ),
-            on_private=hide,
+            on_private=met_private,
             has_cache=lambda name: cache_path(inputs.report_id, name) in (listing or {}),
         )
         collection = outcome.collection
@@ -206,7 +213,10 @@ def run(
         }
     try:
         allowed = publishable(
-            collection, _publisher_private(env, collection, clients), inputs.allow_private_data
+            collection,
+            _publisher_private(env, collection, clients),
+            inputs.allow_private_data,
+            found_private,
         )
     except AllPrivateError as exc:
         return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,12 +51,18 @@ def _writes(records: list[RequestRecord]) -> list[RequestRecord]:
 
 
 def _run(
-    dataset: GeneratedDataset, tmp_path: Path, inputs: dict[str, str], home_private: bool = False
+    dataset: GeneratedDataset,
+    tmp_path: Path,
+    inputs: dict[str, str],
+    home_private: bool = False,
+    arm: Callable[[EmulatorServer], object] | None = None,
 ) -> Published:
     if SECRET in dataset.world.repositories:
         dataset.world.repositories[SECRET].private = True
     dataset.world.repositories[HOME].private = home_private
     with EmulatorServer(dataset.world, workflow_tokens(dataset.workflow_login)) as server:
+        if arm is not None:
+            arm(server)
         env = runner_environment(
             api_url=server.api_url,
             graphql_url=server.graphql_url,
@@ -227,3 +234,26 @@ def test_a_named_private_repository_shows_in_the_log_only_as_named(tmp_path: Pat
     assert figures == []
     other = [line for line in done.run.stdout.splitlines() if OTHER in line]
     assert any("pull requests" in line for line in other)
+
+
+def test_a_skipped_private_repository_is_not_named_in_what_is_published(tmp_path: Path) -> None:
+    # acme/* finds the private repository; collecting it fails, so it lands in the skipped
+    # list, which the summary, snapshot and HTML report print ("Skipped acme/docs: ...").
+    dataset = generate_dataset(seed=3, now=NOW)
+    name = SECRET.split("/")[1]
+
+    def fail_its_collection(server: EmulatorServer) -> None:
+        # Access lost between the owner's listing and its collection: it is skipped.
+        server.faults.arm(
+            "not_found",
+            api="graphql",
+            count=1000,
+            body_contains=(f'"name": "{name}"', "pullsFirst"),
+        )
+
+    done = _run(dataset, tmp_path, {"repositories": "acme/*"}, arm=fail_its_collection)
+    assert done.run.returncode == 0, done.run.stdout + done.run.stderr
+    for text in done.texts:
+        assert SECRET not in text.replace(f"::add-mask::{SECRET}", "")
+    warnings = [line for line in done.run.stdout.splitlines() if line.startswith("::warning::")]
+    assert any("private repositories were left out" in line for line in warnings)

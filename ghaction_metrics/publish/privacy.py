@@ -9,6 +9,7 @@ public: leaving data out is recoverable, publishing it is not.
 
 from __future__ import annotations
 
+from collections.abc import Collection as Collection_
 from dataclasses import dataclass, replace
 
 from ghaction_metrics.records import Collection
@@ -25,17 +26,23 @@ class AllPrivateError(Exception):
 
 
 def publishable(
-    collection: Collection, publisher_private: bool | None, allow_private_data: bool
+    collection: Collection,
+    publisher_private: bool | None,
+    allow_private_data: bool,
+    private_names: Collection_[str] = frozenset(),
 ) -> Withheld:
     """The collection without private repositories when the publisher is public.
 
     Their names are not logged either: ``owner/*`` may have found them, and the log of a
-    public repository is public.
+    public repository is public. ``private_names`` (lower case) are the private repositories
+    collection met, so that one it then skipped is not named in the skipped list either.
     """
     if allow_private_data or publisher_private is True:
         return Withheld(collection, 0)
     kept = tuple(repo for repo in collection.repositories if not repo.info.private)
     withheld = len(collection.repositories) - len(kept)
+    skipped = tuple(s for s in collection.skipped if s.full_name.lower() not in private_names)
+    withheld += len(collection.skipped) - len(skipped)
     if withheld and not kept:
         raise AllPrivateError(
             f"Input 'allow-private-data' is false and all {withheld} measured repositories are "
@@ -48,7 +55,9 @@ def publishable(
         # A private incident-repository: its issue titles and times would be published too.
         incidents = ()
         withheld += 1
-    return Withheld(replace(collection, repositories=kept, incidents=incidents), withheld)
+    return Withheld(
+        replace(collection, repositories=kept, incidents=incidents, skipped=skipped), withheld
+    )
 
 
 def withheld_warning(count: int) -> str:

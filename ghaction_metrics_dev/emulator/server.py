@@ -64,6 +64,7 @@ FaultKind = Literal[
     "secondary_limit",  # 403 (or 429) with ``retry-after``: GitHub's secondary rate limit
     "graphql_rate_limited",  # HTTP 200 with an ``errors`` entry of type RATE_LIMITED
     "partial",  # HTTP 200 with ``data`` (repository nulled) and an ``errors`` entry
+    "not_found",  # what a repository the token no longer sees answers: 404, or NOT_FOUND
 ]
 
 
@@ -77,6 +78,8 @@ class Fault:
     delay: float = 0.0
     after_processing: bool = False  # server_error: apply the request, then fail the answer
     method: str | None = None  # only requests with this verb
+    # only requests whose body holds every one of these (e.g. one repository's query)
+    body_contains: tuple[str, ...] = ()
 
 
 class Faults:
@@ -97,10 +100,12 @@ class Faults:
         with self._lock:
             self._armed.clear()
 
-    def take(self, api: str, method: str, path: str) -> Fault | None:
+    def take(self, api: str, method: str, path: str, body: bytes = b"") -> Fault | None:
         with self._lock:
             for fault in self._armed:
                 if fault.api not in (api, "any") or (fault.method and fault.method != method):
+                    continue
+                if not all(part.encode() in body for part in fault.body_contains):
                     continue
                 fault.count -= 1
                 if fault.count <= 0:
@@ -344,7 +349,7 @@ class EmulatorServer:
         path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         kind: Literal["rest", "graphql"] = "graphql" if path == "/api/graphql" else "rest"
-        fault = self.faults.take(kind, method, path)
+        fault = self.faults.take(kind, method, path, body)
         response = self._before(fault, kind) if fault else None
         if response is None:
             try:
@@ -410,6 +415,15 @@ class EmulatorServer:
         if fault.kind == "graphql_rate_limited" and kind == "graphql":
             body = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded."}]}
             return Response(200, body, graphql_cost=0)
+        if fault.kind == "not_found":
+            if kind == "rest":
+                return Response(404, error("Not Found", 404))
+            message = "Could not resolve to a Repository with the name given."
+            body = {
+                "data": {"repository": None},
+                "errors": [{"type": "NOT_FOUND", "path": ["repository"], "message": message}],
+            }
+            return Response(200, body, graphql_cost=1)
         return None
 
     @staticmethod
