@@ -419,7 +419,7 @@ class EmulatorServer:
             if kind == "rest":
                 return Response(404, error("Not Found", 404))
             message = "Could not resolve to a Repository with the name given."
-            body = {
+            body: dict[str, Any] = {
                 "data": {"repository": None},
                 "errors": [{"type": "NOT_FOUND", "path": ["repository"], "message": message}],
             }
