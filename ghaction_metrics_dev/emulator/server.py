@@ -419,11 +419,11 @@ class EmulatorServer:
             if kind == "rest":
                 return Response(404, error("Not Found", 404))
             message = "Could not resolve to a Repository with the name given."
-            body: dict[str, Any] = {
+            missing: dict[str, Any] = {
                 "data": {"repository": None},
                 "errors": [{"type": "NOT_FOUND", "path": ["repository"], "message": message}],
             }
-            return Response(200, body, graphql_cost=1)
+            return Response(200, missing, graphql_cost=1)
         return None
 
     @staticmethod
