@@ -379,3 +379,27 @@ def test_generated_deploy_runs_give_the_deployments_figures(
         figures[source] = report_outputs(Collection((result.data,), (), 0, 0), NOW, source)
     assert figures["workflow:deploy.yml"] == figures["deployments"]
     assert figures["deployments"]["deployment-frequency"] != "0"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="collection reads only the default branch's history, so a tag's commit off it "
+    "(a release commit never merged, as Flask's 3.0.0) ships nothing (SPEC §5: it ships what "
+    "it contains that was not shipped before)",
+)
+def test_a_tag_off_the_default_branch_ships_what_it_contains(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    app = app_world(NOW)
+    c2 = app.repo.refs["heads/main"]
+    # v1.2 moves to r1, a release commit on top of c2 that main never got.
+    r1 = _oid("Release 1.2")
+    app.repo.commits[r1] = Commit(r1, "Release 1.2", app.at(19, 8), app.at(19, 8), "bob", [c2])
+    app.repo.refs["tags/v1.2"] = r1
+    server = emulator_factory(app.world)
+    result = collect_repository(clients_for(server), "acme", "app", plan_for(NOW, "tags:v*"), NOW)
+    values = report_outputs(Collection((result.data,), (), 0, 0), NOW, "tags:v*")
+    assert values["deployment-frequency"] == "0.0667"
+    # PR #1: 09:00 -> v1.1 at 15:00 = 6 h; c2 shipped by v1.2: authored S+18d 09:00 -> r1's
+    # committer date S+19d 08:00 = 23 h. Median 14.5 (r1 is on no default branch: no change).
+    assert values["lead-time-hours"] == "14.5"

@@ -8,8 +8,11 @@ lines), tags, branch heads, and pull requests reconstructed from the commits:
 - ``Merge pull request #N from owner/branch`` (a merge-commit merge): pull request N, merged
   by that commit, whose own commits are the merged branch's commits new to the base
   (``git rev-list M^2 ^M^1``), titled by the merge message's body line;
-- a subject ending in ``(#N)`` (a squash merge): pull request N, merged by that commit, with
-  that commit as its only commit (the branch's original commits are not in the repository),
+- a merge commit whose subject ends in ``(#N)`` (GitHub's "pull request title" merge
+  message): the same, titled by the subject;
+- a single-parent commit whose subject ends in ``(#N)`` (a squash merge): pull request N,
+  merged by that commit, with that commit as its only commit (the branch's original commits
+  are not in the repository),
   whose description holds the squash message's kept body lines (GitHub fills a one-commit
   pull request's description with the commit's body and squashes with the description or the
   commits' messages, so a squashed revert's ``This reverts commit`` line is in both).
@@ -125,6 +128,41 @@ def _tags(git_dir: Path) -> list[tuple[str, str, str | None, str | None]]:
     return tags
 
 
+def _pull(
+    git_dir: Path, commit: _Commit, base: str | None, by_sha: dict[str, _Commit]
+) -> dict[str, Any] | None:
+    """The pull request ``commit`` merged, when its message says so."""
+    merge = _MERGE_PULL.match(commit.subject)
+    titled = _SQUASH_PULL.search(commit.subject)
+    if base is None or not (merge or titled) or len(commit.parents) > 2:
+        return None
+    kept = "\n".join(line for line in commit.body if _KEPT_LINE.match(line))
+    if merge:
+        # GitHub's classic merge message: the title is the body's first line, no description.
+        number, head, body = int(merge.group(1)), merge.group(2), ""
+        title = next((line for line in commit.body if line), commit.subject)
+    elif titled:
+        # "Title (#N)": a squash, or a merge commit under the "pull request title" setting;
+        # the body is the description or the squashed commits' messages.
+        number, head, body = int(titled.group(1)), None, kept
+        title = commit.subject[: titled.start()].rstrip()
+    if len(commit.parents) == 2:
+        own = _git(git_dir, "rev-list", "--reverse", commit.parents[1], f"^{commit.parents[0]}")
+        method, commits = "merge", [sha for sha in own.split() if sha in by_sha]
+    else:
+        method, commits = "squash", [commit.sha]
+    return {
+        "number": number,
+        "method": method,
+        "title": title,
+        "head": head,
+        "base": base,
+        "body": body,
+        "merge_commit": commit.sha,
+        "commits": commits,
+    }
+
+
 def _line_head(git_dir: Path, name: str) -> str:
     """The tip of a line of development: a branch, or a tag a finished maintenance branch was
     turned into (projects often replace ``2.2.x`` branches by ``2.2.x`` tags)."""
@@ -155,36 +193,10 @@ def record(git_dir: Path, repository: str, branches: Sequence[str], since: str) 
 
     pulls: dict[int, dict[str, Any]] = {}
     for commit in kept:
-        merge = _MERGE_PULL.match(commit.subject)
-        squash = _SQUASH_PULL.search(commit.subject)
-        base = base_of(commit.sha)
-        if merge and len(commit.parents) == 2 and base is not None:
-            number, head = int(merge.group(1)), merge.group(2)
-            own = _git(git_dir, "rev-list", "--reverse", commit.parents[1], f"^{commit.parents[0]}")
-            pull = {
-                "number": number,
-                "method": "merge",
-                "title": next((line for line in commit.body if line), commit.subject),
-                "head": head,
-                "base": base,
-                "body": "",
-                "merge_commit": commit.sha,
-                "commits": [sha for sha in own.split() if sha in by_sha],
-            }
-        elif squash and len(commit.parents) == 1 and base is not None:
-            number = int(squash.group(1))
-            pull = {
-                "number": number,
-                "method": "squash",
-                "title": commit.subject[: squash.start()].rstrip(),
-                "head": None,
-                "base": base,
-                "body": "\n".join(line for line in commit.body if _KEPT_LINE.match(line)),
-                "merge_commit": commit.sha,
-                "commits": [commit.sha],
-            }
-        else:
+        pull = _pull(git_dir, commit, base_of(commit.sha), by_sha)
+        if pull is None:
             continue
+        number, base = pull["number"], pull["base"]
         earlier = pulls.get(number)
         if earlier is None or (earlier["base"] != branches[0] and base == branches[0]):
             pulls[number] = pull
