@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_contracts import rest_contract_problems
 
 from ghaction_metrics_dev.dataset.real import WORKFLOW_LOGIN, RealHistory, build_world
 from ghaction_metrics_dev.emulator.harness import (
@@ -421,6 +422,7 @@ def _level(
 class Outcome:
     run: ActionRun
     reference: Reference
+    contract_problems: list[str]  # REST answers the emulator served that GitHub would not
 
 
 _RUNS: dict[str, Outcome] = {}
@@ -455,8 +457,9 @@ def _outcome(name: str, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
             },
         )
         run = run_action(env)
+    problems = rest_contract_problems([r for r in server.requests if r.kind == "rest"])
     document: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes()))
-    _RUNS[name] = Outcome(run, Reference(document, case))
+    _RUNS[name] = Outcome(run, Reference(document, case), problems)
     return _RUNS[name]
 
 
@@ -464,8 +467,10 @@ def _outcome(name: str, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 def test_the_action_runs_on_a_real_history(
     name: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    run = _outcome(name, tmp_path_factory).run
+    outcome = _outcome(name, tmp_path_factory)
+    run = outcome.run
     assert run.returncode == 0, run.stdout + run.stderr
+    assert outcome.contract_problems == []
     assert "## Engineering metrics" in run.summary
     assert run.outputs["partial"] == "false"
 
