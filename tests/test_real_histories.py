@@ -19,8 +19,10 @@ did, so a later recording gives the same figures unless the projects rewrite the
 
 Deployments are the repositories' release tags (``tags:<glob>``): both projects publish by
 tagging, neither uses GitHub deployments, and tags are the only deployment record git keeps.
-Every base branch counts (``base-branches: *``): Flask merges pull requests into its
-maintenance lines too.
+Each repository is also measured with ``merges`` (every pull request merged into the default
+branch is a deployment), which ships far smaller ranges and so tests the chaining, the revert
+links and the lead times at a much finer grain. Every base branch counts (``base-branches:
+*``): Flask merges pull requests into its maintenance lines too.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class Case:
     fixture: str  # file name in the real-histories folder
     first_day: str
     last_day: str  # inclusive, as the window input takes it
-    glob: str
+    source: str  # tags:<glob> or merges
 
     @property
     def window(self) -> str:
@@ -88,13 +90,12 @@ class Case:
 
 # Release tags are X.Y.Z; the glob leaves out Flask's "2.2.x"-style tags of finished
 # maintenance lines (old branch tips, not releases).
+RELEASES = "tags:[0-9]*.[0-9]*.[0-9]*"
 CASES = {
-    "pallets-flask": Case(
-        "pallets-flask.json.gz", "2023-09-01", "2025-12-31", "[0-9]*.[0-9]*.[0-9]*"
-    ),
-    "encode-httpx": Case(
-        "encode-httpx.json.gz", "2023-01-01", "2024-12-31", "[0-9]*.[0-9]*.[0-9]*"
-    ),
+    "pallets-flask": Case("pallets-flask.json.gz", "2023-09-01", "2025-12-31", RELEASES),
+    "encode-httpx": Case("encode-httpx.json.gz", "2023-01-01", "2024-12-31", RELEASES),
+    "pallets-flask-merges": Case("pallets-flask.json.gz", "2024-01-01", "2024-12-31", "merges"),
+    "encode-httpx-merges": Case("encode-httpx.json.gz", "2024-01-01", "2024-06-30", "merges"),
 }
 
 
@@ -164,7 +165,20 @@ class Reference:
 
     @cached_property
     def deploys(self) -> list[Deploy]:
+        """Every deployment, in time order (a failure shows after the window too)."""
+        if self.case.source == "merges":
+            default = self.doc["default_branch"]
+            merges = [
+                Deploy(f"#{p['number']}", p["merge_commit"], self.committed[p["merge_commit"]])
+                for p in self.pulls.values()
+                if p["base"] == default
+            ]
+            return sorted(merges, key=lambda d: (d.at, d.tag))
+        return self.tags()
+
+    def tags(self) -> list[Deploy]:
         """Matching tags in time order; a tag of an already deployed commit adds nothing."""
+        glob = self.case.source.removeprefix("tags:")
         tags = [
             Deploy(
                 t["name"],
@@ -172,18 +186,24 @@ class Reference:
                 _time(t["tagger_date"]) if t["tagger_date"] else self.committed[t["commit"]],
             )
             for t in self.doc["tags"]
-            if fnmatch.fnmatchcase(t["name"], self.case.glob)
+            if fnmatch.fnmatchcase(t["name"], glob)
         ]
         tags.sort(key=lambda d: (d.at, d.tag))
         out: list[Deploy] = []
         for d in tags:
             if d.commit not in {e.commit for e in out}:
                 out.append(d)
-        return [d for d in out if d.at < self.case.until]
+        return out
+
+    @cached_property
+    def chain(self) -> list[Deploy]:
+        """The window's deployments and every later one."""
+        return [d for d in self.deploys if d.at >= self.case.since]
 
     @cached_property
     def window(self) -> list[Deploy]:
-        return [d for d in self.deploys if d.at >= self.case.since]
+        """The window's deployments: the first entries of ``chain``."""
+        return [d for d in self.chain if d.at < self.case.until]
 
     @cached_property
     def baseline(self) -> Deploy | None:
@@ -192,10 +212,10 @@ class Reference:
 
     @cached_property
     def shipped(self) -> list[set[str]]:
-        """What each window deployment ships: ``rev-list D ^baseline ^every-earlier-D``."""
+        """What each deployment of ``chain`` ships: ``rev-list D ^baseline ^every-earlier-D``."""
         excluded = [self.baseline.commit] if self.baseline else []
         out: list[set[str]] = []
-        for d in self.window:
+        for d in self.chain:
             out.append(self.rev_list([d.commit], excluded))
             excluded.append(d.commit)
         return out
@@ -227,7 +247,7 @@ class Reference:
 
     @cached_property
     def first_shipper(self) -> dict[str, int]:
-        """Change → index of the window deployment that ships it: the first whose range holds
+        """Change → index in ``chain`` of the deployment that ships it: the first whose range holds
         the change's link to the branch (a pull request's merge commit, or the commit itself).
         A pull request's own commits shipped before its merge (a release tagged on the
         release pull request's branch, then merged) do not ship it."""
@@ -249,7 +269,7 @@ class Reference:
     def lead_times(self) -> list[float]:
         out = []
         for change, index in self.first_shipper.items():
-            if self.by_bot(change):
+            if index >= len(self.window) or self.by_bot(change):
                 continue
             earliest = min(self.authored[s] for s in self.commits_of(change))
             hours = _hours(self.window[index].at - earliest)
@@ -301,22 +321,25 @@ class Reference:
         """(failed window deployment → recovery hours or None, deployments shipping rework)."""
         recovered: dict[int, datetime | None] = {}
         rework: set[int] = set()
+        in_window = range(len(self.window))
         for change, by in self.first_shipper.items():
             targets = self.revert_targets(change)
             if targets is None:
                 continue
-            rework.add(by)
+            if by in in_window:
+                rework.add(by)
             for target in targets:
                 failed = self.first_shipper.get(target)
-                if failed is not None and failed < by:
-                    at = self.window[by].at
+                if failed is not None and failed < by and failed in in_window:
+                    at = self.chain[by].at
                     known = recovered.get(failed)
                     recovered[failed] = at if known is None else min(known, at)
-        for index in range(1, len(self.window)):
-            previous, current = self.window[index - 1], self.window[index]
+        for index in range(1, len(self.chain)):
+            previous, current = self.chain[index - 1], self.chain[index]
             # A rollback: the next deployment's commit is an ancestor of the previous one's.
-            if current.commit in self._reachable([previous.commit]):
-                rework.add(index)
+            if current.commit in self._reachable([previous.commit]) and index - 1 in in_window:
+                if index in in_window:
+                    rework.add(index)
                 known = recovered.get(index - 1)
                 recovered[index - 1] = current.at if known is None else min(known, current.at)
         hours = {
@@ -450,7 +473,7 @@ def _outcome(name: str, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
             overrides={
                 "window": case.window,
                 "compare-to": "none",
-                "deployment-source": f"tags:{case.glob}",
+                "deployment-source": case.source,
                 "base-branches": "*",
                 "publish": "summary",
                 "backfill": "0",
@@ -483,6 +506,12 @@ WAITING = {
         "default branch's history, so the action ships that tag's 43 changes with 3.0.1 "
         "instead (test_sources_collect.py::test_a_tag_off_the_default_branch_ships_what_it_"
         "contains)"
+    ),
+    ("pallets-flask-merges", "lead-time-hours"): (
+        "98 of the changes are direct pushes to main, which SPEC §5's chaining ships with the "
+        "next merge; under merges the action ships only each merge's own pull request, so its "
+        "lead time is that of the 17 pull requests alone (test_metrics_cases.py::"
+        "test_merges_ship_the_direct_pushes_before_them)"
     ),
 }
 
