@@ -22,8 +22,8 @@ number seen twice (a squash subject cherry-picked onto another branch) keeps the
 found on the default branch's first-parent chain, else the earliest merged.
 
 The slice is every commit reachable from the recorded branches or tags and committed on or
-after ``since``; parents older than the slice stay in the parent lists (real shas), and whoever
-loads the fixture decides what to do with them.
+after ``since`` (a UTC day); parents older than the slice stay in the parent lists (real
+shas), and whoever loads the fixture decides what to do with them.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,10 @@ def _commits(git_dir: Path, refs: Sequence[str]) -> list[_Commit]:
             )
         )
     return commits
+
+
+def _utc_day(stamp: str) -> str:
+    return datetime.fromisoformat(stamp).astimezone(UTC).date().isoformat()
 
 
 def _kept_message(commit: _Commit) -> str:
@@ -184,7 +189,7 @@ def record(git_dir: Path, repository: str, branches: Sequence[str], since: str) 
     heads = {b: _line_head(git_dir, b) for b in branches}
     tags = _tags(git_dir)
     everything = _commits(git_dir, [*heads.values(), *sorted({t[1] for t in tags})])
-    kept = [c for c in everything if c.committer[2][:10] >= since]
+    kept = [c for c in everything if _utc_day(c.committer[2]) >= since]
     by_sha = {c.sha: c for c in kept}
     chains = {b: set(_first_parent_chain(by_sha, head)) for b, head in heads.items()}
 
