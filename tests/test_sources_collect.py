@@ -379,3 +379,68 @@ def test_generated_deploy_runs_give_the_deployments_figures(
         figures[source] = report_outputs(Collection((result.data,), (), 0, 0), NOW, source)
     assert figures["workflow:deploy.yml"] == figures["deployments"]
     assert figures["deployments"]["deployment-frequency"] != "0"
+
+
+def _v12_on_a_new_commit(
+    emulator_factory: EmulatorFactory,
+    message: str,
+    authored: datetime,
+    committed: datetime,
+    author: str,
+    *,
+    on_main: bool,
+) -> dict[str, str]:
+    """The outputs under ``tags:v*`` once v1.2 tags a new commit on top of c2 (main's tip),
+    which main gets too when ``on_main``."""
+    app = app_world(NOW)
+    oid = _oid(message)
+    parents = [app.repo.refs["heads/main"]]
+    app.repo.commits[oid] = Commit(oid, message, authored, committed, author, parents)
+    if on_main:
+        app.repo.refs["heads/main"] = oid
+    app.repo.refs["tags/v1.2"] = oid
+    server = emulator_factory(app.world)
+    result = collect_repository(clients_for(server), "acme", "app", plan_for(NOW, "tags:v*"), NOW)
+    return report_outputs(Collection((result.data,), (), 0, 0), NOW, "tags:v*")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="collection reads only the default branch's history, so a tag's commit off it "
+    "(a release commit never merged, as Flask's 3.0.0) ships nothing (SPEC §5: it ships what "
+    "it contains that was not shipped before)",
+)
+def test_a_tag_off_the_default_branch_ships_what_it_contains(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    # v1.2 moves to r1, a release commit on top of c2 that main never got.
+    at = app_world(NOW).at(19, 8)
+    values = _v12_on_a_new_commit(emulator_factory, "Release 1.2", at, at, "bob", on_main=False)
+    assert values["deployment-frequency"] == "0.0667"
+    # PR #1: 09:00 -> v1.1 at 15:00 = 6 h; c2 shipped by v1.2: authored S+18d 09:00 -> r1's
+    # committer date S+19d 08:00 = 23 h. Median 14.5 (r1 is on no default branch: no change).
+    assert values["lead-time-hours"] == "14.5"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="history asks only for author { user { login } }, which GitHub leaves null for a "
+    "bot, so a bot's push to the default branch counts as a person's change (SPEC §5: a "
+    "…[bot]@users.noreply.github.com author is a bot's change)",
+)
+def test_a_bots_push_to_the_default_branch_is_a_bots_change(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    # c3: the release workflow's version bump, pushed on top of c2 and tagged v1.2.
+    app = app_world(NOW)
+    values = _v12_on_a_new_commit(
+        emulator_factory,
+        "Bump version",
+        app.at(18, 10.5),
+        app.at(18, 11),
+        "github-actions[bot]",
+        on_main=True,
+    )
+    # PR #1: 6 h; c2: authored S+18d 09:00 -> v1.2 at 11:00 = 2 h; c3 is a bot's: left out
+    # (include-bots is false). Median 4.
+    assert values["lead-time-hours"] == "4"
