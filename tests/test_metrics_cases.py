@@ -637,13 +637,8 @@ def test_report_with_a_date_comparison_names_the_method_and_deltas() -> None:
     assert document["comparison"]["significance"][0]["method"] == METHOD_NORMAL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="under merges a merge ships only its own pull request, so a direct push is never "
-    "shipped; SPEC §5 chains every deployment: it ships what its commit reaches that nothing "
-    "shipped before (found on Flask, whose maintainers push to main between merges)",
-)
 def test_merges_ship_the_direct_pushes_before_them() -> None:
+    # Found on Flask, whose maintainers push to main between merges.
     # d1 is pushed to main at 1 h; PR #1 (first commit 0 h) is merged as m1 at 2 h, on top.
     commits = linear(("d1", None), ("m1", 1), start=1)
     data = make_repo([make_pull(1, 0, 2, 0)], commits)

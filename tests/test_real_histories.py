@@ -507,12 +507,6 @@ WAITING = {
         "instead (test_sources_collect.py::test_a_tag_off_the_default_branch_ships_what_it_"
         "contains)"
     ),
-    ("pallets-flask-merges", "lead-time-hours"): (
-        "98 of the changes are direct pushes to main, which SPEC §5's chaining ships with the "
-        "next merge; under merges the action ships only each merge's own pull request, so its "
-        "lead time is that of the 17 pull requests alone (test_metrics_cases.py::"
-        "test_merges_ship_the_direct_pushes_before_them)"
-    ),
 }
 
 

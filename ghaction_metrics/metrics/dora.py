@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ghaction_metrics.inputs.windows import Window
@@ -163,11 +163,9 @@ def ship(
     left_out: list[LeftOut] = []
     attempts: list[datetime] = []
     if source == "merges":
-        events = sorted(
+        merges = sorted(
             (
-                Event(
-                    key, "merge", change.pull.merge_commit, change.pull.merged_at, frozenset({key})
-                )
+                Event(key, "merge", change.pull.merge_commit, change.pull.merged_at)
                 for key, change in found.changes.items()
                 if change.pull is not None
                 and change.pull.merged_at is not None
@@ -175,6 +173,12 @@ def ship(
             ),
             key=lambda e: (e.time, e.key),
         )
+        # Each merge ships its own pull request, and, chained like any deployment, the direct
+        # pushes its commit reaches that no earlier merge shipped.
+        events = [
+            replace(event, ships=event.ships | {event.key}, is_rollback=False)
+            for event in chain_shipments(merges, graph, found.by_commit)
+        ]
     else:
         raw = events_for(repo, settings, source)
         left_out, attempts = raw.left_out, raw.failed_attempts
