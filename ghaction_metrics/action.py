@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -145,8 +146,9 @@ def run(
     )
     try:
         history = _history(inputs, env, clients)
-    except NewerSnapshotError as exc:
-        # Stopped before anything is written: an older version must not rewrite newer files.
+    except (NewerSnapshotError, HistoryUnreadableError) as exc:
+        # Stopped before anything is written: an older version must not rewrite newer files,
+        # and a branch that could not be read must not be rewritten as new.
         return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
     # A first run with backfill reaches further back, to compute its weekly snapshots.
     backfill_span = _backfill_span(inputs, first_run=history.first_run)
@@ -399,6 +401,21 @@ def _publisher_private(env: RunnerEnv, collection: Collection, clients: GitHubCl
     return is_private(clients, env.repository) is True
 
 
+class HistoryUnreadableError(RuntimeError):
+    """The history branch exists but could not be read: writing to it would lose data."""
+
+
+def _failure(exc: GithubException | requests.RequestException) -> str:
+    """What GitHub answered, for a message: the status and GitHub's words, or what failed."""
+    if isinstance(exc, GithubException):
+        data = exc.data if isinstance(exc.data, dict) else {}
+        return f"HTTP {exc.status}: {data.get('message') or 'no message'}"
+    statuses = re.findall(r"too many (\d{3}) error responses", str(exc))
+    if statuses:
+        return f"HTTP {statuses[0]} after retries"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _history(inputs: Inputs, env: RunnerEnv, clients: GitHubClients) -> History:
     """The history branch as it was before this run writes anything (trends, first run)."""
     if not inputs.publish:
@@ -406,13 +423,26 @@ def _history(inputs: Inputs, env: RunnerEnv, clients: GitHubClients) -> History:
     with group("Reading the history branch"):
         try:
             history = load_history(clients, env.repository, inputs.history_branch, inputs.report_id)
-        except GithubException as exc:
-            if exc.status == 401:  # a bad token: nothing else will work either
+        except (GithubException, requests.RequestException) as exc:
+            if getattr(exc, "status", None) == 401:  # a bad token: nothing else will work
                 raise
+            # Only a missing branch (404, handled below) is a first run. Taken for one, an
+            # unreadable branch would get a new pseudonym salt, a second backfill and a new
+            # trends index written over it, past the guard against newer snapshots.
+            reason = _failure(exc)
+            if "history" in inputs.publish:
+                raise HistoryUnreadableError(
+                    f"Could not read the history branch {inputs.history_branch} "
+                    f"({reason}), so nothing was published: writing to it "
+                    "unread could overwrite its pseudonym salt, backfill and trends as if this "
+                    "were a first run. Re-run the workflow; if it keeps failing, check that "
+                    "the workflow grants contents: write and that GitHub's API is available."
+                ) from exc
             log.warning(
-                "Could not read the history branch %s (HTTP %s); trends start from this run.",
+                "Could not read the history branch %s (%s); trends start from this run, and "
+                "nothing is written to the branch (publish has no history).",
                 inputs.history_branch,
-                exc.status,
+                reason,
             )
             return EMPTY_HISTORY
     log.info(

@@ -389,6 +389,29 @@ def test_corrupt_history_is_skipped_with_a_warning_and_the_run_publishes(
         assert branch[skipped] == files[skipped]  # left as it is
 
 
+@pytest.mark.parametrize("status", [403, 503])
+def test_a_history_branch_that_cannot_be_read_stops_the_run_before_any_write(
+    stage: Stage, status: int
+) -> None:
+    # Taken for a first run, it would store a new pseudonym salt, backfill again and rewrite
+    # the trends index over the branch it could not read.
+    assert stage.run("9101", publish="history").returncode == 0
+    before = stage.branch()
+    stage.server.faults.arm(
+        "server_error", api="rest", method="GET", status=status, count=1000,
+        path_contains="/git/ref/heads/metrics",
+    )  # fmt: skip
+    mark = len(stage.server.requests)
+    run = stage.run("9102")
+    assert run.returncode == 1
+    (error,) = commands(run, "error")
+    assert "history branch" in error
+    assert f"HTTP {status}" in error
+    assert stage.writes_since(mark) == []
+    assert stage.branch() == before
+    assert stage.dashboards() == []
+
+
 def test_a_snapshot_in_a_newer_schema_stops_the_run_before_any_write(stage: Stage) -> None:
     newer = "default/snapshots/2099-01-05T060000Z-run99.json"
     stage.commit({newer: json.dumps({"schema": 99, "anything": "new"}).encode()})

@@ -80,6 +80,7 @@ class Fault:
     method: str | None = None  # only requests with this verb
     # only requests whose body holds every one of these (e.g. one repository's query)
     body_contains: tuple[str, ...] = ()
+    path_contains: str = ""  # only requests whose path holds this
 
 
 class Faults:
@@ -106,6 +107,8 @@ class Faults:
                 if fault.api not in (api, "any") or (fault.method and fault.method != method):
                     continue
                 if not all(part.encode() in body for part in fault.body_contains):
+                    continue
+                if fault.path_contains not in path:
                     continue
                 fault.count -= 1
                 if fault.count <= 0:
