@@ -15,11 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-import requests
 from github import GithubException
 
-from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
-from ghaction_metrics.api.quota import RetryPolicy
+from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError, GraphQLError, connect
+from ghaction_metrics.api.quota import QuotaExhaustedError, RetryPolicy
 from ghaction_metrics.collect.collect import CollectionPlan, collect, expand_repositories
 from ghaction_metrics.collect.sync import cache_path, encode_state, history_salt, read_cache
 from ghaction_metrics.collect.visibility import is_private
@@ -79,11 +78,14 @@ def main(
     clients = connect(inputs.token, env.api_url, env.graphql_url, policy=policy)
     try:
         return run(inputs, env, clients, clock, sink=sink, private_names=private_names)
-    except (GithubException, GraphQLError, requests.RequestException) as exc:
+    except (GithubException, GraphQLError, GitHubUnreachableError) as exc:
         log.debug("Failure details", exc_info=True)
         if getattr(exc, "status", None) == 401:
             return _fail(TOKEN_REFUSED, environ)
         return _fail(f"GitHub request failed: {type(exc).__name__}: {exc}", environ)
+    except QuotaExhaustedError as exc:
+        log.debug("Failure details", exc_info=True)
+        return _fail(f"Stopped by GitHub's rate limit: {exc}", environ)
 
 
 def _fail(message: str, environ: Mapping[str, str]) -> int:
@@ -136,6 +138,11 @@ def run(
     except NewerSnapshotError as exc:
         # Stopped before anything is written: an older version must not rewrite newer files.
         return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
+    except QuotaExhaustedError as exc:
+        # Written without being read, the branch's trends index would start over.
+        log.warning("The history branch could not be read (%s); it is not written this run.", exc)
+        inputs = dataclasses.replace(inputs, publish=inputs.publish - {"history"})
+        history = EMPTY_HISTORY
     # A first run with backfill reaches further back, to compute its weekly snapshots.
     backfill_span = _backfill_span(inputs, first_run=history.first_run)
     plan = collection_plan(inputs, window, now, first_run=history.first_run)
@@ -174,6 +181,9 @@ def run(
             has_cache=lambda name: cache_path(inputs.report_id, name) in (listing or {}),
         )
         collection = outcome.collection
+        unmeasured = _nothing_measured(collection, outcome.states)
+        if unmeasured:
+            return _fail(unmeasured, {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
         if inputs.mode == "shard":
             states = outcome.states
             if not inputs.allow_private_data and not _publisher_private(env, collection, clients):
@@ -262,6 +272,26 @@ def run(
         log.error("%d alert rule(s) fired and fail-on-alert is true", len(fired))
         return 1
     return 1 if problems else 0
+
+
+def _nothing_measured(collection: Collection, complete: Mapping[str, object]) -> str | None:
+    """Why no repository was measured, or None when one was.
+
+    A repository counts when it was read whole, or cut short after some of its records were
+    read: one cut before anything was read measured nothing, and a report of its zeros
+    would pass for a quiet month.
+    """
+    reasons = [f"{s.full_name}: {s.reason}" for s in collection.skipped]
+    for repo in collection.repositories:
+        records = (
+            repo.pull_requests, repo.deployments, repo.releases, repo.incidents, repo.commits,
+            repo.workflow_runs, repo.tags,
+        )  # fmt: skip
+        if repo.info.full_name in complete or any(records):
+            return None
+        reasons += list(repo.notes) or [f"{repo.info.full_name}: nothing read"]
+    listed = "; ".join(reasons) or "the repositories input named none"
+    return f"No repository was measured, so nothing is published: {listed}."
 
 
 def _shard(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import requests
 from github import GithubException
 
-from ghaction_metrics.api.client import GitHubClients, repo_path
+from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError, repo_path
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +15,7 @@ def is_private(clients: GitHubClients, repository: str) -> bool | None:
     """``private`` of ``GET /repos/{owner}/{repo}``; None when it cannot be read."""
     try:
         _headers, data = clients.rest.requester.requestJsonAndCheck("GET", repo_path(repository))
-    except (GithubException, requests.RequestException) as exc:
+    except (GithubException, GitHubUnreachableError) as exc:
         log.debug("Could not read the visibility of %s: %s", repository, exc)
         return None
     private = data.get("private") if isinstance(data, dict) else None
