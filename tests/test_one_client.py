@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_faults import FakeTime
 from test_reliability_faults import HOME, Stage, commands, start_stage
 
 from ghaction_metrics.action import run as run_in_process
@@ -171,21 +172,6 @@ def test_every_request_of_a_run_goes_through_the_client(stage: Stage) -> None:
     assert {r.kind for r in seen} == {"rest", "graphql"}
     assert any(r.method != "GET" for r in seen)
     assert clients.transport.sent == len(seen)
-
-
-class FakeTime:
-    """The waiter's and the emulator's clock: a wait passes at once."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).timestamp()
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 # (fault kind, options) or ("exhaust", {"api": ..., "reset_in": ...}): every path that waits.
