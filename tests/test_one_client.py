@@ -25,7 +25,9 @@ from test_reliability_faults import HOME, Stage, commands, start_stage
 from ghaction_metrics.action import run as run_in_process
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.api.quota import SECONDARY_CEILING, RetryPolicy, Waiter
+from ghaction_metrics.collect.sync import cache_path, read_cache
 from ghaction_metrics.inputs.config import Inputs, RunnerEnv
+from ghaction_metrics.publish.history import read_tree
 from ghaction_metrics_dev.emulator.harness import WORKFLOW_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,3 +222,21 @@ def test_no_wait_is_longer_than_max_wait_or_the_ceiling(
     # Only a primary limit's reset may keep the run longer than the ceiling: max-wait says.
     if kind != "exhaust":
         assert all(s <= SECONDARY_CEILING for s in fake.sleeps), fake.sleeps
+
+
+def test_a_cache_read_past_the_rest_limit_means_a_full_collection(stage: Stage) -> None:
+    assert stage.run("4001", publish="history").returncode == 0
+    reader = connect(WORKFLOW_TOKEN, stage.server.api_url, stage.server.graphql_url)
+    tree = read_tree(reader, HOME, "metrics")
+    assert tree is not None
+    assert cache_path("default", HOME) in tree.files
+    stage.server.exhaust(stage.server.tokens[WORKFLOW_TOKEN], "rest", reset_in=3600)
+    clients = connect(
+        WORKFLOW_TOKEN,
+        stage.server.api_url,
+        stage.server.graphql_url,
+        waiter=Waiter(RetryPolicy(max_wait=0), sleep=lambda _s: None),
+    )
+    state, why = read_cache(clients, HOME, tree.files, "default", HOME)
+    assert state is None
+    assert "unreadable" in why
