@@ -9,18 +9,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-import requests
 from github import GithubException
 
-from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
-from ghaction_metrics.api.quota import RetryPolicy
+from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError, GraphQLError, connect
+from ghaction_metrics.api.quota import QuotaExhaustedError, RetryPolicy
 from ghaction_metrics.collect.expand import expand_repositories
 from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan
@@ -91,11 +89,14 @@ def main(
     clients = connect(inputs.token, env.api_url, env.graphql_url, policy=policy)
     try:
         return run(inputs, env, clients, clock, sink=sink, private_names=private_names)
-    except (GithubException, GraphQLError, requests.RequestException) as exc:
+    except (GithubException, GraphQLError, GitHubUnreachableError) as exc:
         log.debug("Failure details", exc_info=True)
         if getattr(exc, "status", None) == 401:
             return _fail(TOKEN_REFUSED if commands else TOKEN_REFUSED_LOCALLY, environ)
         return _fail(f"GitHub request failed: {type(exc).__name__}: {exc}", environ)
+    except QuotaExhaustedError as exc:
+        log.debug("Failure details", exc_info=True)
+        return _fail(f"Stopped by GitHub's rate limit: {exc}", environ)
 
 
 def _fail(message: str, environ: Mapping[str, str]) -> int:
@@ -200,6 +201,9 @@ def run(
             has_cache=lambda name: cache_path(inputs.report_id, name) in (listing or {}),
         )
         collection = outcome.collection
+        unmeasured = _nothing_measured(collection, outcome.states)
+        if unmeasured:
+            return _fail(unmeasured, {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
         if inputs.mode == "shard":
             states = outcome.states
             if not inputs.allow_private_data and not _publisher_private(env, collection, clients):
@@ -293,6 +297,26 @@ def run(
         log.error("%s fired and fail-on-alert is true", counted(len(fired), "alert rule"))
         return 1
     return 1 if problems else 0
+
+
+def _nothing_measured(collection: Collection, complete: Mapping[str, object]) -> str | None:
+    """Why no repository was measured, or None when one was.
+
+    A repository counts when it was read whole, or cut short after some of its records were
+    read: one cut before anything was read measured nothing, and a report of its zeros
+    would pass for a quiet month.
+    """
+    reasons = [f"{s.full_name}: {s.reason}" for s in collection.skipped]
+    for repo in collection.repositories:
+        records = (
+            repo.pull_requests, repo.deployments, repo.releases, repo.incidents, repo.commits,
+            repo.workflow_runs, repo.tags,
+        )  # fmt: skip
+        if repo.info.full_name in complete or any(records):
+            return None
+        reasons += list(repo.notes) or [f"{repo.info.full_name}: nothing read"]
+    listed = "; ".join(reasons) or "the repositories input named none"
+    return f"No repository was measured, so nothing is published: {listed}."
 
 
 def _shard(
@@ -405,15 +429,12 @@ class HistoryUnreadableError(RuntimeError):
     """The history branch exists but could not be read: writing to it would lose data."""
 
 
-def _failure(exc: GithubException | requests.RequestException) -> str:
+def _failure(exc: Exception) -> str:
     """What GitHub answered, for a message: the status and GitHub's words, or what failed."""
     if isinstance(exc, GithubException):
         data = exc.data if isinstance(exc.data, dict) else {}
         return f"HTTP {exc.status}: {data.get('message') or 'no message'}"
-    statuses = re.findall(r"too many (\d{3}) error responses", str(exc))
-    if statuses:
-        return f"HTTP {statuses[0]} after retries"
-    return f"{type(exc).__name__}: {exc}"
+    return str(exc) or type(exc).__name__
 
 
 def _history(inputs: Inputs, env: RunnerEnv, clients: GitHubClients) -> History:
@@ -423,7 +444,7 @@ def _history(inputs: Inputs, env: RunnerEnv, clients: GitHubClients) -> History:
     with group("Reading the history branch"):
         try:
             history = load_history(clients, env.repository, inputs.history_branch, inputs.report_id)
-        except (GithubException, requests.RequestException) as exc:
+        except (GithubException, GitHubUnreachableError, QuotaExhaustedError) as exc:
             if getattr(exc, "status", None) == 401:  # a bad token: nothing else will work
                 raise
             # Only a missing branch (404, handled below) is a first run. Taken for one, an

@@ -7,10 +7,13 @@ from datetime import timedelta
 import pytest
 
 from ghaction_metrics.api.quota import (
+    SECONDARY_CEILING,
     QuotaExhaustedError,
     RetryPolicy,
+    SecondaryLimitError,
     Waiter,
     primary_reset,
+    refusal,
     reset_time,
     retry_after,
 )
@@ -72,6 +75,78 @@ def test_rate_limit_headers(
     assert retry_after(headers) == after
     assert primary_reset(headers) == primary
     assert reset_time(headers) == reset
+
+
+SPENT = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1700"}
+SECONDARY = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "message", "types", "expected"),
+    [
+        (403, SPENT, "API rate limit exceeded for installation ID 1.", (), "primary"),
+        (429, SPENT, "", (), "primary"),
+        (200, SPENT, "API rate limit exceeded.", ("RATE_LIMITED",), "primary"),
+        (429, {}, "", (), "secondary"),
+        (403, {"retry-after": "60"}, "", (), "secondary"),
+        (403, {"x-ratelimit-remaining": "4000"}, SECONDARY, (), "secondary"),
+        (200, {"x-ratelimit-remaining": "12"}, "", ("RATE_LIMIT",), "secondary"),
+        (
+            403,
+            {"x-ratelimit-remaining": "12"},
+            "Resource not accessible by integration",
+            (),
+            "forbidden",
+        ),
+        (403, {}, "Must have admin rights to Repository.", (), "forbidden"),
+        (404, {}, "Not Found", (), None),
+        (200, {}, "", ("NOT_FOUND",), None),
+        (502, {"retry-after": "5"}, "Server Error", (), None),
+    ],
+)
+def test_a_refusal_is_read_from_status_headers_and_message(
+    status: int, headers: dict[str, str], message: str, types: tuple[str, ...], expected: str | None
+) -> None:
+    assert refusal(status, headers, message, types) == expected
+
+
+@pytest.mark.parametrize(
+    ("max_wait", "asked", "slept"),
+    [
+        (0, 1.0, [1.0]),
+        (0, 3600.0, None),
+        (60, 61.0, [61.0]),
+        (60, 62.0, None),
+        (6 * 3600, 900.0, [900.0]),
+        (6 * 3600, 3600.0, None),  # the ceiling, whatever max-wait allows
+    ],
+)
+def test_a_secondary_limit_is_waited_as_told_within_max_wait_and_the_ceiling(
+    max_wait: float, asked: float, slept: list[float] | None
+) -> None:
+    clock = Sleeps()
+    waiter = Waiter(RetryPolicy(max_wait=max_wait), sleep=clock.sleep, clock=lambda: clock.now)
+    if slept is None:
+        with pytest.raises(SecondaryLimitError, match=f"asked to wait {asked:.0f} s"):
+            waiter.slow_down("REST", asked, 1)
+        assert clock.calls == []
+    else:
+        waiter.slow_down("REST", asked, 1)
+        assert clock.calls == slept
+
+
+@pytest.mark.parametrize("max_wait", [0, 5, 600, 6 * 3600])
+def test_no_backoff_is_longer_than_what_max_wait_leaves(max_wait: float) -> None:
+    clock = Sleeps()
+    policy = RetryPolicy(max_wait=max_wait, max_delay=10_000)
+    waiter = Waiter(policy, sleep=clock.sleep, clock=lambda: clock.now, jitter=lambda: 0.999)
+    for attempt in range(1, 16):
+        waiter.pause(waiter.backoff(attempt), "HTTP 502")
+        waiter.slow_down("GraphQL", None, attempt)
+    assert clock.calls
+    assert max(clock.calls) <= min(max_wait + 1, SECONDARY_CEILING)
 
 
 def _inputs(max_wait: str | None) -> Inputs:

@@ -194,19 +194,21 @@ def test_an_exhausted_primary_limit_is_waited_out_within_max_wait(
     assert figures(run) == undisturbed
 
 
-def test_an_exhausted_primary_limit_past_max_wait_publishes_a_partial_report(
+def test_a_primary_limit_spent_past_max_wait_before_anything_is_read_is_an_error(
     stage: Stage,
 ) -> None:
+    # Nothing measured: a report of zeros would pass for a quiet month. (What was read before
+    # the limit ran out is published, marked partial: test_faults.py's whole-action test.)
     token = stage.server.tokens[WORKFLOW_TOKEN]
     stage.server.exhaust(token, "graphql", reset_in=3600)
+    mark = len(stage.server.requests)
     run = stage.run(publish="summary,history,issue", **{"max-wait": "1m"})
-    assert run.outputs["partial"] == "true"
-    assert "partial" in run.summary.lower()
-    assert [p for p in stage.branch() if "/snapshots/" in p]  # REST has its own quota
-    # The dashboard needs GraphQL: not updated, said in an error and in the summary.
     assert run.returncode == 1
-    assert any("rate limit" in text for text in commands(run, "error"))
-    assert "> [!CAUTION]" in run.summary
+    (error,) = commands(run, "error")
+    assert "No repository was measured" in error
+    assert "rate limit" in error
+    assert "**Error:**" in run.summary
+    assert stage.writes_since(mark) == []
 
 
 @pytest.mark.parametrize("repositories", ["acme/storefront", "acme/storefront,acme/docs"])

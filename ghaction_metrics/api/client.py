@@ -1,8 +1,16 @@
-"""Connections to GitHub: PyGithub for REST, a thin GraphQL transport of our own.
+"""The one way to GitHub: every REST and GraphQL request of the action is sent from here.
 
-PyGithub's ``graphql_query`` raises on any ``errors`` entry, discarding partial data and
-rate-limit details, and its requester paces every POST as a write, GraphQL reads included.
-So GraphQL goes through its own session and errors are classified here.
+One session, one policy (quota.py): failures (5xx, timeouts, resets) retried with capped,
+jittered backoff when sending again is safe; secondary limits waited as GitHub asks within
+what is left of ``max-wait`` and a ceiling; a spent primary limit waited out within
+``max-wait``; any other 403 handed back to the caller as the refusal it is.
+
+PyGithub stays for its exception types, which the callers catch, and REST calls keep the
+shape of its ``Requester.requestJsonAndCheck``. Its own transport is not used: its urllib3
+retries also resend POSTs (a duplicate issue or comment when the first did reach GitHub),
+sleep a ``retry-after`` in full whatever ``max-wait`` says, and pace writes with real
+sleeps; its ``graphql_query`` raises on any ``errors`` entry, discarding partial data and
+rate-limit details.
 """
 
 from __future__ import annotations
@@ -10,24 +18,41 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
-from github import Auth, Github, GithubRetry
+from github.Requester import Requester
 
-from ghaction_metrics.api.quota import RetryPolicy, Waiter, primary_reset, reset_time, retry_after
+from ghaction_metrics.api.quota import (
+    RATE_LIMITED_TYPES,
+    RetryPolicy,
+    SecondaryLimitError,
+    Waiter,
+    primary_reset,
+    refusal,
+    reset_time,
+    retry_after,
+)
 
 log = logging.getLogger(__name__)
 
-# GraphQL error types that mean "spent": the primary budget (or, with quota left, a burst).
-_RATE_LIMITED = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+# After this many RATE_LIMITED answers without a spent budget in the headers, the limit is
+# taken as the primary one (it also answers a query costing more than what remains).
 _RATE_LIMITED_RETRIES = 2
 
-# urllib3 retries: idempotent verbs only. PyGithub's default also retries POST, which can
-# duplicate an issue or a comment when the first attempt did reach GitHub.
-_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Verbs sent again after a failure that may have reached GitHub: sending them twice does what
+# sending them once does. A POST or PATCH is not (a duplicate issue or comment); GitHub's
+# refusals (rate limits) are sent again whatever the verb, as nothing was done.
+_REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_WRITES_PACED = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+class GitHubUnreachableError(Exception):
+    """No answer from GitHub (connection refused or reset, or none within the timeout)."""
 
 
 class GraphQLError(Exception):
@@ -51,9 +76,8 @@ class PageTooSlowError(Exception):
     """
 
 
-# PyGithub's connection object holds the request being sent between two calls (``request``
-# stores it, ``getresponse`` sends it), so two threads sharing a Github object can send each
-# other's requests. REST calls made while repositories are collected in parallel take this.
+# REST calls made while repositories are collected in parallel take this lock (GitHub asks
+# for serial requests); the name is from when they went through PyGithub's requester.
 PYGITHUB_LOCK = threading.RLock()
 
 
@@ -88,15 +112,217 @@ class QueryCost:
             self.reset_at = rate.get("resetAt")
 
 
+@dataclass(frozen=True)
+class Answer:
+    """GitHub's answer to one request: status, headers (lower-case names) and body."""
+
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+    def payload(self) -> Any:
+        """The body as JSON; None when empty, PyGithub's ``{"data": text}`` when not JSON."""
+        if not self.text:
+            return None
+        try:
+            return json.loads(self.text)
+        except json.JSONDecodeError:
+            return {"data": self.text}
+
+    def message(self) -> str:
+        payload = self.payload()
+        if not isinstance(payload, dict):
+            return ""
+        errors = payload.get("errors")
+        texts = [str(payload.get("message") or "")]
+        if isinstance(errors, list):
+            texts += [str(e.get("message") or "") for e in errors if isinstance(e, dict)]
+        return " ".join(texts)
+
+    def error_types(self) -> set[str]:
+        """GraphQL ``errors[].type``."""
+        payload = self.payload()
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        if not isinstance(errors, list):
+            return set()
+        return {str(e.get("type", "")) for e in errors if isinstance(e, dict)}
+
+
+class Transport:
+    """One session to GitHub and the policy every request is sent under."""
+
+    def __init__(
+        self,
+        token: str,
+        waiter: Waiter,
+        *,
+        timeout: float = 15,
+        seconds_between_writes: float = 0.5,
+    ) -> None:
+        self.waiter = waiter
+        self.timeout = timeout
+        self.seconds_between_writes = seconds_between_writes
+        self.session = requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {token}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/vnd.github+json",
+            }
+        )
+        self.sent = 0  # requests sent, every attempt counted
+        self._lock = threading.Lock()
+        self._pace_lock = threading.Lock()
+        self._last_write = 0.0
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        api: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        replayable: bool,
+        shrinkable: bool = False,
+        cost: QueryCost | None = None,
+        transient: Callable[[Answer], str | None] | None = None,
+    ) -> Answer:
+        """Send one request under the policy; the answer that ends it, or raise.
+
+        Raises PageTooSlowError (``shrinkable``: a 502/504 or timeout, which a lighter query
+        may avoid), GitHubUnreachableError (no answer), QuotaExhaustedError (a spent primary
+        limit beyond max-wait) or SecondaryLimitError (a secondary limit longer than the run
+        may wait). ``transient(answer)`` names a failure inside a successful answer worth
+        another try (GraphQL errors beside partial data).
+        """
+        policy = self.waiter.policy
+        attempt = limited = 0
+        while True:
+            attempt += 1
+            last = attempt >= policy.attempts
+            if api == "REST" and method in _WRITES_PACED:
+                self._pace()
+            with self._lock:
+                self.sent += 1
+            if cost is not None:
+                cost.sent()
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json_body, timeout=self.timeout
+                )
+            except requests.RequestException as exc:
+                if shrinkable and isinstance(exc, requests.Timeout):
+                    raise PageTooSlowError(f"no answer within {self.timeout} s") from exc
+                if not replayable or last:
+                    raise GitHubUnreachableError(
+                        f"no answer from GitHub's {api} API ({type(exc).__name__})"
+                    ) from exc
+                self.waiter.pause(self.waiter.backoff(attempt), f"{api} {type(exc).__name__}")
+                continue
+            answer = Answer(
+                response.status_code,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.text,
+            )
+            if answer.status >= 500:
+                if shrinkable and answer.status in (502, 504):
+                    raise PageTooSlowError(f"GitHub answered HTTP {answer.status}")
+                if not replayable or last:
+                    return answer
+                self.waiter.pause(self.waiter.backoff(attempt), f"{api} HTTP {answer.status}")
+                continue
+            types = answer.error_types() if api == "GraphQL" else set()
+            why = refusal(answer.status, answer.headers, answer.message(), types)
+            if why in ("primary", "secondary"):
+                reset = primary_reset(answer.headers)
+                if RATE_LIMITED_TYPES & types:
+                    limited += 1
+                    if limited > _RATE_LIMITED_RETRIES and reset is None:
+                        reset = reset_time(answer.headers)
+                if reset is not None:
+                    self.waiter.wait_for_reset(api, reset)
+                    attempt = 0
+                    continue
+                if cost is not None:
+                    cost.slowed()
+                if last:
+                    raise SecondaryLimitError(
+                        api, None, self.waiter.allowance(), self.waiter.clock()
+                    )
+                self.waiter.slow_down(api, retry_after(answer.headers), attempt)
+                continue
+            reason = transient(answer) if transient is not None else None
+            if reason and replayable and not last:
+                self.waiter.pause(self.waiter.backoff(attempt), reason)
+                continue
+            return answer
+
+    def _pace(self) -> None:
+        """GitHub asks for a pause between content-creating requests."""
+        with self._pace_lock:
+            wait = self._last_write + self.seconds_between_writes - time.monotonic()
+            if wait > 0:
+                self.waiter.sleep(wait)
+            self._last_write = time.monotonic()
+
+
+class RestRequester:
+    """REST calls through the transport, in the shape of PyGithub's Requester (callers reach
+    it as ``clients.rest.requester``) and failing with PyGithub's exceptions."""
+
+    def __init__(self, transport: Transport, api_url: str) -> None:
+        self.transport = transport
+        self.api_url = api_url.rstrip("/")
+        parts = urlsplit(self.api_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}/"
+
+    @property
+    def requester(self) -> RestRequester:
+        return self
+
+    def requestJsonAndCheck(  # noqa: N802 - PyGithub's name, which the callers use
+        self,
+        verb: str,
+        url: str,
+        parameters: Mapping[str, Any] | None = None,
+        input: Any = None,
+    ) -> tuple[dict[str, str], Any]:
+        """``(headers, JSON body)``; a GithubException for an error status."""
+        answer = self.transport.send(
+            verb,
+            self._absolute(url),
+            api="REST",
+            params=parameters,
+            json_body=input,
+            replayable=verb in _REPLAYABLE,
+        )
+        data = answer.payload()
+        headers = dict(answer.headers)
+        if answer.status >= 400:
+            raise Requester.createException(answer.status, headers, data)
+        return headers, data
+
+    def _absolute(self, url: str) -> str:
+        if url.startswith("/"):
+            return self.api_url + url
+        # Links GitHub gives (the next page) must point at the same server: the token goes
+        # with every request.
+        if not url.startswith(self._origin):
+            raise ValueError(f"refusing to send the token to {url!r}")
+        return url
+
+
 @dataclass
 class GitHubClients:
-    rest: Github
-    session: requests.Session
+    rest: RestRequester
+    transport: Transport
     graphql_url: str
-    timeout: float = 15
     cost: QueryCost = field(default_factory=QueryCost)
 
-    waiter: Waiter = field(default_factory=Waiter)
+    @property
+    def waiter(self) -> Waiter:
+        return self.transport.waiter
 
     def graphql(
         self,
@@ -116,82 +342,57 @@ class GitHubClients:
         ``tolerate`` (e.g. NOT_FOUND for ids that no longer exist) come back with the data.
         """
         mutation = query.lstrip().startswith("mutation")
-        policy = self.waiter.policy
-        attempt = limited = 0
-        while True:
-            attempt += 1
-            last = attempt >= policy.attempts
-            self.cost.sent()
-            try:
-                response = self.session.post(
-                    self.graphql_url,
-                    json={"query": query, "variables": variables or {}},
-                    timeout=self.timeout,
-                )
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                if shrinkable and isinstance(exc, requests.Timeout):
-                    raise PageTooSlowError(f"no answer within {self.timeout} s") from exc
-                if mutation or last:
-                    raise
-                self.waiter.pause(self.waiter.backoff(attempt), f"GraphQL {type(exc).__name__}")
-                continue
-            status, headers = response.status_code, response.headers
-            if status >= 500:
-                if shrinkable and status in (502, 504):
-                    raise PageTooSlowError(f"GitHub answered HTTP {status}")
-                if mutation or last:
-                    raise GraphQLError(f"GraphQL answered HTTP {status}", [], status)
-                self.waiter.pause(self.waiter.backoff(attempt), f"GraphQL HTTP {status}")
-                continue
-            payload = _json(response)
-            errors: list[dict[str, Any]] = payload.get("errors") or []
-            types = {str(e.get("type", "")) for e in errors}
-            if status in (403, 429) or types & _RATE_LIMITED:
-                reset = primary_reset(headers)
-                if types & _RATE_LIMITED:
-                    limited += 1
-                    # RATE_LIMITED also answers a query costing more than what remains:
-                    # after two short retries it is taken as the primary limit.
-                    if limited > _RATE_LIMITED_RETRIES and reset is None:
-                        reset = reset_time(headers)
-                if reset is not None:
-                    self.waiter.wait_for_reset("GraphQL", reset)
-                    attempt = 0
-                    continue
-                wait = retry_after(headers)
-                secondary = wait is not None or bool(types & _RATE_LIMITED) or status == 429
-                secondary = secondary or "secondary rate limit" in str(payload.get("message"))
-                if secondary and not last:
-                    self.cost.slowed()
-                    delay = max(wait or 0.0, self.waiter.backoff(attempt))
-                    self.waiter.pause(delay, "GraphQL secondary rate limit")
-                    continue
-            data = payload.get("data")
-            unexpected = [e for e in errors if str(e.get("type", "")) not in tolerate]
-            if status != 200 or unexpected:
-                message = "; ".join(str(e.get("message", e)) for e in unexpected)
-                error = GraphQLError(message or f"HTTP {status}", unexpected, status)
-                # Errors beside partial data, with no type, are GitHub's "something went
-                # wrong" (a timeout inside the query): worth another try for a read.
-                transient = bool(data) and all(not e.get("type") for e in unexpected)
-                if transient and not mutation and not last:
-                    self.waiter.pause(self.waiter.backoff(attempt), f"GraphQL error: {message}")
-                    continue
-                raise error
-            result: dict[str, Any] = data or {}
-            rate = result.get("rateLimit")
-            if isinstance(rate, dict):
-                self.cost.spent(rate)
-            return result
+
+        def unexpected(payload: Any) -> list[dict[str, Any]]:
+            errors = payload.get("errors") if isinstance(payload, dict) else None
+            return [
+                e
+                for e in errors or []
+                if isinstance(e, dict) and str(e.get("type", "")) not in tolerate
+            ]
+
+        def transient(answer: Answer) -> str | None:
+            # Errors beside partial data, with no type, are GitHub's "something went wrong"
+            # (a timeout inside the query): worth another try for a read.
+            payload = answer.payload()
+            errors = unexpected(payload)
+            data = payload.get("data") if isinstance(payload, dict) else None
+            if answer.status == 200 and errors and data and all(not e.get("type") for e in errors):
+                return "GraphQL error: " + "; ".join(str(e.get("message", e)) for e in errors)
+            return None
+
+        answer = self.transport.send(
+            "POST",
+            self.graphql_url,
+            api="GraphQL",
+            json_body={"query": query, "variables": variables or {}},
+            replayable=not mutation,
+            shrinkable=shrinkable,
+            cost=self.cost,
+            transient=transient,
+        )
+        status = answer.status
+        if status >= 500:
+            raise GraphQLError(f"GraphQL answered HTTP {status}", [], status)
+        payload = _json(answer)
+        data = payload.get("data")
+        errors = unexpected(payload)
+        if status != 200 or errors:
+            message = "; ".join(str(e.get("message", e)) for e in errors)
+            raise GraphQLError(message or f"HTTP {status}", errors, status)
+        result: dict[str, Any] = data or {}
+        rate = result.get("rateLimit")
+        if isinstance(rate, dict):
+            self.cost.spent(rate)
+        return result
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    body = response.text
+def _json(answer: Answer) -> dict[str, Any]:
     try:
-        payload = json.loads(body) if body else {}
+        payload = json.loads(answer.text) if answer.text else {}
     except json.JSONDecodeError as exc:
         raise GraphQLError(
-            f"GraphQL answered HTTP {response.status_code} with no JSON", [], response.status_code
+            f"GraphQL answered HTTP {answer.status} with no JSON", [], answer.status
         ) from exc
     return payload if isinstance(payload, dict) else {}
 
@@ -218,37 +419,14 @@ def connect(
     policy: RetryPolicy | None = None,
     waiter: Waiter | None = None,
 ) -> GitHubClients:
-    rest = Github(
-        auth=Auth.Token(token),
-        base_url=api_url,
-        per_page=100,
-        timeout=int(timeout),
-        user_agent=USER_AGENT,
-        retry=GithubRetry(
-            total=retries,
-            allowed_methods=_RETRY_METHODS,
-            status_forcelist=[429, *range(500, 600)],
-            backoff_factor=0.5,
-            backoff_jitter=0.5,
-            secondary_rate_wait=30,
-            max_rate_limit_wait=(policy or RetryPolicy()).max_wait,
-        ),
-        # GitHub asks for serial requests and a pause between content-creating ones.
-        seconds_between_requests=0,
-        seconds_between_writes=seconds_between_writes,
-    )
-    session = requests.Session()
-    session.headers.update(
-        {
-            "Authorization": f"bearer {token}",
-            "User-Agent": USER_AGENT,
-            "Accept": "application/vnd.github+json",
-        }
+    """Clients for one run. ``retries`` (per request) applies when neither ``policy`` nor
+    ``waiter`` says; ``waiter`` carries the sleep and clock, injected by tests."""
+    waiter = waiter or Waiter(policy or RetryPolicy(attempts=retries + 1))
+    transport = Transport(
+        token, waiter, timeout=timeout, seconds_between_writes=seconds_between_writes
     )
     return GitHubClients(
-        rest=rest,
-        session=session,
+        rest=RestRequester(transport, api_url),
+        transport=transport,
         graphql_url=graphql_url,
-        timeout=timeout,
-        waiter=waiter or Waiter(policy),
     )

@@ -27,6 +27,7 @@ from typing import Any
 from github import GithubException
 
 from ghaction_metrics.api.client import GitHubClients
+from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.publish.history import HistoryError, read_blob
 from ghaction_metrics.records import (
     Actor,
@@ -246,7 +247,7 @@ def read_cache(
     try:
         blob = read_blob(clients, home, sha)
         return decode_state(blob, repository), f"cache {path}"
-    except (CacheError, GithubException, HistoryError) as exc:
+    except (CacheError, GithubException, HistoryError, QuotaExhaustedError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"
 

@@ -10,10 +10,15 @@ import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 
-import requests
 from github import GithubException
 
-from ghaction_metrics.api.client import PYGITHUB_LOCK, GitHubClients, GraphQLError, repo_path
+from ghaction_metrics.api.client import (
+    PYGITHUB_LOCK,
+    GitHubClients,
+    GitHubUnreachableError,
+    GraphQLError,
+    repo_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ def is_private(clients: GitHubClients, repository: str) -> bool | None:
     """``private`` of ``GET /repos/{owner}/{repo}``; None when it cannot be read."""
     try:
         _headers, data = clients.rest.requester.requestJsonAndCheck("GET", repo_path(repository))
-    except (GithubException, requests.RequestException) as exc:
+    except (GithubException, GitHubUnreachableError) as exc:
         log.debug("Could not read the visibility of %s: %s", repository, exc)
         return None
     private = data.get("private") if isinstance(data, dict) else None

@@ -9,18 +9,22 @@ duplicate) and never by title (people rename issues).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from github import GithubException
 
-from ghaction_metrics.api.client import GitHubClients, GraphQLError, repo_path
+from ghaction_metrics.api.client import (
+    GitHubClients,
+    GitHubUnreachableError,
+    GraphQLError,
+    repo_path,
+)
 from ghaction_metrics.collect import queries
 from ghaction_metrics.records import same_identity
 
@@ -94,7 +98,7 @@ def _is_transient(exc: Exception) -> bool:
     """A failure after which the write may or may not have happened."""
     if isinstance(exc, GithubException):
         return exc.status >= 500
-    return isinstance(exc, requests.RequestException)
+    return isinstance(exc, GitHubUnreachableError)
 
 
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -198,7 +202,7 @@ def _retire(ctx: _Context, duplicate: dict[str, Any], kept: int) -> None:
     log.info("Closed the duplicate dashboard issue #%s; the dashboard is #%s.", number, kept)
     try:
         ctx.clients.graphql(queries.UNPIN_ISSUE, {"issueId": duplicate["node_id"]})
-    except (GraphQLError, GithubException, requests.RequestException) as exc:
+    except (GraphQLError, GithubException, GitHubUnreachableError) as exc:
         log.info("The duplicate dashboard issue #%s stays pinned (%s).", number, exc)
 
 
@@ -226,7 +230,7 @@ def _create_adopting(
     for attempt in range(1, attempts + 1):
         try:
             return create()
-        except (GithubException, requests.RequestException) as exc:
+        except (GithubException, GitHubUnreachableError) as exc:
             if not _is_transient(exc):
                 raise
             last = _error_text(exc) if isinstance(exc, GithubException) else type(exc).__name__
@@ -270,7 +274,7 @@ def _ensure_label(ctx: _Context) -> None:
     except GithubException as exc:
         if exc.status != 422:  # 422: it exists already
             log.info("Could not create the label %s: %s", LABEL, _error_text(exc))
-    except requests.RequestException as exc:
+    except GitHubUnreachableError as exc:
         log.info("Could not create the label %s: %s", LABEL, type(exc).__name__)
 
 
@@ -285,7 +289,7 @@ def _pin_issue(ctx: _Context, issue: dict[str, Any]) -> str | None:
             "3 pinned issues per repository and pinning needs write access to issues; unpin "
             "another issue and pin this one by hand if you want it on top."
         )
-    except (GithubException, requests.RequestException) as exc:
+    except (GithubException, GitHubUnreachableError) as exc:
         return f"The dashboard issue #{number} could not be pinned ({exc}); pin it by hand."
     return None
 
@@ -307,7 +311,7 @@ def _pin_comment(ctx: _Context, comment: dict[str, Any], number: int) -> str | N
         else:
             reason = _error_text(exc)
         return f"The report comment in issue #{number} could not be pinned: {reason}."
-    except requests.RequestException as exc:
+    except GitHubUnreachableError as exc:
         return f"The report comment in issue #{number} could not be pinned: {type(exc).__name__}."
     return None
 
@@ -329,12 +333,15 @@ def publish_dashboard(
     comment_markdown: str,
     *,
     create_attempts: int = DEFAULT_CREATE_ATTEMPTS,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> DashboardResult:
     """Create or update the dashboard issue (body = header) and its report comment.
 
     ``title`` is used only when the issue is created: a title a person chose later is kept.
+    Waits go to the clients' waiter unless ``sleep`` is given.
     """
+    if sleep is None:
+        sleep = functools.partial(clients.waiter.pause, reason="Dashboard write")
     ctx = _Context(
         clients=clients,
         repo=repo_path(repository),
@@ -359,7 +366,7 @@ def publish_dashboard(
             f"could not publish the dashboard issue in {repository}: {_error_text(exc)}.{hint}",
             exc.status,
         ) from exc
-    except requests.RequestException as exc:
+    except GitHubUnreachableError as exc:
         raise DashboardError(
             f"could not publish the dashboard issue in {repository}: {type(exc).__name__}"
         ) from exc

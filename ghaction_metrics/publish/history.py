@@ -10,24 +10,20 @@ so a concurrent run's snapshot is never lost.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
-import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from github import GithubException
 
-from ghaction_metrics.api.client import GitHubClients, repo_path
+from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError, repo_path
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 8
-_BACKOFF_BASE_SECONDS = 0.5
-_BACKOFF_CAP_SECONDS = 8.0
 _BLOB_ATTEMPTS = 3
 _FILE_MODE = "100644"
 
@@ -147,10 +143,10 @@ def _create_blob(
     for attempt in range(1, _BLOB_ATTEMPTS + 1):
         try:
             return str(_request(clients, "POST", f"{repo}/git/blobs", body)["sha"])
-        except (GithubException, requests.RequestException) as exc:
+        except (GithubException, GitHubUnreachableError) as exc:
             if not _is_transient(exc) or attempt == _BLOB_ATTEMPTS:
                 raise
-            sleep(_BACKOFF_BASE_SECONDS * attempt)
+            sleep(clients.waiter.backoff(attempt))
     raise AssertionError("unreachable")
 
 
@@ -158,7 +154,7 @@ def _tree_entries(
     clients: GitHubClients,
     repo: str,
     files: Mapping[str, bytes],
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None],
 ) -> list[Any]:
     """Tree entries for the new content; done once, as blobs are addressed by content."""
     entries: list[dict[str, Any]] = []
@@ -180,7 +176,7 @@ def _tree_entries(
 def _is_transient(exc: Exception) -> bool:
     if isinstance(exc, GithubException):
         return exc.status >= 500
-    return isinstance(exc, requests.RequestException)
+    return isinstance(exc, GitHubUnreachableError)
 
 
 def commit_files(
@@ -192,14 +188,16 @@ def commit_files(
     deletions: Iterable[str] = (),
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> CommitResult:
     """Commit ``files`` (path → content) and remove ``deletions`` on ``branch``.
 
     Every other file on the branch is kept. A missing branch is created as an orphan (a root
     commit). Returns the new tip; if the content is already there, the current tip and no
-    new commit.
+    new commit. Waits go to the clients' waiter unless ``sleep`` is given.
     """
+    if sleep is None:
+        sleep = functools.partial(clients.waiter.pause, reason="History branch write")
     repo = repo_path(repository)
     ref = _ref_path(branch)
     to_delete = sorted(set(deletions))
@@ -218,7 +216,7 @@ def commit_files(
             f"could not store the files for branch {branch} of {repository}: "
             f"HTTP {exc.status} {_message(exc)}".rstrip()
         ) from exc
-    except requests.RequestException as exc:
+    except GitHubUnreachableError as exc:
         raise HistoryError(
             f"could not store the files for branch {branch} of {repository}: {type(exc).__name__}"
         ) from exc
@@ -227,9 +225,8 @@ def commit_files(
     last_error = ""
     for attempt in range(1, max_attempts + 1):
         if attempt > 1:
-            # Full jitter: two runs that collided do not retry in lockstep.
-            delay = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempt - 2))
-            sleep(random.uniform(0, delay))
+            # Jittered: two runs that collided do not retry in lockstep.
+            sleep(clients.waiter.backoff(attempt - 1))
         try:
             head = _head(clients, repo, branch)
             if pending is not None and head == pending[0]:
@@ -255,7 +252,7 @@ def commit_files(
                 f"could not commit to branch {branch} of {repository}: "
                 f"HTTP {exc.status} {text}".rstrip()
             ) from exc
-        except requests.RequestException as exc:
+        except GitHubUnreachableError as exc:
             last_error = type(exc).__name__
             continue
         if isinstance(result, tuple):
@@ -321,7 +318,7 @@ def _attempt(
             _request(
                 clients, "PATCH", f"{repo}/git/refs/{ref}", {"sha": commit_sha, "force": False}
             )
-    except requests.RequestException:
+    except GitHubUnreachableError:
         # The update may have landed; the next attempt compares the head with this commit.
         return commit_sha, head is None
     except GithubException as exc:
