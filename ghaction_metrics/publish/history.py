@@ -10,6 +10,7 @@ so a concurrent run's snapshot is never lost.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import random
 import time
@@ -52,6 +53,11 @@ class CommitResult:
     sha: str
     attempts: int
     created_branch: bool
+
+
+def git_blob_sha(content: bytes) -> str:
+    """The id git gives a blob, so files can be named (and compared) before they are pushed."""
+    return hashlib.sha1(b"blob %d\x00" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
 def _ref_path(branch: str) -> str:
