@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -21,7 +21,15 @@ from github import GithubException
 from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
 from ghaction_metrics.api.quota import RetryPolicy
 from ghaction_metrics.collect.collect import CollectionPlan, collect, expand_repositories
-from ghaction_metrics.collect.sync import cache_path, encode_state, history_salt, read_cache
+from ghaction_metrics.collect.sync import (
+    cache_files,
+    cache_path,
+    cached_repositories,
+    history_salt,
+    legacy_cache_path,
+    read_cache,
+    stale_cache_files,
+)
 from ghaction_metrics.collect.visibility import is_private
 from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError, env_name
 from ghaction_metrics.inputs.windows import Window
@@ -170,7 +178,10 @@ def run(
                 clients, env.repository, listing, inputs.report_id, name
             ),
             on_private=hide,
-            has_cache=lambda name: cache_path(inputs.report_id, name) in (listing or {}),
+            has_cache=lambda name: bool(
+                {cache_path(inputs.report_id, name), legacy_cache_path(inputs.report_id, name)}
+                & set(listing or {})
+            ),
         )
         collection = outcome.collection
         if inputs.mode == "shard":
@@ -179,12 +190,14 @@ def run(
                 # The same rule as for a report: the branch is as readable as the repository.
                 states = {name: s for name, s in states.items() if not s.info.private}
             files = shard_files(states, inputs.report_id)
-            return _shard(inputs, env, clients, sink, files, collection.partial)
+            stale = stale_cache_files(listing or {}, inputs.report_id, files)
+            return _shard(inputs, env, clients, sink, files, stale, collection.partial)
         cache = {
-            cache_path(inputs.report_id, name): encode_state(state)
+            path: data
             for name, state in outcome.states.items()
             # A private repository's records stay off another repository's branch.
             if not state.info.private or name.lower() == env.repository.lower()
+            for path, data in cache_files(inputs.report_id, state).items()
         }
     try:
         allowed = publishable(
@@ -242,6 +255,7 @@ def run(
         alerts=alerts,
         backfill=backfill,
         sink=sink,
+        extra_deletions=stale_cache_files(listing or {}, inputs.report_id, cache),
     )
     values = outputs(report)
     values.update(
@@ -269,28 +283,30 @@ def _shard(
     clients: GitHubClients,
     sink: Sink | None,
     files: Mapping[str, bytes],
+    stale: Sequence[str],
     partial: bool,
 ) -> int:
     """Commit a shard's records for the aggregate run; no report, issue or snapshot."""
     problems: list[str] = []
     sha = ""
+    names = cached_repositories({path: "" for path in files}, inputs.report_id)
     if files:
         target = sink if sink is not None else GitHubSink(clients, env.repository)
-        message = f"metrics: {inputs.report_id} records of {len(files)} repositories"
+        message = f"metrics: {inputs.report_id} records of {len(names)} repositories"
         message += f", run {env.run_id}"
         with group("Committing this shard's records to the history branch"):
             try:
-                sha = target.commit(inputs.history_branch, files, message, ())
+                sha = target.commit(inputs.history_branch, files, message, stale)
             except HistoryError as exc:
                 problems.append(f"The shard's records were not committed: {exc}. {PERMISSIONS_FIX}")
     if partial:
         # The repositories cut short keep their previous records (or none): the aggregate
         # would show them out of date, so the shard job fails to make that visible.
         problems.append("The collection was cut short; the aggregate misses part of this shard.")
-    log.info("Shard: records of %d repositories committed as %s", len(files), sha)
+    log.info("Shard: records of %d repositories committed as %s", len(names), sha)
     if "summary" in inputs.publish and env.step_summary is not None:
         lines = ["## Engineering metrics (shard)", "", "Records committed for the aggregate run:"]
-        lines += [f"- {path.split('/', 3)[3].removesuffix('.jsonl.gz')}" for path in sorted(files)]
+        lines += [f"- {name}" for name in names]
         lines += [f"\n> [!CAUTION]\n> {problem.splitlines()[0]}" for problem in problems]
         append_summary(env.step_summary, "\n".join(lines) + "\n")
     if env.output is not None:

@@ -1,9 +1,20 @@
 """The collection cache kept on the history branch, so a run fetches only what changed.
 
-One file per report and repository, ``REPORT_ID/cache/v1/OWNER/NAME.jsonl.gz``: gzip'd JSON
-lines, a header first (schema version, when the data was synced, the settings it depends on,
-and from when on each kind of record is complete), then one line per record. The cache is
-disposable: a missing, unreadable or mismatched file means a full collection.
+One folder per report and repository, ``REPORT_ID/cache/v3/OWNER/NAME/``: ``state.json``, a
+header (schema version, when the data was synced, the settings it depends on, from when on
+each kind of record is complete, and the blob sha of every part), and one part per week,
+``YYYY-MM-DD.jsonl`` (the Monday the week starts), holding one JSON line per record created
+(committed) in that week. Everyone who clones the repository downloads the whole branch, so
+the cache is split where records stop changing: a daily run rewrites the header and the few
+weeks whose records changed, and every other part keeps its blob. The files are plain text,
+which git compresses as well as gzip would and which a commit can carry inline, without a
+request per file. A part whose sha is not the one the header names (another run's, a hand
+edit) makes the whole cache unreadable rather than silently mixed.
+
+The cache is disposable: a missing, unreadable or mismatched file means a full collection.
+Versions before 2026-12 kept one gzip'd file per repository, ``REPORT_ID/cache/v2/OWNER/
+NAME.jsonl.gz``, with the same lines under a header; it is still read, and replaced by the
+folder on the next commit.
 
 Workflow runs and tags (``workflow:<x>``, ``tags:<glob>``) and the incidents of
 ``incident-repository`` are not cached: each run reads them afresh, back to the baseline, which
@@ -16,18 +27,19 @@ import dataclasses
 import gzip
 import json
 import logging
+import re
 import secrets
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from github import GithubException
 
 from ghaction_metrics.api.client import GitHubClients
-from ghaction_metrics.publish.history import HistoryError, read_blob
+from ghaction_metrics.publish.history import HistoryError, git_blob_sha, read_blob
 from ghaction_metrics.records import (
     Actor,
     Commit,
@@ -46,14 +58,46 @@ from ghaction_metrics.records import (
 log = logging.getLogger(__name__)
 
 # 2: incidents keep their body and labels (for incident-repository matching).
-CACHE_SCHEMA = 2
+# 3: one folder of plain-text weekly parts per repository (the lines are those of 2).
+CACHE_SCHEMA = 3
+_READABLE_SCHEMAS = (2, 3)
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HEADER = "state.json"
+_PART = re.compile(r"^\d{4}-\d{2}-\d{2}\.jsonl$")
+
+
+def cache_root(report_id: str) -> str:
+    """Every repository's cache folder is under this one."""
+    return f"{report_id}/cache/v{CACHE_SCHEMA}/"
+
+
+def cache_folder(report_id: str, repository: str) -> str:
+    owner, name = repository.split("/", 1)
+    return f"{cache_root(report_id)}{owner}/{name}/"
 
 
 def cache_path(report_id: str, repository: str) -> str:
+    """The header of ``repository``'s cache: a cache is on the branch when this file is."""
+    return cache_folder(report_id, repository) + _HEADER
+
+
+def legacy_cache_path(report_id: str, repository: str) -> str:
+    """The one-file cache of versions before 2026-12 (schema 2)."""
     owner, name = repository.split("/", 1)
-    return f"{report_id}/cache/v{CACHE_SCHEMA}/{owner}/{name}.jsonl.gz"
+    return f"{report_id}/cache/v2/{owner}/{name}.jsonl.gz"
+
+
+def cached_repositories(files: Mapping[str, str], report_id: str) -> list[str]:
+    """owner/name of every repository with a cache header among ``files``, sorted."""
+    root = cache_root(report_id)
+    names = []
+    for path in files:
+        if path.startswith(root) and path.endswith("/" + _HEADER):
+            rest = path[len(root) : -len("/" + _HEADER)]
+            if rest.count("/") == 1:
+                names.append(rest)
+    return sorted(names, key=str.lower)
 
 
 @dataclass
@@ -151,8 +195,8 @@ def decode_record(cls: type[Any], data: dict[str, Any]) -> Any:
     return cls(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(cls)})
 
 
-def encode_state(state: RepoState) -> bytes:
-    header = {
+def _header(state: RepoState) -> dict[str, Any]:
+    return {
         "kind": "header",
         "schema": CACHE_SCHEMA,
         "repository": state.info.full_name,
@@ -161,23 +205,74 @@ def encode_state(state: RepoState) -> bytes:
         "coverage": {k: v.isoformat() for k, v in sorted(state.coverage.items())},
         "info": _encode(state.info),
     }
-    lines = [json.dumps(header, sort_keys=True)]
+
+
+def _week(moment: datetime) -> str:
+    day = moment.astimezone(UTC).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
+def _rows(state: RepoState) -> list[tuple[str, str]]:
+    """(week the record was created in, its line), in a stable order."""
+    rows: list[tuple[str, str]] = []
     for number, pull in sorted(state.pulls.items()):
-        lines.append(json.dumps({"kind": "pull", "key": number, "record": _encode(pull)}))
+        line = json.dumps({"kind": "pull", "key": number, "record": _encode(pull)})
+        rows.append((_week(pull.created_at), line))
     for node, deployment in sorted(state.deployments.items()):
-        lines.append(json.dumps({"kind": "deployment", "key": node, "record": _encode(deployment)}))
+        line = json.dumps({"kind": "deployment", "key": node, "record": _encode(deployment)})
+        rows.append((_week(deployment.created_at), line))
     for node, release in sorted(state.releases.items()):
-        lines.append(json.dumps({"kind": "release", "key": node, "record": _encode(release)}))
+        line = json.dumps({"kind": "release", "key": node, "record": _encode(release)})
+        rows.append((_week(release.created_at), line))
     for number, incident in sorted(state.incidents.items()):
         updated = state.incident_updated[number].isoformat()
         record = {"kind": "incident", "key": number, "updated": updated}
         if number in state.incident_ids:
             record["id"] = state.incident_ids[number]
-        lines.append(json.dumps({**record, "record": _encode(incident)}))
+        line = json.dumps({**record, "record": _encode(incident)})
+        rows.append((_week(incident.created_at), line))
     for oid, commit in sorted(state.commits.items()):
-        lines.append(json.dumps({"kind": "commit", "key": oid, "record": _encode(commit)}))
-    # mtime=0: the same records give the same bytes, so an unchanged cache is no new blob.
-    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
+        line = json.dumps({"kind": "commit", "key": oid, "record": _encode(commit)})
+        rows.append((_week(commit.committed_at), line))
+    return rows
+
+
+def encode_state(state: RepoState) -> bytes:
+    """The whole state as one text: the header line, then every record's line."""
+    lines = [json.dumps(_header(state), sort_keys=True), *(line for _, line in _rows(state))]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def cache_files(report_id: str, state: RepoState) -> dict[str, bytes]:
+    """The state as the files of its cache folder: the header and one part per week."""
+    weeks: dict[str, list[str]] = {}
+    for week, line in _rows(state):
+        weeks.setdefault(week, []).append(line)
+    folder = cache_folder(report_id, state.info.full_name)
+    parts = {f"{week}.jsonl": ("\n".join(lines) + "\n").encode() for week, lines in weeks.items()}
+    header = {**_header(state), "parts": {n: git_blob_sha(d) for n, d in sorted(parts.items())}}
+    files = {folder + name: data for name, data in parts.items()}
+    files[folder + _HEADER] = (json.dumps(header, sort_keys=True) + "\n").encode("utf-8")
+    return files
+
+
+def stale_cache_files(
+    files: Mapping[str, str], report_id: str, written: Mapping[str, bytes]
+) -> list[str]:
+    """Files of the caches being ``written`` that the new ones do not hold: weeks that left
+    the state, and the one-file cache of earlier versions."""
+    folders = {path.rsplit("/", 1)[0] + "/" for path in written if path.endswith("/" + _HEADER)}
+    legacy = {
+        legacy_cache_path(report_id, folder[len(cache_root(report_id)) : -1])
+        for folder in folders
+        if folder.startswith(cache_root(report_id))
+    }
+    return sorted(
+        path
+        for path in files
+        if path not in written
+        and (path in legacy or any(path.startswith(folder) for folder in folders))
+    )
 
 
 class CacheError(ValueError):
@@ -185,15 +280,19 @@ class CacheError(ValueError):
 
 
 def decode_state(data: bytes, repository: str) -> RepoState:
+    """A state from one text (``encode_state``, or a header followed by its parts' lines) or
+    from the gzip'd file of schema 2."""
     try:
-        text = gzip.decompress(data).decode("utf-8")
+        if data.startswith(b"\x1f\x8b"):
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CacheError(f"not gzip'd JSON lines ({exc})") from exc
+        raise CacheError(f"not JSON lines ({exc})") from exc
     if not rows or not isinstance(rows[0], dict) or rows[0].get("kind") != "header":
         raise CacheError("no header line")
     header = rows[0]
-    if header.get("schema") != CACHE_SCHEMA:
+    if header.get("schema") not in _READABLE_SCHEMAS:
         raise CacheError(f"schema {header.get('schema')!r}, this version reads {CACHE_SCHEMA}")
     if str(header.get("repository", "")).lower() != repository.lower():
         raise CacheError(f"it holds {header.get('repository')!r}")
@@ -240,15 +339,38 @@ def read_cache(
     path = cache_path(report_id, repository)
     if files is None:
         return None, "there is no history branch to hold a cache"
+    if path not in files and legacy_cache_path(report_id, repository) in files:
+        path = legacy_cache_path(report_id, repository)
     sha = files.get(path)
     if sha is None:
         return None, f"no cache file {path} on the history branch"
     try:
         blob = read_blob(clients, home, sha)
+        if path.endswith("/" + _HEADER):
+            blob += _read_parts(clients, home, files, path.rsplit("/", 1)[0] + "/", blob)
         return decode_state(blob, repository), f"cache {path}"
     except (CacheError, GithubException, HistoryError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"
+
+
+def _read_parts(
+    clients: GitHubClients, home: str, files: Mapping[str, str], folder: str, header: bytes
+) -> bytes:
+    """The lines of every part the header names, each checked against its sha."""
+    try:
+        parts = json.loads(header)["parts"]
+        names = sorted(parts.items()) if isinstance(parts, dict) else None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CacheError(f"a header without its list of parts ({exc})") from exc
+    if names is None:
+        raise CacheError("a header without its list of parts")
+    lines = []
+    for name, sha in names:
+        if not _PART.match(str(name)) or files.get(folder + str(name)) != sha:
+            raise CacheError(f"part {name} is not the one the header names")
+        lines.append(read_blob(clients, home, str(sha)))
+    return b"".join(lines)
 
 
 def read_secret(

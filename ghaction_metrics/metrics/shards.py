@@ -1,7 +1,7 @@
 """Scale-out: shard runs hand their collected records to one aggregate run.
 
 A shard run collects its share of the repositories and commits only their raw records, the
-collection cache files ``REPORT_ID/cache/vN/OWNER/NAME.jsonl.gz`` (gh/sync.py), to the history
+collection cache files ``REPORT_ID/cache/vN/OWNER/NAME/`` (collect/sync.py), to the history
 branch. Each shard writes files no other shard writes, and every commit is a compare-and-swap
 that keeps the files it does not name (gh/history.py), so shards running at the same time lose
 nothing. The aggregate run collects nothing: it reads every shard's records from the branch
@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.collect.sync import (
-    CACHE_SCHEMA,
     RepoState,
-    cache_path,
-    encode_state,
+    cache_files,
+    cache_root,
+    cached_repositories,
     read_cache,
     repository_data,
 )
@@ -37,10 +37,6 @@ class NoShardRecordsError(RuntimeError):
     """The aggregate found no shard records on the history branch."""
 
 
-def cache_folder(report_id: str) -> str:
-    return f"{report_id}/cache/v{CACHE_SCHEMA}/"
-
-
 def shard_files(states: Mapping[str, RepoState], report_id: str) -> dict[str, bytes]:
     """The files a shard commits: the records of every repository in ``states``.
 
@@ -48,19 +44,10 @@ def shard_files(states: Mapping[str, RepoState], report_id: str) -> dict[str, by
     as the aggregate needs them. The caller leaves private ones out when the branch's
     repository is public and allow-private-data is false, as for any report.
     """
-    return {cache_path(report_id, name): encode_state(state) for name, state in states.items()}
-
-
-def sharded_repositories(files: Mapping[str, str], report_id: str) -> list[str]:
-    """owner/name of every repository with records on the branch, sorted."""
-    folder = cache_folder(report_id)
-    names = []
-    for path in files:
-        if path.startswith(folder) and path.endswith(".jsonl.gz"):
-            rest = path[len(folder) : -len(".jsonl.gz")]
-            if rest.count("/") == 1:
-                names.append(rest)
-    return sorted(names, key=str.lower)
+    files: dict[str, bytes] = {}
+    for state in states.values():
+        files.update(cache_files(report_id, state))
+    return files
 
 
 def aggregate_collection(
@@ -77,10 +64,10 @@ def aggregate_collection(
     settings (another deployment source, other labels) would give wrong figures, so they are
     left out and named, as are unreadable files.
     """
-    names = sharded_repositories(files or {}, report_id)
+    names = cached_repositories(files or {}, report_id)
     if not names:
         raise NoShardRecordsError(
-            f"No shard records under {cache_folder(report_id)} on the history branch: run the "
+            f"No shard records under {cache_root(report_id)} on the history branch: run the "
             "shard jobs (mode: shard) with the same report-id and history-branch first."
         )
     repositories: list[RepositoryData] = []
