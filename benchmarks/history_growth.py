@@ -208,6 +208,7 @@ class Run:
     new_objects: int
     new_bytes: int
     by_kind: dict[str, int]  # stored bytes of new blobs by the kind of file they hold
+    blobs: dict[str, int]  # stored bytes of each new blob, by the path it has at the tip
     snapshot_bytes: int
     snapshot_stored: int
     writes: int
@@ -235,7 +236,7 @@ def _clock(at: datetime) -> Callable[[], datetime]:
     return lambda: at
 
 
-def run_days(runs: int, seed: int) -> list[Run]:
+def run_days(runs: int, seed: int, files: bool = False) -> list[Run]:
     dataset = generate_dataset(seed=seed, now=END)
     full = copy.deepcopy(dataset.world)
     live = dataset.world
@@ -274,9 +275,12 @@ def run_days(runs: int, seed: int) -> list[Run]:
                 tree = repo.commits[after].tree if after else None
                 names = _blob_paths(repo, tree) if tree else {}
                 by_kind: dict[str, int] = {}
+                blobs: dict[str, int] = {}
                 for (kind, sha), size in new.items():
                     label = _file_kind(names.get(sha, "")) if kind == "blob" else "git"
                     by_kind[label] = by_kind.get(label, 0) + size
+                    if kind == "blob":
+                        blobs[names.get(sha, sha)] = size
                 snapshots = [
                     (path, sha)
                     for sha, path in names.items()
@@ -291,13 +295,14 @@ def run_days(runs: int, seed: int) -> list[Run]:
                     new_objects=len(new),
                     new_bytes=sum(new.values()),
                     by_kind=by_kind,
+                    blobs=blobs,
                     snapshot_bytes=len(snapshot),
                     snapshot_stored=_stored("blob", snapshot) if snapshot else 0,
                     writes=writes,
                     branch_files=len(names),
                 )
             )
-            _print_run(results[-1])
+            _print_run(results[-1], files)
     return results
 
 
@@ -305,7 +310,7 @@ def _kb(size: int) -> str:
     return f"{size / 1000:,.1f} KB"
 
 
-def _print_run(run: Run) -> None:
+def _print_run(run: Run, files: bool) -> None:
     kinds = ", ".join(f"{k} {_kb(v)}" for k, v in sorted(run.by_kind.items(), key=lambda x: -x[1]))
     sys.stdout.write(
         f"run {run.day + 1:2d}: exit {run.returncode}, {run.new_objects:3d} new objects "
@@ -313,6 +318,9 @@ def _print_run(run: Run) -> None:
         f"({_kb(run.snapshot_stored)} stored); {run.writes} writes; "
         f"{run.branch_files} files at the tip\n"
     )
+    if files:
+        for path, size in sorted(run.blobs.items()):
+            sys.stdout.write(f"    {_kb(size):>10}  {path}\n")
     sys.stdout.flush()
 
 
@@ -344,8 +352,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="consecutive daily runs")
     parser.add_argument("--seed", type=int, default=7, help="seed of the demo data")
+    parser.add_argument("--files", action="store_true", help="list every new blob of a run")
     args = parser.parse_args()
-    results = run_days(args.runs, args.seed)
+    results = run_days(args.runs, args.seed, args.files)
     return 0 if _print_budget(results) else 1
 
 
