@@ -20,8 +20,15 @@ from github import GithubException
 
 from ghaction_metrics.api.client import GitHubClients, GraphQLError, connect
 from ghaction_metrics.api.quota import RetryPolicy
-from ghaction_metrics.collect.collect import CollectionPlan, collect, expand_repositories
+from ghaction_metrics.collect.collect import (
+    CollectionPlan,
+    bounds,
+    collect,
+    expand_repositories,
+    prune,
+)
 from ghaction_metrics.collect.sync import (
+    RepoState,
     cache_files,
     cache_path,
     cached_repositories,
@@ -192,12 +199,13 @@ def run(
             files = shard_files(states, inputs.report_id)
             stale = stale_cache_files(listing or {}, inputs.report_id, files)
             return _shard(inputs, env, clients, sink, files, stale, collection.partial)
+        warm_plan = collection_plan(inputs, window, now, first_run=False)
         cache = {
             path: data
             for name, state in outcome.states.items()
             # A private repository's records stay off another repository's branch.
             if not state.info.private or name.lower() == env.repository.lower()
-            for path, data in cache_files(inputs.report_id, state).items()
+            for path, data in cache_files(inputs.report_id, _for_next_run(state, warm_plan)).items()
         }
     try:
         allowed = publishable(
@@ -314,6 +322,18 @@ def _shard(
     for problem in problems:
         log.error(problem)
     return 1 if problems else 0
+
+
+def _for_next_run(state: RepoState, plan: CollectionPlan) -> RepoState:
+    """The state as the cache keeps it: only what a warm run of ``plan`` needs. A first run
+    with backfill reaches weeks further back; the cache on the branch, which everyone
+    clones, need not keep those records for the next run to drop."""
+    trimmed = dataclasses.replace(state)  # prune replaces the record maps, never edits them
+    prune(
+        trimmed,
+        {kind: max(at, state.coverage.get(kind, at)) for kind, at in bounds(state, plan).items()},
+    )
+    return trimmed
 
 
 def _without_writes_from_a_fork(inputs: Inputs, env: RunnerEnv) -> Inputs:

@@ -212,27 +212,31 @@ def _week(moment: datetime) -> str:
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
+def _line(row: dict[str, Any]) -> str:
+    return json.dumps(row, separators=(",", ":"))
+
+
 def _rows(state: RepoState) -> list[tuple[str, str]]:
     """(week the record was created in, its line), in a stable order."""
     rows: list[tuple[str, str]] = []
     for number, pull in sorted(state.pulls.items()):
-        line = json.dumps({"kind": "pull", "key": number, "record": _encode(pull)})
+        line = _line({"kind": "pull", "key": number, "record": _encode(pull)})
         rows.append((_week(pull.created_at), line))
     for node, deployment in sorted(state.deployments.items()):
-        line = json.dumps({"kind": "deployment", "key": node, "record": _encode(deployment)})
+        line = _line({"kind": "deployment", "key": node, "record": _encode(deployment)})
         rows.append((_week(deployment.created_at), line))
     for node, release in sorted(state.releases.items()):
-        line = json.dumps({"kind": "release", "key": node, "record": _encode(release)})
+        line = _line({"kind": "release", "key": node, "record": _encode(release)})
         rows.append((_week(release.created_at), line))
     for number, incident in sorted(state.incidents.items()):
         updated = state.incident_updated[number].isoformat()
         record = {"kind": "incident", "key": number, "updated": updated}
         if number in state.incident_ids:
             record["id"] = state.incident_ids[number]
-        line = json.dumps({**record, "record": _encode(incident)})
+        line = _line({**record, "record": _encode(incident)})
         rows.append((_week(incident.created_at), line))
     for oid, commit in sorted(state.commits.items()):
-        line = json.dumps({"kind": "commit", "key": oid, "record": _encode(commit)})
+        line = _line({"kind": "commit", "key": oid, "record": _encode(commit)})
         rows.append((_week(commit.committed_at), line))
     return rows
 
