@@ -212,6 +212,7 @@ class Run:
     snapshot_bytes: int
     snapshot_stored: int
     writes: int
+    reads: int
     branch_files: int
 
 
@@ -236,6 +237,10 @@ def _clock(at: datetime) -> Callable[[], datetime]:
     return lambda: at
 
 
+def _clock_seconds(at: datetime) -> Callable[[], float]:
+    return lambda: at.timestamp()
+
+
 def run_days(runs: int, seed: int, files: bool = False) -> list[Run]:
     dataset = generate_dataset(seed=seed, now=END)
     full = copy.deepcopy(dataset.world)
@@ -253,6 +258,8 @@ def run_days(runs: int, seed: int, files: bool = False) -> list[Run]:
             at = first + timedelta(days=day)
             with server.lock:
                 show_as_of(live, full, at)
+                # Rate limits by the simulated clock: each daily run starts a new hour.
+                server.clock = _clock_seconds(at)
                 before = repo.refs.get(f"heads/{BRANCH}")
                 seen = len(server.requests)
             env = runner_environment(
@@ -288,6 +295,7 @@ def run_days(runs: int, seed: int, files: bool = False) -> list[Run]:
                 ]
                 snapshot = repo.blobs[snapshots[0][1]].content if snapshots else b""
                 writes = sum(1 for r in server.requests[seen:] if _is_write(r))
+                reads = len(server.requests) - seen - writes
             results.append(
                 Run(
                     day=day,
@@ -299,6 +307,7 @@ def run_days(runs: int, seed: int, files: bool = False) -> list[Run]:
                     snapshot_bytes=len(snapshot),
                     snapshot_stored=_stored("blob", snapshot) if snapshot else 0,
                     writes=writes,
+                    reads=reads,
                     branch_files=len(names),
                 )
             )
@@ -315,7 +324,7 @@ def _print_run(run: Run, files: bool) -> None:
     sys.stdout.write(
         f"run {run.day + 1:2d}: exit {run.returncode}, {run.new_objects:3d} new objects "
         f"{_kb(run.new_bytes):>10} ({kinds}); snapshot {_kb(run.snapshot_bytes)} "
-        f"({_kb(run.snapshot_stored)} stored); {run.writes} writes; "
+        f"({_kb(run.snapshot_stored)} stored); {run.writes} writes, {run.reads} reads; "
         f"{run.branch_files} files at the tip\n"
     )
     if files:
