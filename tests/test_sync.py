@@ -10,6 +10,7 @@ must give exactly the same records and the same report.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,13 @@ from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.api.quota import Waiter
-from ghaction_metrics.collect.collect import CollectionPlan, PageSizes, collect, collect_repository
+from ghaction_metrics.collect.collect import (
+    CollectionPlan,
+    PageSizes,
+    collect,
+    collect_repository,
+    prune,
+)
 from ghaction_metrics.collect.sync import (
     CacheError,
     RepoState,
@@ -410,3 +417,25 @@ def test_the_one_file_cache_of_earlier_versions_is_read_and_then_replaced(
     written = cache_files("default", read)
     assert stale_cache_files(tree.files, "default", written) == [legacy, dropped_week]
     assert stale_cache_files(tree.files, "default", {}) == []
+
+
+def test_a_week_that_only_lost_records_past_the_coverage_keeps_its_file(
+    emulator_factory: EmulatorFactory, world: World
+) -> None:
+    name = "acme/storefront"
+    state = _cold_state(world, emulator_factory, name)
+    folder = "default/cache/v3/acme/storefront/"
+    before = cache_files("default", state)
+    state.parts = {p.removeprefix(folder): d for p, d in before.items() if p.endswith(".jsonl")}
+    # A day later the collection reaches a day less far back: the oldest records leave.
+    later = replace(state, coverage={k: v + timedelta(days=1) for k, v in state.coverage.items()})
+    prune(later, later.coverage)
+    fresh = cache_files("default", replace(later, parts={}))
+    assert [p for p in fresh if fresh[p] != before.get(p)] != [folder + "state.json"]
+    after = cache_files("default", later)
+    kept = [p for p in after if p.endswith(".jsonl") and after[p] == before.get(p)]
+    assert len(kept) == len(after) - 1  # every week file; only the header is new
+    # Reading drops the records the kept files still hold past the coverage.
+    header = after[folder + "state.json"]
+    parts = [after[folder + part] for part in sorted(json.loads(header)["parts"])]
+    assert encode_state(decode_state(header + b"".join(parts), name)) == encode_state(later)

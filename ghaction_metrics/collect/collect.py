@@ -28,7 +28,7 @@ from ghaction_metrics.api.client import PYGITHUB_LOCK, GitHubClients, GraphQLErr
 from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.collect import queries
 from ghaction_metrics.collect.estimate import Reach, describe, estimate_run
-from ghaction_metrics.collect.sync import EPOCH, RepoState, repository_data
+from ghaction_metrics.collect.sync import EPOCH, RepoState, drop_older, repository_data
 from ghaction_metrics.collect.timestamps import parse_time, required_time
 from ghaction_metrics.metrics.sources import TAGS_PREFIX, WORKFLOW_PREFIX
 from ghaction_metrics.records import (
@@ -1086,17 +1086,7 @@ def bounds(state: RepoState, plan: CollectionPlan) -> dict[str, datetime]:
 
 def prune(state: RepoState, keep: dict[str, datetime]) -> None:
     """Drop records older than ``keep``; the state is then complete from exactly there."""
-    state.pulls = {k: v for k, v in state.pulls.items() if v.updated_at >= keep["pulls"]}
-    state.deployments = {
-        k: v for k, v in state.deployments.items() if v.created_at >= keep["deployments"]
-    }
-    state.releases = {k: v for k, v in state.releases.items() if v.created_at >= keep["releases"]}
-    state.incidents = {
-        k: v for k, v in state.incidents.items() if state.incident_updated[k] >= keep["incidents"]
-    }
-    state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
-    state.incident_ids = {k: v for k, v in state.incident_ids.items() if k in state.incidents}
-    state.commits = {k: v for k, v in state.commits.items() if v.committed_at >= keep["commits"]}
+    drop_older(state, keep)
     state.coverage = dict(keep)
 
 

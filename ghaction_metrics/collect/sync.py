@@ -121,6 +121,55 @@ class RepoState:
     # Read afresh every run, never cached (see the module docstring).
     workflow_runs: list[WorkflowRun] = field(default_factory=list)
     tags: list[Tag] = field(default_factory=list)
+    # The cache's week files as read (name → bytes): one that lost only records older than
+    # the coverage is written back unchanged (cache_files).
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+
+# Per kind of record (as ``coverage`` names it): the row kind and the time coverage bounds.
+_COVERAGE_ROWS = {
+    "pulls": "pull",
+    "deployments": "deployment",
+    "releases": "release",
+    "incidents": "incident",
+    "commits": "commit",
+}
+_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()}
+
+
+def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
+    """Drop the records older than ``keep`` (by kind; a kind it does not name stays)."""
+    far = EPOCH
+    state.pulls = {k: v for k, v in state.pulls.items() if v.updated_at >= keep.get("pulls", far)}
+    state.deployments = {
+        k: v for k, v in state.deployments.items() if v.created_at >= keep.get("deployments", far)
+    }
+    state.releases = {
+        k: v for k, v in state.releases.items() if v.created_at >= keep.get("releases", far)
+    }
+    state.incidents = {
+        k: v
+        for k, v in state.incidents.items()
+        if state.incident_updated[k] >= keep.get("incidents", far)
+    }
+    state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
+    state.incident_ids = {k: v for k, v in state.incident_ids.items() if k in state.incidents}
+    state.commits = {
+        k: v for k, v in state.commits.items() if v.committed_at >= keep.get("commits", far)
+    }
+
+
+def _row_time(row: Mapping[str, Any]) -> datetime:
+    """The time ``drop_older`` judges a cache row by."""
+    record = row["record"]
+    kind = row["kind"]
+    if kind == "pull":
+        return datetime.fromisoformat(record["updated_at"])
+    if kind == "incident":
+        return datetime.fromisoformat(row["updated"])
+    if kind == "commit":
+        return datetime.fromisoformat(record["committed_at"])
+    return datetime.fromisoformat(record["created_at"])
 
 
 def repository_data(state: RepoState, notes: tuple[str, ...] = ()) -> RepositoryData:
@@ -253,11 +302,36 @@ def cache_files(report_id: str, state: RepoState) -> dict[str, bytes]:
     for week, line in _rows(state):
         weeks.setdefault(week, []).append(line)
     folder = cache_folder(report_id, state.info.full_name)
-    parts = {f"{week}.jsonl": ("\n".join(lines) + "\n").encode() for week, lines in weeks.items()}
+    parts = {f"{week}.jsonl": _part(state, f"{week}.jsonl", lines) for week, lines in weeks.items()}
     header = {**_header(state), "parts": {n: git_blob_sha(d) for n, d in sorted(parts.items())}}
     files = {folder + name: data for name, data in parts.items()}
     files[folder + _HEADER] = (json.dumps(header, sort_keys=True) + "\n").encode("utf-8")
     return files
+
+
+def _part(state: RepoState, name: str, lines: list[str]) -> bytes:
+    """A week's file; the one read, when it differs only by records older than the coverage
+    (reading drops them again). Records leave the collection's reach every day, and
+    rewriting the oldest weeks for that alone would add their blobs to the branch daily."""
+    data = ("\n".join(lines) + "\n").encode()
+    previous = state.parts.get(name)
+    if previous is None or previous == data:
+        return data
+    kept = set(lines)
+    old = [line for line in previous.decode("utf-8", "replace").splitlines() if line]
+    if not kept <= set(old):
+        return data
+    try:
+        for line in old:
+            if line in kept:
+                continue
+            row = json.loads(line)
+            bound = state.coverage.get(_KIND_COVERAGE.get(str(row["kind"]), ""))
+            if bound is None or _row_time(row) >= bound:
+                return data
+    except (ValueError, KeyError, TypeError):
+        return data
+    return previous
 
 
 def stale_cache_files(
@@ -324,6 +398,8 @@ def decode_state(data: bytes, repository: str) -> RepoState:
                 state.commits[str(key)] = decode_record(Commit, record)
             else:
                 raise CacheError(f"unknown record kind {kind!r}")
+        # A week file written back unchanged may hold records that have left the coverage.
+        drop_older(state, state.coverage)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CacheError(f"malformed record ({type(exc).__name__}: {exc})") from exc
     return state
@@ -350,9 +426,12 @@ def read_cache(
         return None, f"no cache file {path} on the history branch"
     try:
         blob = read_blob(clients, home, sha)
+        parts: dict[str, bytes] = {}
         if path.endswith("/" + _HEADER):
-            blob += _read_parts(clients, home, files, path.rsplit("/", 1)[0] + "/", blob)
-        return decode_state(blob, repository), f"cache {path}"
+            parts = _read_parts(clients, home, files, path.rsplit("/", 1)[0] + "/", blob)
+        state = decode_state(blob + b"".join(parts.values()), repository)
+        state.parts = parts
+        return state, f"cache {path}"
     except (CacheError, GithubException, HistoryError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"
@@ -360,8 +439,8 @@ def read_cache(
 
 def _read_parts(
     clients: GitHubClients, home: str, files: Mapping[str, str], folder: str, header: bytes
-) -> bytes:
-    """The lines of every part the header names, each checked against its sha."""
+) -> dict[str, bytes]:
+    """Every part the header names (name → bytes), each checked against its sha."""
     try:
         parts = json.loads(header)["parts"]
         names = sorted(parts.items()) if isinstance(parts, dict) else None
@@ -369,12 +448,12 @@ def _read_parts(
         raise CacheError(f"a header without its list of parts ({exc})") from exc
     if names is None:
         raise CacheError("a header without its list of parts")
-    lines = []
+    parts = {}
     for name, sha in names:
         if not _PART.match(str(name)) or files.get(folder + str(name)) != sha:
             raise CacheError(f"part {name} is not the one the header names")
-        lines.append(read_blob(clients, home, str(sha)))
-    return b"".join(lines)
+        parts[str(name)] = read_blob(clients, home, str(sha))
+    return parts
 
 
 def read_secret(
