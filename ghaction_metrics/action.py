@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -19,10 +19,20 @@ from github import GithubException
 
 from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError, GraphQLError, connect
 from ghaction_metrics.api.quota import QuotaExhaustedError, RetryPolicy
+from ghaction_metrics.collect.baselines import bounds, prune
 from ghaction_metrics.collect.expand import expand_repositories
 from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan
-from ghaction_metrics.collect.sync import cache_path, encode_state, history_salt, read_cache
+from ghaction_metrics.collect.sync import (
+    RepoState,
+    cache_files,
+    cache_path,
+    cached_repositories,
+    history_salt,
+    legacy_cache_path,
+    read_cache,
+    stale_cache_files,
+)
 from ghaction_metrics.collect.visibility import is_private
 from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError, env_name
 from ghaction_metrics.inputs.windows import Window
@@ -198,7 +208,10 @@ def run(
                 clients, env.repository, listing, inputs.report_id, name
             ),
             on_private=met_private,
-            has_cache=lambda name: cache_path(inputs.report_id, name) in (listing or {}),
+            has_cache=lambda name: bool(
+                {cache_path(inputs.report_id, name), legacy_cache_path(inputs.report_id, name)}
+                & set(listing or {})
+            ),
         )
         collection = outcome.collection
         unmeasured = _nothing_measured(collection, outcome.states)
@@ -210,12 +223,15 @@ def run(
                 # The same rule as for a report: the branch is as readable as the repository.
                 states = {name: s for name, s in states.items() if not s.info.private}
             files = shard_files(states, inputs.report_id)
-            return _shard(inputs, env, clients, sink, files, collection.partial)
+            stale = stale_cache_files(listing or {}, inputs.report_id, files)
+            return _shard(inputs, env, clients, sink, files, stale, collection.partial)
+        warm_plan = collection_plan(inputs, window, now, first_run=False)
         cache = {
-            cache_path(inputs.report_id, name): encode_state(state)
+            path: data
             for name, state in outcome.states.items()
             # A private repository's records stay off another repository's branch.
             if not state.info.private or name.lower() == env.repository.lower()
+            for path, data in cache_files(inputs.report_id, _for_next_run(state, warm_plan)).items()
         }
     try:
         allowed = publishable(
@@ -278,6 +294,7 @@ def run(
         alerts=alerts,
         backfill=backfill,
         sink=sink,
+        extra_deletions=stale_cache_files(listing or {}, inputs.report_id, cache),
     )
     values = outputs(report)
     values.update(
@@ -325,29 +342,31 @@ def _shard(
     clients: GitHubClients,
     sink: Sink | None,
     files: Mapping[str, bytes],
+    stale: Sequence[str],
     partial: bool,
 ) -> int:
     """Commit a shard's records for the aggregate run; no report, issue or snapshot."""
     problems: list[str] = []
     sha = ""
+    names = cached_repositories({path: "" for path in files}, inputs.report_id)
     if files:
         target = sink if sink is not None else GitHubSink(clients, env.repository)
-        message = f"metrics: {inputs.report_id} records of {len(files)} repositories"
+        message = f"metrics: {inputs.report_id} records of {len(names)} repositories"
         message += f", run {env.run_id}"
         with group("Committing this shard's records to the history branch"):
             try:
-                sha = target.commit(inputs.history_branch, files, message, ())
+                sha = target.commit(inputs.history_branch, files, message, stale)
             except HistoryError as exc:
                 problems.append(f"The shard's records were not committed: {exc}. {PERMISSIONS_FIX}")
     if partial:
         # The repositories cut short keep their previous records (or none): the aggregate
         # would show them out of date, so the shard job fails to make that visible.
         problems.append("The collection was cut short; the aggregate misses part of this shard.")
-    shard = counted(len(files), "repository", "repositories")
+    shard = counted(len(names), "repository", "repositories")
     log.info("Shard: records of %s committed as %s", shard, sha)
     if "summary" in inputs.publish and env.step_summary is not None:
         lines = ["## Engineering metrics (shard)", "", "Records committed for the aggregate run:"]
-        lines += [f"- {path.split('/', 3)[3].removesuffix('.jsonl.gz')}" for path in sorted(files)]
+        lines += [f"- {name}" for name in names]
         lines += [f"\n> [!CAUTION]\n> {problem.splitlines()[0]}" for problem in problems]
         append_summary(env.step_summary, "\n".join(lines) + "\n")
     if env.output is not None:
@@ -355,6 +374,18 @@ def _shard(
     for problem in problems:
         log.error(problem)
     return 1 if problems else 0
+
+
+def _for_next_run(state: RepoState, plan: CollectionPlan) -> RepoState:
+    """The state as the cache keeps it: only what a warm run of ``plan`` needs. A first run
+    with backfill reaches weeks further back; the cache on the branch, which everyone
+    clones, need not keep those records for the next run to drop."""
+    trimmed = dataclasses.replace(state)  # prune replaces the record maps, never edits them
+    prune(
+        trimmed,
+        {kind: max(at, state.coverage.get(kind, at)) for kind, at in bounds(state, plan).items()},
+    )
+    return trimmed
 
 
 def _without_writes_from_a_fork(inputs: Inputs, env: RunnerEnv) -> Inputs:

@@ -3,6 +3,7 @@ against the emulator serving the demo organisation, checked against the generato
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ class TwoRuns:
     second: ActionRun
     history_after_first: dict[str, bytes]
     history_after_second: dict[str, bytes]
+    # The second (warm) run's write requests for the history branch: (method, path, body).
+    history_writes: list[tuple[str, str, bytes]]
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +62,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
         runs: list[ActionRun] = []
         histories: list[dict[str, bytes]] = []
         for run_id in ("2001", "2002"):
+            seen = len(server.requests)
             env = runner_environment(
                 api_url=server.api_url,
                 graphql_url=server.graphql_url,
@@ -70,7 +74,12 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
             runs.append(run_action(env))
             with server.lock:
                 histories.append(branch_files(dataset.world.repositories[home], "metrics"))
-    return TwoRuns(dataset, server, runs[0], runs[1], histories[0], histories[1])
+                writes = [
+                    (r.method, r.path, r.request_body)
+                    for r in server.requests[seen:]
+                    if r.method != "GET" and "/git/" in r.path
+                ]
+    return TwoRuns(dataset, server, runs[0], runs[1], histories[0], histories[1], writes)
 
 
 def _window(run: ActionRun) -> tuple[datetime, datetime]:
@@ -146,16 +155,32 @@ def test_history_branch_holds_charts_html_report_and_trends_page(two_runs: TwoRu
     files = two_runs.history_after_second
     for name in ("trends.png", "throughput.png"):
         assert files[f"default/charts/{name}"].startswith(b"\x89PNG")
-    reports = sorted(p for p in files if p.startswith("default/reports/"))
-    assert [p.rsplit("-", 1)[1] for p in reports] == ["run2001.html", "run2002.html"]
+    # The latest run's report and the trends page, at fixed paths, show the charts next to them.
+    assert not [p for p in files if p.startswith("default/reports/")]
+    report = files["default/report.html"].decode()
+    assert 'src="charts/trends.png"' in report
+    assert "data:image/png" not in report
     index = files["default/index.html"].decode()
+    assert 'src="charts/trends.png"' in index
+    assert 'href="report.html"' in index
     assert index.count("backfilled") == 12
     assert b'href="default/index.html"' in files["index.html"]
     sha = two_runs.second.outputs["history-sha"]
     for chart in ("trends.png", "throughput.png"):
         assert f"/blob/{sha}/default/charts/{chart}?raw=true" in two_runs.second.summary
-    assert f"/blob/{sha}/{reports[-1]}" in two_runs.second.summary
+    assert f"/blob/{sha}/default/report.html" in two_runs.second.summary
     assert json.loads(two_runs.second.outputs["alerts"]) == []
+
+
+def test_a_warm_run_writes_the_history_in_at_most_eight_requests(two_runs: TwoRuns) -> None:
+    """Text rides inline in the tree: only the charts (binary) take a blob request each, and
+    only those that changed; then the tree, the commit and the ref."""
+    methods = [(method, path.rsplit("/git/", 1)[1]) for method, path, _ in two_runs.history_writes]
+    blobs = [body for method, path, body in two_runs.history_writes if path.endswith("/blobs")]
+    assert len(methods) <= 8, methods
+    assert methods[-3:] == [("POST", "trees"), ("POST", "commits"), ("PATCH", "refs/heads/metrics")]
+    for body in blobs:
+        assert base64.b64decode(json.loads(body)["content"]).startswith(b"\x89PNG")
 
 
 def test_every_snapshot_matches_the_published_json_schema(two_runs: TwoRuns) -> None:

@@ -16,9 +16,9 @@ from ghaction_metrics.inputs.config import Inputs, RunnerEnv
 from ghaction_metrics.metrics.alerts import evaluate, parse_rules
 from ghaction_metrics.metrics.report import snapshot
 from ghaction_metrics.metrics.trends import snapshot_path
-from ghaction_metrics.publish.history import commit_files
+from ghaction_metrics.publish.history import commit_files, git_blob_sha
 from ghaction_metrics.publish.history_read import load_history
-from ghaction_metrics.publish.targets import git_blob_sha, publish
+from ghaction_metrics.publish.targets import publish
 from ghaction_metrics_dev.dataset.generate import generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_PERMISSIONS,
@@ -101,13 +101,15 @@ def test_one_commit_carries_everything_and_retention_prunes(
     assert {"default/charts/trends.png", "default/index.html", "index.html", ".nojekyll"} <= set(
         files
     )
-    assert published.html_report_path in files
+    assert published.html_report_path == "default/report.html"
     assert "default/trends-index.json" in files
     summary = env.step_summary.read_text() if env.step_summary else ""
     assert f"blob/{published.history_sha}/default/charts/trends.png?raw=true" in summary
     assert "merged-prs is 36" in summary
     workspace = env.workspace / ".ghaction-metrics" / "default"
-    assert (workspace / "report.html").read_bytes() == files[published.html_report_path]
+    # The workspace copy is self-contained; the branch copy shows the charts committed with it.
+    assert b'src="data:image/png;base64,' in (workspace / "report.html").read_bytes()
+    assert b'src="charts/trends.png"' in files[published.html_report_path]
     # The trends index now covers every snapshot, so the next run reads no snapshot blob.
     index = json.loads(files["default/trends-index.json"])
     assert set(index["entries"]) == {recent, published.snapshot_path}
@@ -129,8 +131,8 @@ def test_a_rerun_replaces_its_own_files_and_keeps_its_backfill(
     second, _ = publish(inputs, env, clients, later, snapshot(later, "5", "2"), history=history)
     files = branch_files(server.world.repositories[REPO], "metrics")
     assert first.snapshot_path not in files
-    assert first.html_report_path not in files
     assert second.snapshot_path in files
+    assert second.html_report_path in files
     assert backfilled in files
 
 

@@ -350,7 +350,7 @@ GOOD_OLD = _snapshot_with("2025-01-06T00:00:00Z")
 
 def _index_with(point: dict[str, object]) -> bytes:
     """A trends index whose entry for OLD (by its real blob) holds ``point``."""
-    from ghaction_metrics.publish.targets import git_blob_sha
+    from ghaction_metrics.publish.history import git_blob_sha
 
     entry = {"blob": git_blob_sha(GOOD_OLD), "point": point}
     return json.dumps({"version": 1, "entries": {OLD: entry}}).encode()

@@ -101,7 +101,12 @@ def test_every_run_succeeds(scale_out: ScaleOut) -> None:
 def test_the_shards_commit_every_repository_and_nothing_else(scale_out: ScaleOut) -> None:
     expected = {cache_path("default", name) for name in scale_out.dataset.world.repositories}
     shard_files = {p for p in scale_out.after_shards if not p.startswith(("single/", "index."))}
-    assert shard_files - {".nojekyll"} == expected
+    headers = {p for p in shard_files if p.endswith("/state.json")}
+    assert headers == expected
+    # Besides each repository's header, only its weekly parts.
+    folders = tuple(path.removesuffix("state.json") for path in expected)
+    parts = shard_files - headers - {".nojekyll"}
+    assert all(p.startswith(folders) and p.endswith(".jsonl") for p in parts)
     for run in scale_out.shards:
         assert run.outputs["partial"] == "false"
         assert "Engineering metrics (shard)" in run.summary

@@ -9,6 +9,8 @@ must give exactly the same records and the same report.
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,16 +21,20 @@ from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.api.quota import Waiter
+from ghaction_metrics.collect.baselines import prune
 from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan, PageSizes
 from ghaction_metrics.collect.repository import collect_repository
 from ghaction_metrics.collect.sync import (
     CacheError,
     RepoState,
+    cache_files,
     cache_path,
     decode_state,
     encode_state,
+    legacy_cache_path,
     read_cache,
+    stale_cache_files,
 )
 from ghaction_metrics.inputs.windows import parse_window
 from ghaction_metrics.metrics.changes import Settings
@@ -319,3 +325,114 @@ def test_unreadable_or_missing_cache_means_full_collection_with_the_reason_logge
 def test_decode_refuses_what_it_cannot_trust(blob: bytes) -> None:
     with pytest.raises(CacheError):
         decode_state(blob, "acme/docs")
+
+
+def _cold_state(world: World, emulator_factory: EmulatorFactory, name: str) -> RepoState:
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    result = collect_repository(clients, *_split(name), _plan(T0), T0)
+    assert result is not None
+    assert result.state is not None
+    return result.state
+
+
+def test_the_cache_travels_as_weekly_parts_and_a_change_rewrites_only_its_week(
+    emulator_factory: EmulatorFactory, world: World
+) -> None:
+    name = "acme/storefront"
+    state = _cold_state(world, emulator_factory, name)
+    files = cache_files("default", state)
+    folder = "default/cache/v3/acme/storefront/"
+    assert cache_path("default", name) == folder + "state.json"
+    parts = sorted(p for p in files if p != folder + "state.json")
+    assert len(parts) > 4
+    assert all(p.startswith(folder) and p.endswith(".jsonl") for p in parts)
+    for data in files.values():
+        data.decode("utf-8")  # plain text: it rides inline in the tree request
+
+    # One pull request of the latest week changes: that week and the header are rewritten.
+    newest = max(state.pulls.values(), key=lambda p: p.created_at)
+    later = replace(state, pulls={**state.pulls, newest.number: replace(newest, title="New")})
+    changed = {p for p, data in cache_files("default", later).items() if files.get(p) != data}
+    week = newest.created_at.date() - timedelta(days=newest.created_at.weekday())
+    assert changed == {folder + "state.json", f"{folder}{week.isoformat()}.jsonl"}
+
+
+def test_the_cache_is_read_back_from_the_branch_and_a_foreign_part_makes_it_unreadable(
+    emulator_factory: EmulatorFactory, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = "acme/mobile-app"
+    state = _cold_state(world, emulator_factory, name)
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    home = "acme/storefront"
+    files = cache_files("default", state)
+    commit_files(clients, home, "metrics", files, "cache")
+    tree = read_tree(clients, home, "metrics")
+    assert tree is not None
+    read, why = read_cache(clients, home, tree.files, "default", name)
+    assert read is not None, why
+    assert encode_state(read) == encode_state(state)
+
+    part = sorted(p for p in files if p.endswith(".jsonl"))[0]
+    commit_files(clients, home, "metrics", {part: b"{}\n"}, "another run's part")
+    tree = read_tree(clients, home, "metrics")
+    assert tree is not None
+    read, why = read_cache(clients, home, tree.files, "default", name)
+    assert read is None
+    assert "unreadable" in why
+    assert "not the one the header names" in caplog.text
+
+
+def test_the_one_file_cache_of_earlier_versions_is_read_and_then_replaced(
+    emulator_factory: EmulatorFactory, world: World
+) -> None:
+    name = "acme/docs"
+    state = _cold_state(world, emulator_factory, name)
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    home = "acme/storefront"
+    # Schema 2: the same lines under a schema-2 header, gzip'd, in one file.
+    text = encode_state(state).decode().replace('"schema": 3', '"schema": 2', 1)
+    legacy = legacy_cache_path("default", name)
+    assert legacy == "default/cache/v2/acme/docs.jsonl.gz"
+    dropped_week = "default/cache/v3/acme/docs/2020-01-06.jsonl"
+    commit_files(
+        clients,
+        home,
+        "metrics",
+        {legacy: gzip.compress(text.encode(), mtime=0), dropped_week: b"\n"},
+        "an earlier version's cache",
+    )
+    tree = read_tree(clients, home, "metrics")
+    assert tree is not None
+    read, why = read_cache(clients, home, tree.files, "default", name)
+    assert read is not None, why
+    assert why == f"cache {legacy}"
+    assert encode_state(read) == encode_state(state)
+    # The next commit writes the folder and removes the old file and the weeks it no longer has.
+    written = cache_files("default", read)
+    assert stale_cache_files(tree.files, "default", written) == [legacy, dropped_week]
+    assert stale_cache_files(tree.files, "default", {}) == []
+
+
+def test_a_week_that_only_lost_records_past_the_coverage_keeps_its_file(
+    emulator_factory: EmulatorFactory, world: World
+) -> None:
+    name = "acme/storefront"
+    state = _cold_state(world, emulator_factory, name)
+    folder = "default/cache/v3/acme/storefront/"
+    before = cache_files("default", state)
+    state.parts = {p.removeprefix(folder): d for p, d in before.items() if p.endswith(".jsonl")}
+    # A day later the collection reaches a day less far back: the oldest records leave.
+    later = replace(state, coverage={k: v + timedelta(days=1) for k, v in state.coverage.items()})
+    prune(later, later.coverage)
+    fresh = cache_files("default", replace(later, parts={}))
+    assert [p for p in fresh if fresh[p] != before.get(p)] != [folder + "state.json"]
+    after = cache_files("default", later)
+    kept = [p for p in after if p.endswith(".jsonl") and after[p] == before.get(p)]
+    assert len(kept) == len(after) - 1  # every week file; only the header is new
+    # Reading drops the records the kept files still hold past the coverage.
+    header = after[folder + "state.json"]
+    parts = [after[folder + part] for part in sorted(json.loads(header)["parts"])]
+    assert encode_state(decode_state(header + b"".join(parts), name)) == encode_state(later)

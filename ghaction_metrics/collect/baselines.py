@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ghaction_metrics.collect.plan import HISTORY_SLACK, SUCCESS, CollectionPlan
-from ghaction_metrics.collect.sync import EPOCH, RepoState
+from ghaction_metrics.collect.sync import EPOCH, RepoState, drop_older
 from ghaction_metrics.records import Deployment, Release
 
 
@@ -85,17 +85,7 @@ def bounds(state: RepoState, plan: CollectionPlan) -> dict[str, datetime]:
 
 def prune(state: RepoState, keep: dict[str, datetime]) -> None:
     """Drop records older than ``keep``; the state is then complete from exactly there."""
-    state.pulls = {k: v for k, v in state.pulls.items() if v.updated_at >= keep["pulls"]}
-    state.deployments = {
-        k: v for k, v in state.deployments.items() if v.created_at >= keep["deployments"]
-    }
-    state.releases = {k: v for k, v in state.releases.items() if v.created_at >= keep["releases"]}
-    state.incidents = {
-        k: v for k, v in state.incidents.items() if state.incident_updated[k] >= keep["incidents"]
-    }
-    state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
-    state.incident_ids = {k: v for k, v in state.incident_ids.items() if k in state.incidents}
-    state.commits = {k: v for k, v in state.commits.items() if v.committed_at >= keep["commits"]}
+    drop_older(state, keep)
     state.coverage = dict(keep)
 
 

@@ -1,9 +1,20 @@
 """The collection cache kept on the history branch, so a run fetches only what changed.
 
-One file per report and repository, ``REPORT_ID/cache/v1/OWNER/NAME.jsonl.gz``: gzip'd JSON
-lines, a header first (schema version, when the data was synced, the settings it depends on,
-and from when on each kind of record is complete), then one line per record. The cache is
-disposable: a missing, unreadable or mismatched file means a full collection.
+One folder per report and repository, ``REPORT_ID/cache/v3/OWNER/NAME/``: ``state.json``, a
+header (schema version, when the data was synced, the settings it depends on, from when on
+each kind of record is complete, and the blob sha of every part), and one part per week,
+``YYYY-MM-DD.jsonl`` (the Monday the week starts), holding one JSON line per record created
+(committed) in that week. Everyone who clones the repository downloads the whole branch, so
+the cache is split where records stop changing: a daily run rewrites the header and the few
+weeks whose records changed, and every other part keeps its blob. The files are plain text,
+which git compresses as well as gzip would and which a commit can carry inline, without a
+request per file. A part whose sha is not the one the header names (another run's, a hand
+edit) makes the whole cache unreadable rather than silently mixed.
+
+The cache is disposable: a missing, unreadable or mismatched file means a full collection.
+Versions before 2026-12 kept one gzip'd file per repository, ``REPORT_ID/cache/v2/OWNER/
+NAME.jsonl.gz``, with the same lines under a header; it is still read, and replaced by the
+folder on the next commit.
 
 Workflow runs and tags (``workflow:<x>``, ``tags:<glob>``) and the incidents of
 ``incident-repository`` are not cached: each run reads them afresh, back to the baseline, which
@@ -16,19 +27,20 @@ import dataclasses
 import gzip
 import json
 import logging
+import re
 import secrets
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from github import GithubException
 
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.api.quota import QuotaExhaustedError
-from ghaction_metrics.publish.history import HistoryError, read_blob
+from ghaction_metrics.publish.history import HistoryError, git_blob_sha, read_blob
 from ghaction_metrics.records import (
     Actor,
     Commit,
@@ -47,14 +59,46 @@ from ghaction_metrics.records import (
 log = logging.getLogger(__name__)
 
 # 2: incidents keep their body and labels (for incident-repository matching).
-CACHE_SCHEMA = 2
+# 3: one folder of plain-text weekly parts per repository (the lines are those of 2).
+CACHE_SCHEMA = 3
+_READABLE_SCHEMAS = (2, 3)
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HEADER = "state.json"
+_PART = re.compile(r"^\d{4}-\d{2}-\d{2}\.jsonl$")
+
+
+def cache_root(report_id: str) -> str:
+    """Every repository's cache folder is under this one."""
+    return f"{report_id}/cache/v{CACHE_SCHEMA}/"
+
+
+def cache_folder(report_id: str, repository: str) -> str:
+    owner, name = repository.split("/", 1)
+    return f"{cache_root(report_id)}{owner}/{name}/"
 
 
 def cache_path(report_id: str, repository: str) -> str:
+    """The header of ``repository``'s cache: a cache is on the branch when this file is."""
+    return cache_folder(report_id, repository) + _HEADER
+
+
+def legacy_cache_path(report_id: str, repository: str) -> str:
+    """The one-file cache of versions before 2026-12 (schema 2)."""
     owner, name = repository.split("/", 1)
-    return f"{report_id}/cache/v{CACHE_SCHEMA}/{owner}/{name}.jsonl.gz"
+    return f"{report_id}/cache/v2/{owner}/{name}.jsonl.gz"
+
+
+def cached_repositories(files: Mapping[str, str], report_id: str) -> list[str]:
+    """owner/name of every repository with a cache header among ``files``, sorted."""
+    root = cache_root(report_id)
+    names = []
+    for path in files:
+        if path.startswith(root) and path.endswith("/" + _HEADER):
+            rest = path[len(root) : -len("/" + _HEADER)]
+            if rest.count("/") == 1:
+                names.append(rest)
+    return sorted(names, key=str.lower)
 
 
 @dataclass
@@ -78,6 +122,55 @@ class RepoState:
     # Read afresh every run, never cached (see the module docstring).
     workflow_runs: list[WorkflowRun] = field(default_factory=list)
     tags: list[Tag] = field(default_factory=list)
+    # The cache's week files as read (name → bytes): one that lost only records older than
+    # the coverage is written back unchanged (cache_files).
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+
+# Per kind of record (as ``coverage`` names it): the row kind and the time coverage bounds.
+_COVERAGE_ROWS = {
+    "pulls": "pull",
+    "deployments": "deployment",
+    "releases": "release",
+    "incidents": "incident",
+    "commits": "commit",
+}
+_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()}
+
+
+def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
+    """Drop the records older than ``keep`` (by kind; a kind it does not name stays)."""
+    far = EPOCH
+    state.pulls = {k: v for k, v in state.pulls.items() if v.updated_at >= keep.get("pulls", far)}
+    state.deployments = {
+        k: v for k, v in state.deployments.items() if v.created_at >= keep.get("deployments", far)
+    }
+    state.releases = {
+        k: v for k, v in state.releases.items() if v.created_at >= keep.get("releases", far)
+    }
+    state.incidents = {
+        k: v
+        for k, v in state.incidents.items()
+        if state.incident_updated[k] >= keep.get("incidents", far)
+    }
+    state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
+    state.incident_ids = {k: v for k, v in state.incident_ids.items() if k in state.incidents}
+    state.commits = {
+        k: v for k, v in state.commits.items() if v.committed_at >= keep.get("commits", far)
+    }
+
+
+def _row_time(row: Mapping[str, Any]) -> datetime:
+    """The time ``drop_older`` judges a cache row by."""
+    record = row["record"]
+    kind = row["kind"]
+    if kind == "pull":
+        return datetime.fromisoformat(record["updated_at"])
+    if kind == "incident":
+        return datetime.fromisoformat(row["updated"])
+    if kind == "commit":
+        return datetime.fromisoformat(record["committed_at"])
+    return datetime.fromisoformat(record["created_at"])
 
 
 def repository_data(state: RepoState, notes: tuple[str, ...] = ()) -> RepositoryData:
@@ -152,8 +245,8 @@ def decode_record(cls: type[Any], data: dict[str, Any]) -> Any:
     return cls(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(cls)})
 
 
-def encode_state(state: RepoState) -> bytes:
-    header = {
+def _header(state: RepoState) -> dict[str, Any]:
+    return {
         "kind": "header",
         "schema": CACHE_SCHEMA,
         "repository": state.info.full_name,
@@ -162,23 +255,103 @@ def encode_state(state: RepoState) -> bytes:
         "coverage": {k: v.isoformat() for k, v in sorted(state.coverage.items())},
         "info": _encode(state.info),
     }
-    lines = [json.dumps(header, sort_keys=True)]
+
+
+def _week(moment: datetime) -> str:
+    day = moment.astimezone(UTC).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
+def _line(row: dict[str, Any]) -> str:
+    return json.dumps(row, separators=(",", ":"))
+
+
+def _rows(state: RepoState) -> list[tuple[str, str]]:
+    """(week the record was created in, its line), in a stable order."""
+    rows: list[tuple[str, str]] = []
     for number, pull in sorted(state.pulls.items()):
-        lines.append(json.dumps({"kind": "pull", "key": number, "record": _encode(pull)}))
+        line = _line({"kind": "pull", "key": number, "record": _encode(pull)})
+        rows.append((_week(pull.created_at), line))
     for node, deployment in sorted(state.deployments.items()):
-        lines.append(json.dumps({"kind": "deployment", "key": node, "record": _encode(deployment)}))
+        line = _line({"kind": "deployment", "key": node, "record": _encode(deployment)})
+        rows.append((_week(deployment.created_at), line))
     for node, release in sorted(state.releases.items()):
-        lines.append(json.dumps({"kind": "release", "key": node, "record": _encode(release)}))
+        line = _line({"kind": "release", "key": node, "record": _encode(release)})
+        rows.append((_week(release.created_at), line))
     for number, incident in sorted(state.incidents.items()):
         updated = state.incident_updated[number].isoformat()
         record = {"kind": "incident", "key": number, "updated": updated}
         if number in state.incident_ids:
             record["id"] = state.incident_ids[number]
-        lines.append(json.dumps({**record, "record": _encode(incident)}))
+        line = _line({**record, "record": _encode(incident)})
+        rows.append((_week(incident.created_at), line))
     for oid, commit in sorted(state.commits.items()):
-        lines.append(json.dumps({"kind": "commit", "key": oid, "record": _encode(commit)}))
-    # mtime=0: the same records give the same bytes, so an unchanged cache is no new blob.
-    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
+        line = _line({"kind": "commit", "key": oid, "record": _encode(commit)})
+        rows.append((_week(commit.committed_at), line))
+    return rows
+
+
+def encode_state(state: RepoState) -> bytes:
+    """The whole state as one text: the header line, then every record's line."""
+    lines = [json.dumps(_header(state), sort_keys=True), *(line for _, line in _rows(state))]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def cache_files(report_id: str, state: RepoState) -> dict[str, bytes]:
+    """The state as the files of its cache folder: the header and one part per week."""
+    weeks: dict[str, list[str]] = {}
+    for week, line in _rows(state):
+        weeks.setdefault(week, []).append(line)
+    folder = cache_folder(report_id, state.info.full_name)
+    parts = {f"{week}.jsonl": _part(state, f"{week}.jsonl", lines) for week, lines in weeks.items()}
+    header = {**_header(state), "parts": {n: git_blob_sha(d) for n, d in sorted(parts.items())}}
+    files = {folder + name: data for name, data in parts.items()}
+    files[folder + _HEADER] = (json.dumps(header, sort_keys=True) + "\n").encode("utf-8")
+    return files
+
+
+def _part(state: RepoState, name: str, lines: list[str]) -> bytes:
+    """A week's file; the one read, when it differs only by records older than the coverage
+    (reading drops them again). Records leave the collection's reach every day, and
+    rewriting the oldest weeks for that alone would add their blobs to the branch daily."""
+    data = ("\n".join(lines) + "\n").encode()
+    previous = state.parts.get(name)
+    if previous is None or previous == data:
+        return data
+    kept = set(lines)
+    old = [line for line in previous.decode("utf-8", "replace").splitlines() if line]
+    if not kept <= set(old):
+        return data
+    try:
+        for line in old:
+            if line in kept:
+                continue
+            row = json.loads(line)
+            bound = state.coverage.get(_KIND_COVERAGE.get(str(row["kind"]), ""))
+            if bound is None or _row_time(row) >= bound:
+                return data
+    except (ValueError, KeyError, TypeError):
+        return data
+    return previous
+
+
+def stale_cache_files(
+    files: Mapping[str, str], report_id: str, written: Mapping[str, bytes]
+) -> list[str]:
+    """Files of the caches being ``written`` that the new ones do not hold: weeks that left
+    the state, and the one-file cache of earlier versions."""
+    folders = {path.rsplit("/", 1)[0] + "/" for path in written if path.endswith("/" + _HEADER)}
+    legacy = {
+        legacy_cache_path(report_id, folder[len(cache_root(report_id)) : -1])
+        for folder in folders
+        if folder.startswith(cache_root(report_id))
+    }
+    return sorted(
+        path
+        for path in files
+        if path not in written
+        and (path in legacy or any(path.startswith(folder) for folder in folders))
+    )
 
 
 class CacheError(ValueError):
@@ -186,15 +359,19 @@ class CacheError(ValueError):
 
 
 def decode_state(data: bytes, repository: str) -> RepoState:
+    """A state from one text (``encode_state``, or a header followed by its parts' lines) or
+    from the gzip'd file of schema 2."""
     try:
-        text = gzip.decompress(data).decode("utf-8")
+        if data.startswith(b"\x1f\x8b"):
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CacheError(f"not gzip'd JSON lines ({exc})") from exc
+        raise CacheError(f"not JSON lines ({exc})") from exc
     if not rows or not isinstance(rows[0], dict) or rows[0].get("kind") != "header":
         raise CacheError("no header line")
     header = rows[0]
-    if header.get("schema") != CACHE_SCHEMA:
+    if header.get("schema") not in _READABLE_SCHEMAS:
         raise CacheError(f"schema {header.get('schema')!r}, this version reads {CACHE_SCHEMA}")
     if str(header.get("repository", "")).lower() != repository.lower():
         raise CacheError(f"it holds {header.get('repository')!r}")
@@ -222,6 +399,8 @@ def decode_state(data: bytes, repository: str) -> RepoState:
                 state.commits[str(key)] = decode_record(Commit, record)
             else:
                 raise CacheError(f"unknown record kind {kind!r}")
+        # A week file written back unchanged may hold records that have left the coverage.
+        drop_older(state, state.coverage)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CacheError(f"malformed record ({type(exc).__name__}: {exc})") from exc
     return state
@@ -241,15 +420,41 @@ def read_cache(
     path = cache_path(report_id, repository)
     if files is None:
         return None, "there is no history branch to hold a cache"
+    if path not in files and legacy_cache_path(report_id, repository) in files:
+        path = legacy_cache_path(report_id, repository)
     sha = files.get(path)
     if sha is None:
         return None, f"no cache file {path} on the history branch"
     try:
         blob = read_blob(clients, home, sha)
-        return decode_state(blob, repository), f"cache {path}"
+        parts: dict[str, bytes] = {}
+        if path.endswith("/" + _HEADER):
+            parts = _read_parts(clients, home, files, path.rsplit("/", 1)[0] + "/", blob)
+        state = decode_state(blob + b"".join(parts.values()), repository)
+        state.parts = parts
+        return state, f"cache {path}"
     except (CacheError, GithubException, HistoryError, QuotaExhaustedError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"
+
+
+def _read_parts(
+    clients: GitHubClients, home: str, files: Mapping[str, str], folder: str, header: bytes
+) -> dict[str, bytes]:
+    """Every part the header names (name → bytes), each checked against its sha."""
+    try:
+        parts = json.loads(header)["parts"]
+        names = sorted(parts.items()) if isinstance(parts, dict) else None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CacheError(f"a header without its list of parts ({exc})") from exc
+    if names is None:
+        raise CacheError("a header without its list of parts")
+    parts = {}
+    for name, sha in names:
+        if not _PART.match(str(name)) or files.get(folder + str(name)) != sha:
+            raise CacheError(f"part {name} is not the one the header names")
+        parts[str(name)] = read_blob(clients, home, str(sha))
+    return parts
 
 
 def read_secret(

@@ -53,5 +53,5 @@ def backfill_snapshots(
         report = build_report(collection, settings, week, "none", week.until, report_id)
         document = snapshot(report, run_id, run_attempt)
         path = snapshot_path(report_id, week.until, run_id, backfill=True)
-        files[path] = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+        files[path] = (json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n").encode()
     return files

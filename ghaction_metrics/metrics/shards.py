@@ -1,7 +1,7 @@
 """Scale-out: shard runs hand their collected records to one aggregate run.
 
 A shard run collects its share of the repositories and commits only their raw records, the
-collection cache files ``REPORT_ID/cache/vN/OWNER/NAME.jsonl.gz`` (collect/sync.py), to the history
+collection cache files ``REPORT_ID/cache/vN/OWNER/NAME/`` (collect/sync.py), to the history
 branch. Each shard writes files no other shard writes, and every commit is a compare-and-swap
 that keeps the files it does not name (publish/history.py), so shards running at the same time lose
 nothing. The aggregate run collects nothing: it reads every shard's records from the branch
@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from ghaction_metrics.collect.sync import (
-    CACHE_SCHEMA,
     RepoState,
-    cache_path,
-    encode_state,
+    cache_files,
+    cache_root,
     repository_data,
 )
 from ghaction_metrics.records import Collection, RepositoryData, SkippedRepository
@@ -39,10 +38,6 @@ class NoShardRecordsError(RuntimeError):
     """The aggregate found no shard records on the history branch."""
 
 
-def cache_folder(report_id: str) -> str:
-    return f"{report_id}/cache/v{CACHE_SCHEMA}/"
-
-
 def shard_files(states: Mapping[str, RepoState], report_id: str) -> dict[str, bytes]:
     """The files a shard commits: the records of every repository in ``states``.
 
@@ -50,19 +45,10 @@ def shard_files(states: Mapping[str, RepoState], report_id: str) -> dict[str, by
     as the aggregate needs them. The caller leaves private ones out when the branch's
     repository is public and allow-private-data is false, as for any report.
     """
-    return {cache_path(report_id, name): encode_state(state) for name, state in states.items()}
-
-
-def sharded_repositories(files: Mapping[str, str], report_id: str) -> list[str]:
-    """owner/name of every repository with records on the branch, sorted."""
-    folder = cache_folder(report_id)
-    names = []
-    for path in files:
-        if path.startswith(folder) and path.endswith(".jsonl.gz"):
-            rest = path[len(folder) : -len(".jsonl.gz")]
-            if rest.count("/") == 1:
-                names.append(rest)
-    return sorted(names, key=str.lower)
+    files: dict[str, bytes] = {}
+    for state in states.values():
+        files.update(cache_files(report_id, state))
+    return files
 
 
 def aggregate_collection(
@@ -83,7 +69,7 @@ def aggregate_collection(
     """
     if not records:
         raise NoShardRecordsError(
-            f"No shard records under {cache_folder(report_id)} on the history branch: run the "
+            f"No shard records under {cache_root(report_id)} on the history branch: run the "
             "shard jobs (mode: shard) with the same report-id and history-branch first."
         )
     repositories: list[RepositoryData] = []

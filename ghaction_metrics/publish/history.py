@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,11 @@ class CommitResult:
     sha: str
     attempts: int
     created_branch: bool
+
+
+def git_blob_sha(content: bytes) -> str:
+    """The id git gives a blob, so files can be named (and compared) before they are pushed."""
+    return hashlib.sha1(b"blob %d\x00" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
 def _ref_path(branch: str) -> str:

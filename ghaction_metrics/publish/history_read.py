@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ghaction_metrics.api.client import GitHubClients
-from ghaction_metrics.collect.sync import read_cache
-from ghaction_metrics.metrics.shards import ShardRecords, sharded_repositories
+from ghaction_metrics.collect.sync import cached_repositories, read_cache
+from ghaction_metrics.metrics.shards import ShardRecords
 from ghaction_metrics.metrics.trends import (
     EMPTY_HISTORY,
     History,
@@ -41,5 +41,5 @@ def read_shard_records(
     """Every shard's records on the history branch listing ``files`` (path → blob sha)."""
     return {
         name: read_cache(clients, home, files, report_id, name)
-        for name in sharded_repositories(files or {}, report_id)
+        for name in cached_repositories(files or {}, report_id)
     }

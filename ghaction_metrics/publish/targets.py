@@ -4,16 +4,21 @@ Each target is independent: a failure in one is reported and the others still ru
 job summary is written last so it can say what failed.
 
 The history commit carries everything of the run at once: the snapshot (and backfilled
-weeks on a first run), the charts, this run's HTML report, the trends page and its index,
-with old snapshots pruned by ``history-retention``. The summary and the comment show the
-charts through ``SERVER/OWNER/REPO/blob/SHA/path?raw=true`` links to that commit, which
-render for signed-in viewers of private repositories too (``data:`` URIs and
-raw.githubusercontent.com links do not).
+weeks on a first run), the charts, the HTML report, the trends page and its index, with old
+snapshots pruned by ``history-retention``. The summary and the comment show the charts
+through ``SERVER/OWNER/REPO/blob/SHA/path?raw=true`` links to that commit, which render for
+signed-in viewers of private repositories too (``data:`` URIs and raw.githubusercontent.com
+links do not).
+
+Everyone who clones the repository downloads the whole branch, so a run adds little
+(SPEC §6): only the snapshot is a file of its own; what only the latest run needs (the HTML
+report, the trends page, the charts) is overwritten at a fixed path, the pages show the
+charts committed next to them instead of a copy of each, and files whose content did not
+change are not sent at all.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -42,7 +47,7 @@ from ghaction_metrics.metrics.trends import (
 )
 from ghaction_metrics.metrics.trends import snapshot_path as _snapshot_path
 from ghaction_metrics.publish.dashboard import DashboardError, publish_dashboard
-from ghaction_metrics.publish.history import HistoryError, commit_files
+from ghaction_metrics.publish.history import HistoryError, commit_files, git_blob_sha
 from ghaction_metrics.views.charts import Chart, all_charts
 from ghaction_metrics.views.html import index_html, report_html, root_index_html
 from ghaction_metrics.views.markdown import (
@@ -123,18 +128,18 @@ def snapshot_path(report_id: str, report: Report, run_id: str) -> str:
     return _snapshot_path(report_id, report.generated_at, run_id, backfill=False)
 
 
-def html_report_path(report_id: str, report: Report, run_id: str) -> str:
-    stamp = report.generated_at.strftime("%Y-%m-%dT%H%M%SZ")
-    return f"{report_id}/reports/{stamp}-run{run_id}.html"
+def html_report_path(report_id: str) -> str:
+    """The latest run's HTML report; each commit's version stays in the branch's history."""
+    return f"{report_id}/report.html"
+
+
+def old_reports_folder(report_id: str) -> str:
+    """Where versions before 2026-12 kept one HTML report per run; removed from the tip."""
+    return f"{report_id}/reports/"
 
 
 def chart_path(report_id: str, chart: Chart) -> str:
     return f"{report_id}/charts/{chart.name}"
-
-
-def git_blob_sha(content: bytes) -> str:
-    """The id git gives a blob, so the trends index can name files before they are pushed."""
-    return hashlib.sha1(b"blob %d\x00" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
 def _links(env: RunnerEnv, inputs: Inputs, published: Published) -> dict[str, str | None]:
@@ -167,7 +172,8 @@ def _chart_links(
 
 
 def _encode(document: Mapping[str, object]) -> bytes:
-    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    # Compact: every run adds one, to a branch everyone clones (report.json stays indented).
+    return (json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n").encode()
 
 
 def trend_points(
@@ -196,11 +202,13 @@ def publish(
     alerts: Sequence[AlertResult] = (),
     backfill: Mapping[str, bytes] | None = None,
     sink: Sink | None = None,
+    extra_deletions: Sequence[str] = (),
 ) -> tuple[Published, list[str]]:
     """Publish in order history → issue → summary; a failure stops none of the others.
 
     ``history`` is what the branch held when the run started (history_read.load_history, read
-    before anything was written); ``backfill`` the weekly snapshots of a first run.
+    before anything was written); ``backfill`` the weekly snapshots of a first run;
+    ``extra_deletions`` files of ``history`` that ``extra_files`` replace.
     """
     problems: list[str] = []
     notes: list[str] = []  # notices the summary repeats
@@ -218,7 +226,7 @@ def publish(
             try:
                 published = _publish_history(
                     inputs, env, target, report, document, extra_files or {},
-                    kept, pruned, backfill, points, charts, html,
+                    kept, [*pruned, *extra_deletions], backfill, points, charts, alerts,
                 )  # fmt: skip
             except HistoryError as exc:
                 problems.append(f"The history branch was not updated: {exc}. {PERMISSIONS_FIX}")
@@ -293,18 +301,22 @@ def _publish_history(
     backfill: Mapping[str, bytes],
     points: Sequence[TrendPoint],
     charts: Sequence[Chart],
-    html: bytes,
+    alerts: Sequence[AlertResult],
 ) -> Published:
     rid = inputs.report_id
     path = snapshot_path(rid, report, env.run_id)
-    html_path = html_report_path(rid, report, env.run_id)
-    # A re-run of the same run id replaces its own snapshot and report, and nobody else's.
+    html_path = html_report_path(rid)
+    # A re-run of the same run id replaces its own snapshot, and nobody else's. The per-run
+    # HTML reports of older versions leave the tip: the latest report replaces them all.
     stale = [
         existing
         for existing in history.files
-        if existing.startswith((f"{rid}/snapshots/", f"{rid}/reports/"))
-        and existing.endswith((f"-run{env.run_id}.json", f"-run{env.run_id}.html"))
-        and existing not in (path, html_path)
+        if (
+            existing.startswith(f"{rid}/snapshots/")
+            and existing.endswith(f"-run{env.run_id}.json")
+            and existing != path
+        )
+        or existing.startswith(old_reports_folder(rid))
     ]
     body = _encode(document)
     entries = dict(history.entries)
@@ -318,14 +330,16 @@ def _publish_history(
     for gone in stale:
         entries.pop(gone, None)
     report_ids = {p.split("/", 1)[0] for p in snapshot_files_all(history.files)} | {rid}
-    latest = f"reports/{html_path.rsplit('/', 1)[1]}"
+    # The pages sit next to the charts folder: they show the charts of their own commit.
+    html = report_html(report, charts, alerts, env.server_url, chart_folder="charts/")
+    latest = html_path.rsplit("/", 1)[1]
     files: dict[str, bytes] = {
         **extra_files,
         **backfill,
         path: body,
         html_path: html,
         index_path(rid): encode_index(entries),
-        f"{rid}/index.html": index_html(rid, points, charts, latest),
+        f"{rid}/index.html": index_html(rid, points, charts, latest, chart_folder="charts/"),
         "index.html": root_index_html(sorted(report_ids)),
         # Pages would otherwise run the branch through Jekyll, which skips nothing we need
         # but takes minutes; the files are plain HTML already.
@@ -334,6 +348,8 @@ def _publish_history(
     for chart in charts:
         files[chart_path(rid, chart)] = chart.png
     deletions = sorted((set(stale) | set(pruned)) - set(files))
+    # What the tip holds already is not sent again: no blob request, no bytes.
+    files = {p: data for p, data in files.items() if history.files.get(p) != git_blob_sha(data)}
     if pruned:
         old = counted(len(pruned), "old file")
         log.info("history-retention: removing %s from the branch tip", old)

@@ -24,6 +24,7 @@ from matplotlib import style
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from ghaction_metrics.metrics.headline import BY_KEY
 from ghaction_metrics.metrics.headline import Figure as HeadlineFigure
@@ -69,8 +70,15 @@ def _figure(width: float, height: float) -> Iterator[Figure]:
 
 
 def _png(figure: Figure) -> bytes:
+    """The figure as a 256-colour PNG: a third of the size of the full-colour one, with no
+    visible difference on flat-coloured charts, and every run commits its charts to the
+    history branch that everyone clones (SPEC §6)."""
+    rendered = io.BytesIO()
+    figure.savefig(rendered, format="png", dpi=DPI, metadata={"Software": None})
+    image = Image.open(rendered).convert("RGB")
+    palette = image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    palette.save(buffer, format="png", optimize=True)
     return buffer.getvalue()
 
 

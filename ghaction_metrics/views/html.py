@@ -1,9 +1,12 @@
-"""The self-contained HTML views on the history branch: one report per run, and the trends
-page (``index.html``) across all snapshots, ready for GitHub Pages from that branch.
+"""The HTML views: the latest run's report and the trends page (``index.html``) across all
+snapshots, ready for GitHub Pages from the history branch.
 
 Self-contained means no request leaves the file: charts are inline PNG data, styles are
 inline, there is no script, and a Content-Security-Policy that allows nothing else makes a
 stray reference fail loudly instead of fetching. Jinja2's autoescape keeps user text inert.
+The copies on the history branch instead show the charts committed next to them
+(``chart_folder``), so a run does not store every chart three times in a branch everyone
+clones; their policy allows images from the same site and nothing more.
 """
 
 from __future__ import annotations
@@ -34,10 +37,18 @@ CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
     "form-action 'none'"
 )
+CSP_LINKED_CHARTS = CSP.replace("img-src data:", "img-src 'self' data:")
 
 
 def data_uri(chart: Chart) -> str:
     return "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")
+
+
+def _chart_sources(chart_folder: str | None) -> dict[str, Any]:
+    """Template values: how an image names its chart, and the policy that lets it load."""
+    if chart_folder is None:
+        return {"chart_src": data_uri, "csp": CSP}
+    return {"chart_src": lambda chart: chart_folder + chart.name, "csp": CSP_LINKED_CHARTS}
 
 
 def environment() -> Environment:
@@ -55,7 +66,6 @@ def environment() -> Environment:
         percent=percent,
         per_day=per_day,
         level=level,
-        data_uri=data_uri,
         evidence=readable_evidence,
     )
     env.globals.update(change=change, csp=CSP, set_formation=set_formation)
@@ -67,20 +77,29 @@ def report_html(
     charts: Sequence[Chart],
     alerts: Sequence[AlertResult],
     server_url: str,
+    *,
+    chart_folder: str | None = None,
 ) -> bytes:
-    """This run's report as one HTML file."""
+    """This run's report as one HTML file; ``chart_folder`` (relative, ending in ``/``) shows
+    the charts from there instead of inline."""
     context: dict[str, Any] = {
         "report": report,
         "charts": charts,
         "alerts": alerts,
         "fired": [a for a in alerts if a.fired],
         "server_url": server_url.rstrip("/"),
+        **_chart_sources(chart_folder),
     }
     return environment().get_template("report.html.j2").render(context).encode("utf-8")
 
 
 def index_html(
-    report_id: str, points: Sequence[TrendPoint], charts: Sequence[Chart], latest: str | None
+    report_id: str,
+    points: Sequence[TrendPoint],
+    charts: Sequence[Chart],
+    latest: str | None,
+    *,
+    chart_folder: str | None = None,
 ) -> bytes:
     """The trends page of one report id; ``latest`` is the latest HTML report, relative."""
     context: dict[str, Any] = {
@@ -88,6 +107,7 @@ def index_html(
         "points": list(reversed(points)),
         "charts": charts,
         "latest": latest,
+        **_chart_sources(chart_folder),
     }
     return environment().get_template("index.html.j2").render(context).encode("utf-8")
 
