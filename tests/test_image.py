@@ -26,8 +26,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "image"
-# The image's own absolute paths; each maps to a folder on this machine.
-IMAGE_DIRS = ("/action", "/opt")
 # What the development and test setup installs, never the image.
 DEV_ONLY = ("ghaction_metrics_dev", "graphql", "websocket", "cmarkgfm", "hypothesis", "pytest")
 
