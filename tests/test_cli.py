@@ -29,6 +29,8 @@ from ghaction_metrics_dev.emulator.server import EmulatorServer, RequestRecord
 from ghaction_metrics_dev.emulator.world import Issue
 
 ROOT = Path(__file__).resolve().parents[1]
+# The dry-run tests share one module-scoped pair of runs; in parallel, one worker makes it.
+pytestmark = pytest.mark.xdist_group("cli")
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 LOCAL_OPTIONS = ("--api-url", "--server-url", "--repository", "--out", "--run-id", "--dry-run")
 

@@ -25,7 +25,8 @@ from ghaction_metrics_dev.emulator.harness import (
 from ghaction_metrics_dev.emulator.server import EmulatorServer
 from ghaction_metrics_dev.emulator.world import User
 
-pytestmark = pytest.mark.e2e
+# The tests share one module-scoped run; in parallel, one worker makes it for all of them.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("injection")]
 HOME = "acme/storefront"
 RLO = "\u202e"
 HOSTILE = [

@@ -126,11 +126,26 @@ def test_the_token_is_masked_first_and_appears_nowhere_else(tmp_path: Path) -> N
     assert [t for t in captured if WORKFLOW_TOKEN in t] == []
 
 
-def test_a_public_repository_leaves_private_repositories_out(tmp_path: Path) -> None:
+# The tests that read one run over a public and a private repository share it; in parallel,
+# on one worker.
+SHARES_MIXED_RUN = pytest.mark.xdist_group("privacy-mixed")
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[GeneratedDataset, Published]:
+    """One run over a public and a private repository, from a public one."""
     dataset = generate_dataset(seed=3, now=NOW)
+    done = _run(dataset, tmp_path_factory.mktemp("mixed"), {"repositories": f"{OTHER},{SECRET}"})
+    return dataset, done
+
+
+@SHARES_MIXED_RUN
+def test_a_public_repository_leaves_private_repositories_out(
+    mixed: tuple[GeneratedDataset, Published],
+) -> None:
+    dataset, done = mixed
     secret_titles = _secret_titles(dataset)
     assert secret_titles
-    done = _run(dataset, tmp_path, {"repositories": f"{OTHER},{SECRET}"})
     assert done.run.returncode == 0, done.run.stdout + done.run.stderr
     warnings = [line for line in done.run.stdout.splitlines() if line.startswith("::warning::")]
     assert any("allow-private-data: true" in line for line in warnings)
@@ -217,12 +232,14 @@ def test_a_public_repositorys_log_does_not_show_private_repositories(tmp_path: P
     assert SECRET not in done.run.stdout + done.run.stderr
 
 
-def test_a_named_private_repository_shows_in_the_log_only_as_named(tmp_path: Path) -> None:
+@SHARES_MIXED_RUN
+def test_a_named_private_repository_shows_in_the_log_only_as_named(
+    mixed: tuple[GeneratedDataset, Published],
+) -> None:
     # Named in the workflow file (already readable there), lines before its visibility is
     # known may name it (collected in parallel, its lines wait until it is done, and by then
     # it is known: none shows); no line may carry its figures.
-    dataset = generate_dataset(seed=3, now=NOW)
-    done = _run(dataset, tmp_path, {"repositories": f"{OTHER},{SECRET}"})
+    _, done = mixed
     assert done.run.returncode == 0, done.run.stdout + done.run.stderr
     mentions = [line for line in done.run.stdout.splitlines() if SECRET in line]
     figures = [

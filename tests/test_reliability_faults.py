@@ -119,6 +119,10 @@ def stage(tmp_path: Path) -> Iterator[Stage]:
     made.server.stop()
 
 
+# The tests that compare with the undisturbed run share it; in parallel, on one worker.
+SHARES_UNDISTURBED = pytest.mark.xdist_group("reliability-undisturbed")
+
+
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     made = start_stage(tmp_path_factory.mktemp("undisturbed"))
@@ -143,6 +147,7 @@ def commands(run: ActionRun, kind: str) -> list[str]:
     ]
 
 
+@SHARES_UNDISTURBED
 @pytest.mark.parametrize(
     ("kind", "options"),
     [
@@ -167,6 +172,7 @@ def test_recoverable_faults_end_in_the_undisturbed_report(
     assert "## Engineering metrics" in run.summary
 
 
+@SHARES_UNDISTURBED
 def test_answers_slower_than_the_client_timeout_are_retried(
     stage: Stage, undisturbed: dict[str, str]
 ) -> None:
@@ -184,6 +190,7 @@ def test_answers_slower_than_the_client_timeout_are_retried(
     assert {name: outputs[name] for name in FIGURES} == undisturbed
 
 
+@SHARES_UNDISTURBED
 def test_an_exhausted_primary_limit_is_waited_out_within_max_wait(
     stage: Stage, undisturbed: dict[str, str]
 ) -> None:
@@ -300,6 +307,7 @@ def test_a_concurrent_run_racing_on_the_history_ref_loses_nothing(stage: Stage) 
     assert not any(update.forced for update in stage.repo.ref_log)
 
 
+@SHARES_UNDISTURBED
 def test_an_unreadable_cache_means_a_full_collection_and_a_warning(
     stage: Stage, undisturbed: dict[str, str]
 ) -> None:

@@ -27,7 +27,8 @@ from ghaction_metrics_dev.emulator.harness import (
 )
 from ghaction_metrics_dev.emulator.server import EmulatorServer, RequestRecord
 
-pytestmark = pytest.mark.e2e
+# The tests share one module-scoped run; in parallel, one worker makes it for all of them.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("scale-out")]
 
 
 @dataclass
