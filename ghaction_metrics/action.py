@@ -42,6 +42,7 @@ from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import build_report, earliest_needed, outputs, snapshot
 from ghaction_metrics.metrics.shards import NoShardRecordsError, aggregate_collection, shard_files
 from ghaction_metrics.metrics.trends import EMPTY_HISTORY, History, NewerSnapshotError
+from ghaction_metrics.publish.branch_layout import foreign_files, refusal
 from ghaction_metrics.publish.history import HistoryError
 from ghaction_metrics.publish.history_read import load_history, read_shard_records
 from ghaction_metrics.publish.privacy import AllPrivateError, publishable, withheld_warning
@@ -161,6 +162,11 @@ def run(
         # Stopped before anything is written: an older version must not rewrite newer files,
         # and a branch that could not be read must not be rewritten as new.
         return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
+    foreign = foreign_files(history.files) if "history" in inputs.publish else []
+    if foreign:
+        # Someone else's branch (a Pages site, say): the action writes only branches of its own.
+        message = refusal(inputs.history_branch, foreign)
+        return _fail(message, {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
     # A first run with backfill reaches further back, to compute its weekly snapshots.
     backfill_span = _backfill_span(inputs, first_run=history.first_run)
     plan = collection_plan(inputs, window, now, first_run=history.first_run)

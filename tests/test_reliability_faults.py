@@ -422,6 +422,37 @@ def test_a_history_branch_that_cannot_be_read_stops_the_run_before_any_write(
     assert stage.dashboards() == []
 
 
+@pytest.mark.parametrize(
+    "site",
+    [
+        {"index.html": b"<html>our site</html>", "css/site.css": b"body {}"},
+        {"index.html": b"<html>a one-page site</html>"},
+        {"README.md": b"# notes", "default/notes.txt": b"ours, not the action's"},
+    ],
+    ids=["pages-site", "one-page-site", "other-files"],
+)
+def test_a_history_branch_holding_files_the_action_did_not_write_is_refused(
+    stage: Stage, site: dict[str, bytes]
+) -> None:
+    # history-branch pointed at gh-pages would overwrite the site's index.html.
+    stage.commit(site)
+    before = stage.branch()
+    mark = len(stage.server.requests)
+    run = stage.run("9201")
+    assert run.returncode == 1
+    (error,) = commands(run, "error")
+    assert "history-branch" in error
+    assert sorted(site)[0] in error
+    assert stage.writes_since(mark) == []
+    assert stage.branch() == before
+
+
+def test_a_branch_the_action_wrote_is_not_refused(stage: Stage) -> None:
+    assert stage.run("9301", publish="history").returncode == 0
+    assert stage.run("9302", publish="history", **{"report-id": "team-b"}).returncode == 0
+    assert stage.run("9303", publish="history").returncode == 0
+
+
 def test_a_snapshot_in_a_newer_schema_stops_the_run_before_any_write(stage: Stage) -> None:
     newer = "default/snapshots/2099-01-05T060000Z-run99.json"
     stage.commit({newer: json.dumps({"schema": 99, "anything": "new"}).encode()})
