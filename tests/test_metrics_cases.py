@@ -8,7 +8,19 @@ from datetime import UTC, timedelta
 from itertools import combinations
 
 import pytest
-from metric_records import ALICE, BOB, CAROL, REPO, T0, commit, deployment, h, incident, linear
+from metric_records import (
+    ALICE,
+    BOB,
+    CAROL,
+    REPO,
+    T0,
+    comment,
+    commit,
+    deployment,
+    h,
+    incident,
+    linear,
+)
 from metric_records import pull as make_pull
 from metric_records import repo as make_repo
 from metric_records import review as rv
@@ -27,7 +39,15 @@ from ghaction_metrics.metrics.pulls import pull_request_metrics, size_bucket
 from ghaction_metrics.metrics.report import build_report, comparison_windows, outputs, snapshot
 from ghaction_metrics.metrics.sources import choose_source
 from ghaction_metrics.metrics.team import pseudonym, team_metrics
-from ghaction_metrics.records import GHOST, Actor, Collection, RepositoryData, Tag, WorkflowRun
+from ghaction_metrics.records import (
+    GHOST,
+    Actor,
+    Collection,
+    PullRequest,
+    RepositoryData,
+    Tag,
+    WorkflowRun,
+)
 
 WINDOW = Window(T0, T0 + timedelta(days=10))
 NOW = T0 + timedelta(days=20)
@@ -414,6 +434,63 @@ def test_repository_without_deployments_is_left_out_of_the_rate_medians() -> Non
 
 
 # ---- pull requests ----------------------------------------------------------------------------
+
+
+COPILOT = Actor("copilot-pull-request-reviewer", True)  # Copilot code review: a Bot
+RENOVATE = Actor("renovate", True)
+
+
+def _responded_pull() -> PullRequest:
+    # Ready at creation (0 h), merged at 10 h.
+    return make_pull(
+        1,
+        0,
+        10,
+        -2,
+        reviews=(
+            rv(COPILOT, "COMMENTED", 0.5, comments=4),  # AI reviewer: never a first review
+            rv(RENOVATE, "APPROVED", 1),  # bot: never an approval
+            rv(CAROL, "APPROVED", 6),  # the first human review and approval
+        ),
+        comments=(
+            comment(ALICE, 0.25),  # the author's own comment: not a response
+            comment(RENOVATE, 1.5),  # a bot's comment: a response only with include-bots
+            comment(BOB, 2),  # the first response by someone else
+        ),
+    )
+
+
+def test_time_to_first_response_waits_for_a_comment_not_a_review() -> None:
+    metrics = pull_request_metrics([make_repo([_responded_pull()], linear())], Settings(), WINDOW)
+    assert metrics.time_to_first_response.median == 2  # ready 0 -> Bob's comment 2
+    assert metrics.pickup_time.median == 6  # ready 0 -> Carol's review 6
+    assert metrics.time_to_approval.median == 6  # the bot's approval at 1 h is not one
+    assert metrics.review_time.median == 0  # first review 6 -> last approval 6
+    assert metrics.bot_reviews == 2  # Copilot and renovate, counted on their own
+    assert metrics.review_depth.reviews_per_pr.median == 1  # Carol's only
+
+
+def test_reviews_by_bots_never_respond_even_when_bots_are_included() -> None:
+    settings = Settings(include_bots=True)
+    metrics = pull_request_metrics([make_repo([_responded_pull()], linear())], settings, WINDOW)
+    # The bot's comment at 1.5 h counts with include-bots; Copilot's review at 0.5 h never.
+    assert metrics.time_to_first_response.median == 1.5
+    assert metrics.pickup_time.median == 6
+    assert metrics.time_to_approval.median == 6
+    assert metrics.bot_reviews == 2
+
+
+def test_a_review_before_any_comment_is_the_first_response() -> None:
+    pr = make_pull(1, 0, 10, -2, reviews=(rv(BOB, "COMMENTED", 3),), comments=(comment(CAROL, 4),))
+    metrics = pull_request_metrics([make_repo([pr], linear())], Settings(), WINDOW)
+    assert metrics.time_to_first_response.median == 3
+    assert metrics.first_response_times == (3,)
+
+
+def test_a_comment_during_the_draft_is_not_a_response() -> None:
+    pr = make_pull(1, 0, 10, -2, ready=(4,), comments=(comment(BOB, 1), comment(CAROL, 5)))
+    metrics = pull_request_metrics([make_repo([pr], linear())], Settings(), WINDOW)
+    assert metrics.time_to_first_response.median == 1  # ready 4 -> Carol 5
 
 
 def test_stages_of_a_draft_that_became_ready_with_a_review_during_the_draft() -> None:
