@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ghaction_metrics_dev.dataset.generate import (
+    AI_REVIEWER_LOGIN,
     GeneratedDataset,
     HeadlineTruth,
     generate_dataset,
@@ -516,6 +517,65 @@ def test_first_reviews_match_the_world(demo: GeneratedDataset) -> None:
                 if r.submitted_at > ready and r.author != pr.author and not is_bot(world, r.author)
             ]
             assert record.first_review_at == (min(qualifying) if qualifying else None)
+
+
+def test_first_responses_match_the_world(demo: GeneratedDataset) -> None:
+    world = demo.world
+    for name, repo in world.repositories.items():
+        ledger = {p.number: p for p in demo.truth.ledger(name).pulls}
+        for pr in repo.pull_requests:
+            if pr.merged_at is None or is_bot(world, pr.author):
+                continue
+            ready = pr.ready_for_review_at[-1] if pr.ready_for_review_at else pr.created_at
+            said = [(r.author, r.submitted_at) for r in pr.reviews]
+            said += [(c.author, c.created_at) for c in pr.comments]
+            qualifying = [
+                at
+                for author, at in said
+                if at >= ready and author != pr.author and not is_bot(world, author)
+            ]
+            assert ledger[pr.number].first_response_at == (min(qualifying) if qualifying else None)
+
+
+def test_traps_for_response_figures_exist(demo: GeneratedDataset) -> None:
+    world = demo.world
+    merged = [
+        pr
+        for repo in world.repositories.values()
+        for pr in repo.pull_requests
+        if pr.merged_at is not None
+    ]
+
+    def first_review(pr: PullRequest) -> datetime:
+        ready = pr.ready_for_review_at[-1] if pr.ready_for_review_at else pr.created_at
+        human = [
+            r.submitted_at
+            for r in pr.reviews
+            if r.submitted_at > ready and r.author != pr.author and not is_bot(world, r.author)
+        ]
+        return min(human, default=pr.merged_at or pr.created_at)
+
+    answered_before_review = [
+        pr
+        for pr in merged
+        if any(
+            c.author != pr.author
+            and not is_bot(world, c.author)
+            and c.created_at < first_review(pr)
+            for c in pr.comments
+        )
+    ]
+    ai_reviewed_first = [
+        pr
+        for pr in merged
+        if any(
+            r.author == AI_REVIEWER_LOGIN and r.submitted_at < first_review(pr) for r in pr.reviews
+        )
+    ]
+    own_comments = [pr for pr in merged if any(c.author == pr.author for c in pr.comments)]
+    bot_comments = [pr for pr in merged if any(is_bot(world, c.author) for c in pr.comments)]
+    for found in (answered_before_review, ai_reviewed_first, own_comments, bot_comments):
+        assert found
 
 
 def test_traps_for_review_figures_exist(demo: GeneratedDataset) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ghaction_metrics.records import (
     GHOST,
     Actor,
+    Comment,
     Commit,
     Deployment,
     DeploymentStatus,
@@ -79,6 +80,7 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
                 ),
                 review_count=len(pr.reviews),
                 ready_for_review_at=tuple(pr.ready_for_review_at),
+                comments=tuple(Comment(actor(world, c.author), c.created_at) for c in pr.comments),
             )
         )
     deployments = tuple(

@@ -12,6 +12,7 @@ from ghaction_metrics.collect.timestamps import parse_time, required_time
 from ghaction_metrics.records import (
     GHOST,
     Actor,
+    Comment,
     Commit,
     Deployment,
     DeploymentStatus,
@@ -41,10 +42,16 @@ def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         )
         for r in node["reviews"]["nodes"]
     )
+    timeline = node["timelineItems"]["nodes"]
     ready = tuple(
         required_time(item["createdAt"])
-        for item in node["timelineItems"]["nodes"]
-        if item.get("createdAt")
+        for item in timeline
+        if item.get("__typename") == "ReadyForReviewEvent"
+    )
+    comments = tuple(
+        Comment(actor(item.get("author")), required_time(item["createdAt"]))
+        for item in timeline
+        if item.get("__typename") == "IssueComment"
     )
     merge_commit = node.get("mergeCommit") or {}
     return PullRequest(
@@ -70,6 +77,7 @@ def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         reviews=reviews,
         review_count=int(node["reviews"]["totalCount"]),
         ready_for_review_at=ready,
+        comments=comments,
     )
 
 

@@ -36,11 +36,21 @@ fragment PullRequestFields on PullRequest {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{ ...ReviewFields }}
   }}
-  timelineItems(first: 10, itemTypes: [READY_FOR_REVIEW_EVENT]) {{
+  timelineItems(first: 50, itemTypes: [READY_FOR_REVIEW_EVENT, ISSUE_COMMENT]) {{
     totalCount
     pageInfo {{ hasNextPage endCursor }}
-    nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
+    nodes {{ ...TimelineFields }}
   }}
+}}
+"""
+# Ready-for-review events and conversation comments (for the time to first response) share
+# one connection: a second one per pull request would add to every page's cost, while the
+# size of a connection with nothing nested inside it costs nothing.
+TIMELINE_FIELDS = f"""
+fragment TimelineFields on PullRequestTimelineItems {{
+  __typename
+  ... on ReadyForReviewEvent {{ createdAt }}
+  ... on IssueComment {{ author {{ {ACTOR} }} createdAt }}
 }}
 """
 REVIEW_FIELDS = f"""
@@ -169,6 +179,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
   }}
 }}
 {PULL_REQUEST_FIELDS}
+{TIMELINE_FIELDS}
 {REVIEW_FIELDS}
 {DEPLOYMENT_FIELDS}
 {RELEASE_FIELDS}
@@ -186,10 +197,10 @@ query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
         pageInfo {{ hasNextPage endCursor }}
         nodes {{ ...ReviewFields }}
       }}
-      timelineItems(first: 100, after: $after, itemTypes: [READY_FOR_REVIEW_EVENT])
+      timelineItems(first: 100, after: $after, itemTypes: [READY_FOR_REVIEW_EVENT, ISSUE_COMMENT])
           @include(if: $ready) {{
         pageInfo {{ hasNextPage endCursor }}
-        nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
+        nodes {{ ...TimelineFields }}
       }}
     }}
     ... on Deployment {{
@@ -201,6 +212,7 @@ query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
   }}
 }}
 {REVIEW_FIELDS}
+{TIMELINE_FIELDS}
 """
 
 # Tags for ``deployment-source: tags:<glob>``, newest tagged commit first. The glob is matched
@@ -284,10 +296,10 @@ query Sizes($labels: [String!], $since: DateTime, $historySince: GitTimestamp{pa
 
 
 # Connections a COLLECT page nests inside each item of a top-level connection (history:
-# parents and associated pull requests; a pull request: labels, commits, reviews and
-# ready-for-review events; a deployment: statuses; an issue: labels). GitHub charges a query
-# the requests it could take, full pages assumed, over 100 (tests check this against the
-# emulator, which computes GitHub's formula from the document itself).
+# parents and associated pull requests; a pull request: labels, commits, reviews and timeline
+# items; a deployment: statuses; an issue: labels). GitHub charges a query the requests it
+# could take, full pages assumed, over 100 (tests check this against the emulator, which
+# computes GitHub's formula from the document itself).
 NESTED_CONNECTIONS = {"history": 2, "pulls": 4, "deployments": 1, "releases": 0, "issues": 1}
 
 

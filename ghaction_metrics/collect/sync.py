@@ -46,7 +46,8 @@ from ghaction_metrics.records import (
 log = logging.getLogger(__name__)
 
 # 2: incidents keep their body and labels (for incident-repository matching).
-CACHE_SCHEMA = 2
+# 3: pull requests keep their conversation comments (for the time to first response).
+CACHE_SCHEMA = 3
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

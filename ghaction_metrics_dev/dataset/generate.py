@@ -67,6 +67,7 @@ WORKFLOW_LOGIN = "github-actions[bot]"
 HOME_REPOSITORY = "acme/storefront"
 DELETED_LOGIN = "former-dev"
 DEPENDENCY_BOTS = ("dependabot[bot]", "renovate[bot]")
+AI_REVIEWER_LOGIN = "copilot-pull-request-reviewer[bot]"  # Copilot code review
 HUMANS = (
     "alice-chen",
     "bmartinez",
@@ -380,6 +381,8 @@ class _PullPlan:
     ready_times: list[int] = field(default_factory=list)
     reviews: list[_ReviewPlan] = field(default_factory=list)
     first_review: int | None = None
+    comments: list[tuple[str, int]] = field(default_factory=list)  # (login, time)
+    first_response: int | None = None
     reverts: _PullPlan | None = None
     number: int = 0
     own_oids: list[str] = field(default_factory=list)
@@ -464,6 +467,9 @@ class GeneratedDataset:
 class _Generator:
     def __init__(self, seed: int, now: datetime, profiles: Sequence[_Profile]) -> None:
         self.rng = random.Random(seed)
+        # Conversation comments and AI reviews draw from their own stream, so the rest of the
+        # world (and every figure measured on it) is what the main stream alone builds.
+        self.talk = random.Random(f"{seed}:conversation")
         self.seed = seed
         self.now = now
         self.now_ts = math.floor(now.timestamp())
@@ -935,6 +941,34 @@ class _Generator:
             )
         pull.reviews.sort(key=lambda r: r.at)
 
+    def plan_conversation(self, plan: _RepoPlan, pull: _PullPlan, end: int) -> None:
+        """Conversation comments and AI reviews; records the first response as drawn: the
+        first comment or review after ready by a person other than the author."""
+        ready, talk = pull.ready, self.talk
+        people = [login for login in plan.profile.team if login not in (pull.author, DELETED_LOGIN)]
+        responses = [] if pull.first_review is None else [pull.first_review]
+        if end - ready > 4 and people and not pull.bot and talk.random() < 0.45:
+            # A colleague asks a question before anyone reviews: a response, not a review.
+            until = pull.first_review if pull.first_review is not None else end
+            if until - ready > 2:
+                at = talk.randint(ready + 1, until - 1)
+                pull.comments.append((talk.choice(people), at))
+                responses.append(at)
+        if pull.opened_as_draft and ready - pull.created > 2 and people and talk.random() < 0.3:
+            # A comment while still a draft: not a response.
+            pull.comments.append((talk.choice(people), talk.randint(pull.created + 1, ready - 1)))
+        if end - pull.created > 2 and pull.author != DELETED_LOGIN and talk.random() < 0.25:
+            pull.comments.append((pull.author, talk.randint(pull.created + 1, end - 1)))
+        if end - ready > 2 and talk.random() < 0.1:
+            pull.comments.append((WORKFLOW_LOGIN, talk.randint(ready + 1, end - 1)))
+        if end - ready > 2 and not pull.bot and talk.random() < 0.2:
+            # An AI review, often before any person's: never a first review or a response.
+            at = talk.randint(ready + 1, end - 1)
+            pull.reviews.append(_ReviewPlan(AI_REVIEWER_LOGIN, "COMMENTED", at, talk.randint(0, 5)))
+            pull.reviews.sort(key=lambda r: r.at)
+        pull.comments.sort(key=lambda c: c[1])
+        pull.first_response = min(responses) if responses else None
+
     def review_comments(self, state: ReviewState) -> int:
         if state == "APPROVED":
             return self.rng.choice((0, 0, 0, 1))
@@ -1210,6 +1244,8 @@ class _Generator:
             self.assign_fates(plan)
         self.plan_changes(plan)
         self.plan_other_pulls(plan)
+        for pull in plan.pulls:
+            self.plan_conversation(plan, pull, pull.closed if pull.closed is not None else plan.end)
         self.plan_incidents(plan)
         self.label_one_incident(plan)
         self.plan_issues(plan)
@@ -1278,7 +1314,7 @@ class _Generator:
         for login in HUMANS:
             users[login] = User(login, self.world.new_id())
         users[DELETED_LOGIN] = User(DELETED_LOGIN, self.world.new_id(), deleted=True)
-        for login in (*DEPENDENCY_BOTS, WORKFLOW_LOGIN):
+        for login in (*DEPENDENCY_BOTS, WORKFLOW_LOGIN, AI_REVIEWER_LOGIN):
             users[login] = User(login, self.world.new_id(), type="Bot")
 
     def write_repository(self, plan: _RepoPlan) -> Repository:
@@ -1489,7 +1525,24 @@ class _Generator:
             )
             for r in pull.reviews
         ]
-        last = max([pull.closed or pull.created, *(r.at for r in pull.reviews), *pull.ready_times])
+        comments = [
+            IssueComment(
+                id=pull.number * 1000 + index,  # not world.new_id(): other ids stay as they were
+                author=login,
+                body="Could you say why?",
+                created_at=_dt(at),
+                updated_at=_dt(at),
+            )
+            for index, (login, at) in enumerate(pull.comments)
+        ]
+        last = max(
+            [
+                pull.closed or pull.created,
+                *(r.at for r in pull.reviews),
+                *pull.ready_times,
+                *(at for _, at in pull.comments),
+            ]
+        )
         return PullRequest(
             number=pull.number,
             id=self.world.new_id(),
@@ -1512,6 +1565,7 @@ class _Generator:
             is_draft=pull.still_draft,
             ready_for_review_at=[_dt(ts) for ts in pull.ready_times],
             merged_by=pull.merged_by if pull.merged is not None else None,
+            comments=comments,
         )
 
     def issue(self, plan_issue: _IssuePlan) -> Issue:
@@ -1749,6 +1803,9 @@ class _Generator:
                 bot=pull.bot,
                 ready_at=_dt(pull.ready),
                 first_review_at=_dt(pull.first_review) if pull.first_review is not None else None,
+                first_response_at=(
+                    _dt(pull.first_response) if pull.first_response is not None else None
+                ),
                 labels=tuple(pull.labels),
                 reverts=pull.reverts.number if pull.reverts is not None else None,
             )
