@@ -215,6 +215,23 @@ query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
 {TIMELINE_FIELDS}
 """
 
+# The deployments of the production environments whose baseline COLLECT did not reach (it
+# stops at the first environment's), newest first, until each has its own.
+ENVIRONMENT_BASELINES = f"""
+query EnvironmentBaselines($owner: String!, $name: String!, $environments: [String!],
+                           $first: Int!, $after: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    deployments(environments: $environments, first: $first, after: $after,
+                orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ ...DeploymentFields }}
+    }}
+  }}
+}}
+{DEPLOYMENT_FIELDS}
+"""
+
 # Tags for ``deployment-source: tags:<glob>``, newest tagged commit first. The glob is matched
 # on our side: ``refs`` only filters by a substring (``query``).
 TAGS = f"""
@@ -325,6 +342,7 @@ ALL_DOCUMENTS: dict[str, str] = {
     "VIEWER": VIEWER,
     "COLLECT": COLLECT,
     "OVERFLOW": OVERFLOW,
+    "ENVIRONMENT_BASELINES": ENVIRONMENT_BASELINES,
     "TAGS": TAGS,
     "INCIDENTS": INCIDENTS,
     # Every size the action can send: one per batch length.
