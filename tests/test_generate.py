@@ -381,6 +381,11 @@ def test_every_merge_method_and_direct_pushes_appear(demo: GeneratedDataset) -> 
     assert methods["rebase"] > 0
     pushes = [oid for oid in on_main if repo.commits[oid].associated_pr is None]
     assert len(pushes) >= 5
+    # Some direct pushes are a workflow's (a bot's change), and the truth knows them as such.
+    by_bots = {oid for oid in pushes if is_bot(demo.world, repo.commits[oid].author)}
+    assert by_bots
+    ledger = {c.key: c for c in demo.truth.ledger("acme/storefront").changes}
+    assert all(ledger[f"push:{oid}"].bot for oid in by_bots)
 
 
 # ---- ground truth ---------------------------------------------------------------------------

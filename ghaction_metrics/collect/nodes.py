@@ -6,10 +6,12 @@ of a connection that did not fit in one page is the paging engine's work (``pagi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ghaction_metrics.collect.timestamps import parse_time, required_time
 from ghaction_metrics.records import (
+    BOT_SUFFIX,
     GHOST,
     Actor,
     Comment,
@@ -127,8 +129,28 @@ def incident(node: dict[str, Any], repository: str, labels: tuple[str, ...]) -> 
     )
 
 
+_BOT_EMAIL = re.compile(r"^(?:\d+\+)?(?P<login>[^@]+\[bot\])@users\.noreply\.github\.com$")
+
+
+def git_author(author: dict[str, Any] | None) -> Actor | None:
+    """A commit's author: the account its e-mail maps to, or a bot. A bot is no ``User``, so
+    GitHub answers ``user: null`` for it; its ``[bot]`` name or its
+    ``…[bot]@users.noreply.github.com`` e-mail tell. None: an e-mail that maps to no account."""
+    if not author:
+        return None
+    user = author.get("user")
+    if user:
+        return Actor.from_login(user["login"])
+    email = _BOT_EMAIL.match((author.get("email") or "").lower())
+    if email:
+        return Actor.from_login(email.group("login"))
+    name = (author.get("name") or "").strip()
+    if name.lower().endswith(BOT_SUFFIX):
+        return Actor.from_login(name.lower())
+    return None
+
+
 def commit(node: dict[str, Any]) -> Commit:
-    user = (node.get("author") or {}).get("user")
     associated = node["associatedPullRequests"]["nodes"]
     return Commit(
         oid=node["oid"],
@@ -136,7 +158,7 @@ def commit(node: dict[str, Any]) -> Commit:
         authored_at=required_time(node["authoredDate"]),
         committed_at=required_time(node["committedDate"]),
         parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
-        author=Actor.from_login(user["login"]) if user else None,
+        author=git_author(node.get("author")),
         pull_request=int(associated[0]["number"]) if associated else None,
     )
 

@@ -144,7 +144,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
               authoredDate
               committedDate
               parents(first: 3) {{ nodes {{ oid }} }}
-              author {{ user {{ login }} }}
+              author {{ name email user {{ login }} }}
               associatedPullRequests(first: 1) {{ nodes {{ number }} }}
             }}
           }}

@@ -756,6 +756,9 @@ class _Generator:
             first = merged - self.lognormal(40 * MINUTE, 1.0, 2 * MINUTE, 2 * DAY)
             first = max(first, floor)
             author = self.colleague(plan, first)
+            if self.talk.random() < 0.25:
+                # A workflow's push (a version bump): a bot's change, never in lead time.
+                author = WORKFLOW_LOGIN
             change = _Change(
                 kind="push",
                 merged=merged,
@@ -1786,7 +1789,7 @@ class _Generator:
                 merged_at=_dt(c.merged),
                 deployed_at=_dt(c.deploy.time) if c.deploy is not None else None,
                 deployment_index=c.deploy.index if c.deploy is not None else None,
-                bot=c.pull is not None and c.pull.bot,
+                bot=c.pull.bot if c.pull is not None else c.author == WORKFLOW_LOGIN,
             )
             for c in sorted(plan.changes, key=lambda c: c.merged)
             if plan.profile.style != "merges" or c.pull is not None
