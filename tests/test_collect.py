@@ -15,7 +15,7 @@ from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan, PageSizes
 from ghaction_metrics.collect.repository import collect_repository
 from ghaction_metrics_dev.dataset.generate import generate_dataset
-from ghaction_metrics_dev.emulator.world import DeploymentStatus, IssueComment, Review
+from ghaction_metrics_dev.emulator.world import Commit, DeploymentStatus, IssueComment, Review
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -62,6 +62,32 @@ def test_nested_connections_that_overflow_are_completed(emulator_factory: Emulat
     # after 10.
     assert len(overflow) == 3
     assert not result.data.notes
+
+
+def test_a_pull_request_starts_at_the_earliest_authored_of_all_its_commits(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    world = generate_dataset(seed=5, now=NOW).world
+    repo = world.repositories["acme/payments"]
+    pull = max(repo.pull_requests, key=lambda p: p.updated_at)
+    start = pull.created_at - timedelta(days=1)
+    # 120 commits, listed oldest committed first; the earliest authored is the 110th, on
+    # the second page, and the first listed was authored last.
+    oids = []
+    for n in range(120):
+        authored = start - timedelta(days=3) if n == 109 else start + timedelta(minutes=n)
+        if n == 0:
+            authored = start + timedelta(hours=5)
+        oid = f"{n:040x}"
+        repo.commits[oid] = Commit(oid, f"step {n}", authored, start + timedelta(hours=6), "kpatel")
+        oids.append(oid)
+    pull.commits = oids
+    server = emulator_factory(world)
+    clients = connect(WORKFLOW_TOKEN, server.api_url, server.graphql_url)
+    result = collect_repository(clients, "acme", "payments", _plan(), NOW)
+    collected = next(p for p in result.data.pull_requests if p.number == pull.number)
+    assert collected.commit_count == 120
+    assert collected.first_commit_at == start - timedelta(days=3)
 
 
 def test_one_request_per_page_for_all_connections_together(

@@ -51,7 +51,8 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
     repo = world.repositories[name]
     pulls = []
     for pr in repo.pull_requests:
-        first = repo.commits[pr.commits[0]].authored_at if pr.commits else None
+        authored = [repo.commits[oid].authored_at for oid in pr.commits]
+        first = min(authored) if authored else None
         merged = pr.merged_at is not None
         pulls.append(
             PullRequest(

@@ -34,7 +34,9 @@ def actor(node: dict[str, Any] | None) -> Actor:
 
 def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
     commits = node["commits"]
-    first = commits["nodes"][0]["commit"]["authoredDate"] if commits["nodes"] else None
+    # The earliest authored of all its commits: the first listed is not always the earliest
+    # (a commit rebased onto later work, an amended date).
+    authored = [required_time(c["commit"]["authoredDate"]) for c in commits["nodes"]]
     reviews = tuple(
         Review(
             author=actor(r.get("author")),
@@ -74,7 +76,7 @@ def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         deletions=int(node["deletions"]),
         merge_commit=merge_commit.get("oid"),
         labels=tuple(label["name"] for label in node["labels"]["nodes"]),
-        first_commit_at=parse_time(first),
+        first_commit_at=min(authored) if authored else None,
         commit_count=int(commits["totalCount"]),
         reviews=reviews,
         review_count=int(node["reviews"]["totalCount"]),

@@ -30,7 +30,11 @@ fragment PullRequestFields on PullRequest {{
   author {{ {ACTOR} }}
   mergeCommit {{ oid }}
   labels(first: 100) {{ nodes {{ name }} }}
-  commits(first: 1) {{ totalCount nodes {{ commit {{ authoredDate }} }} }}
+  commits(first: 100) {{
+    totalCount
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ commit {{ authoredDate }} }}
+  }}
   reviews(first: $reviewsFirst) {{
     totalCount
     pageInfo {{ hasNextPage endCursor }}
@@ -189,10 +193,14 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
 # The rest of a nested connection whose first page, read inside COLLECT, was full.
 OVERFLOW = f"""
 query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
-               $statuses: Boolean!) {{
+               $commits: Boolean!, $statuses: Boolean!) {{
   {RATE_LIMIT}
   node(id: $id) {{
     ... on PullRequest {{
+      commits(first: 100, after: $after) @include(if: $commits) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ commit {{ authoredDate }} }}
+      }}
       reviews(first: 100, after: $after) @include(if: $reviews) {{
         pageInfo {{ hasNextPage endCursor }}
         nodes {{ ...ReviewFields }}

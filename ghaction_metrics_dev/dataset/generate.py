@@ -1395,11 +1395,20 @@ class _Generator:
     ) -> list[str]:
         oids: list[str] = []
         parent = base
-        for n, at in enumerate(pull.commit_times):
+        times = pull.commit_times
+        authored = list(times)
+        if len(times) >= 2 and self.talk.random() < 0.2:
+            # The earliest work sits second (a commit rebased onto a later one): the first
+            # listed commit is not the earliest authored.
+            authored[0], authored[1] = times[1], times[0]
+        for n, at in enumerate(times):
             message = pull.title if n == 0 else self.rng.choice(_COMMIT_MESSAGES)
             # A few commits carry an e-mail that maps to no account.
             author = None if not pull.bot and self.rng.random() < 0.02 else pull.author
-            parent = self.commit(plan, repo, message, at, at, author, [parent], pull.number)
+            committed = max(at, authored[n])
+            parent = self.commit(
+                plan, repo, message, authored[n], committed, author, [parent], pull.number
+            )
             oids.append(parent)
         pull.own_oids = oids
         return oids
