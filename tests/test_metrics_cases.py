@@ -89,6 +89,34 @@ def test_squash_rebase_and_merge_commit_merges_all_link_through_the_merge_commit
     assert sorted(result.deploy_times) == [2, 3.5, 5]
 
 
+def test_a_merge_commit_merge_claims_its_branch_commits_without_their_association() -> None:
+    # PR 1 merged with a merge commit x1 (parents: base, b2); its branch commits b1, b2 carry
+    # no associated pull request (GitHub's first entry named none, or another one). They are
+    # PR 1's, found through the graph: reachable from x1's second parent, not from its first.
+    commits = [
+        commit("base", (), -50, 999),
+        commit("b1", ("base",), 1, None, authored=-6),
+        commit("b2", ("b1",), 2, 7, authored=-5),  # 7: an open pull request that contains it
+        commit("x1", ("base", "b2"), 3, 1),
+    ]
+    pulls = [make_pull(1, 0, 3, -6, merge_commit="x1")]
+    result = dora(make_repo(pulls, commits, [deployment(1, "base", -20), deployment(2, "x1", 5)]))
+    assert result.outcomes[0].ships == ("pr:1",)
+
+
+def test_a_direct_push_first_associated_with_an_unmerged_pull_request_is_a_change() -> None:
+    # p1 was pushed to main directly; an open pull request (7) happens to contain it, and
+    # GitHub lists that one first. No pull request merged into a counted base contains it.
+    commits = [
+        commit("base", (), -50, 999),
+        commit("p1", ("base",), 2, 7, message="Fix typo in README", authored=1),
+        commit("m1", ("p1",), 3, 1),
+    ]
+    pulls = [make_pull(1, 0, 3, 0), make_pull(7, 0, None, 0)]
+    result = dora(make_repo(pulls, commits, [deployment(1, "base", -20), deployment(2, "m1", 5)]))
+    assert result.outcomes[0].ships == ("commit:p1", "pr:1")
+
+
 def test_direct_push_to_the_default_branch_is_a_change() -> None:
     commits = [
         commit("base", (), -50, 999),

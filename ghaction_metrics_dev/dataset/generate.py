@@ -1343,6 +1343,7 @@ class _Generator:
         self.write_side_pulls(plan, repo, main_times, main_oids)
         repo.pull_requests = [self.pull_request(plan, pull) for pull in plan.pulls]
         repo.pull_requests.sort(key=lambda pr: pr.number)
+        self.open_pull_holding_pushes(plan, repo)
         repo.issues = [self.issue(issue) for issue in plan.issues]
         if p.style == "deployments":
             repo.deployments = self.deployments(plan, main_times, main_oids)
@@ -1353,6 +1354,24 @@ class _Generator:
         used |= {"bug", "enhancement", "incident", "hotfix"}
         repo.labels = [Label(name, LABEL_COLOURS.get(name, "ededed")) for name in sorted(used)]
         return repo
+
+    def open_pull_holding_pushes(self, plan: _RepoPlan, repo: Repository) -> None:
+        """An open pull request whose branch took in the last direct pushes made after it was
+        opened: GitHub then names it first among the pushes' pull requests, though it never
+        brought them to the default branch (they stay direct pushes)."""
+        pushes = [
+            c
+            for c in plan.changes
+            if c.kind == "push" and c.pull is None and c.message != "Initial commit"
+        ]
+        opened = [pr for pr in repo.pull_requests if pr.state == "open" and pr.base_ref == "main"]
+        if not pushes or not opened or self.talk.random() < 0.2:
+            return
+        pull = min(opened, key=lambda pr: pr.created_at)
+        # The newest ones, so that the latest windows ship them.
+        later = [c for c in pushes if _dt(c.merged) > pull.created_at]
+        for change in sorted(later, key=lambda c: c.merged)[-3:]:
+            pull.commits.append(change.tip)
 
     def number_items(self, plan: _RepoPlan) -> None:
         """Pull requests and issues share one counter, in order of creation."""
