@@ -86,6 +86,15 @@ def first_shipping(repo: Repository) -> dict[str, datetime]:
     return shipped
 
 
+def merged_pulls(world: World) -> list[PullRequest]:
+    return [
+        pr
+        for repo in world.repositories.values()
+        for pr in repo.pull_requests
+        if pr.merged_at is not None
+    ]
+
+
 def main_commits(repo: Repository) -> set[str]:
     return ancestors(repo, repo.refs[f"heads/{repo.default_branch}"])
 
@@ -572,12 +581,7 @@ def test_first_responses_match_the_world(demo: GeneratedDataset) -> None:
 
 def test_traps_for_response_figures_exist(demo: GeneratedDataset) -> None:
     world = demo.world
-    merged = [
-        pr
-        for repo in world.repositories.values()
-        for pr in repo.pull_requests
-        if pr.merged_at is not None
-    ]
+    merged = merged_pulls(world)
 
     def first_review(pr: PullRequest) -> datetime:
         ready = pr.ready_for_review_at[-1] if pr.ready_for_review_at else pr.created_at
@@ -613,12 +617,7 @@ def test_traps_for_response_figures_exist(demo: GeneratedDataset) -> None:
 
 def test_traps_for_review_figures_exist(demo: GeneratedDataset) -> None:
     world = demo.world
-    merged = [
-        pr
-        for repo in world.repositories.values()
-        for pr in repo.pull_requests
-        if pr.merged_at is not None
-    ]
+    merged = merged_pulls(world)
     self_reviews = [pr for pr in merged if any(r.author == pr.author for r in pr.reviews)]
     bot_reviews = [pr for pr in merged if any(is_bot(world, r.author) for r in pr.reviews)]
     draft_reviews = [
