@@ -48,6 +48,14 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A conversation comment on a pull request (review comments belong to their review)."""
+
+    author: Actor
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class PullRequest:
     repository: str
     number: int
@@ -71,6 +79,7 @@ class PullRequest:
     reviews: tuple[Review, ...]
     review_count: int  # GitHub's total; larger than len(reviews) when the page was cut
     ready_for_review_at: tuple[datetime, ...]
+    comments: tuple[Comment, ...] = ()
 
     @property
     def ready_at(self) -> datetime:

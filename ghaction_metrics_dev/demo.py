@@ -166,6 +166,11 @@ _HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "time_to_first_review_hours",
         ("pull_requests", "time_to_first_review_hours", "median"),
     ),
+    (
+        "time to first response, hours",
+        "time_to_first_response_hours",
+        ("pull_requests", "time_to_first_response_hours", "median"),
+    ),
     ("merged pull requests", "merged_prs", ("pull_requests", "merged")),
 )
 

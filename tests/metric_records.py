@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from ghaction_metrics.records import (
     Actor,
+    Comment,
     Commit,
     Deployment,
     DeploymentStatus,
@@ -40,6 +41,7 @@ def pull(
     labels: tuple[str, ...] = (),
     base: str = "main",
     reviews: tuple[Review, ...] = (),
+    comments: tuple[Comment, ...] = (),
     ready: tuple[float, ...] = (),
     closed: float | None = None,
     size: tuple[int, int] = (10, 2),
@@ -70,11 +72,16 @@ def pull(
         reviews=reviews,
         review_count=len(reviews),
         ready_for_review_at=tuple(h(x) for x in ready),
+        comments=comments,
     )
 
 
 def review(author: Actor, state: str, at: float, comments: int = 0) -> Review:
     return Review(author, state, h(at), comments)
+
+
+def comment(author: Actor, at: float) -> Comment:
+    return Comment(author, h(at))
 
 
 def commit(

@@ -24,7 +24,7 @@ GOOD = [
     ("change-failure-rate>0.15", "change-failure-rate", ">", 0.15),
     ("merged-prs <= 3", "merged-prs", "<=", 3),
     ("deployment-frequency >= 1", "deployment-frequency", ">=", 1),
-    ("time-to-first-review-hours < 4", "time-to-first-review-hours", "<", 4),
+    ("time-to-first-response-hours < 4", "time-to-first-response-hours", "<", 4),
     ("cycle-time-hours increases 25%", "cycle-time-hours", "increases", 25),
     ("Deployment-Frequency decreases by 10.5%", "deployment-frequency", "decreases", 10.5),
     ("  rework-rate   <  0.1 ", "rework-rate", "<", 0.1),

@@ -89,7 +89,7 @@ def test_it_prints_the_headline_figures_beside_the_truth(demo: Demo) -> None:
     for row in rows:
         label, action, expected, mark = re.split(r"\s{2,}", row.strip())
         seen[label] = (action, expected, mark)
-    assert len(seen) == 9
+    assert len(seen) == 10
     for label, (value, name) in figures.items():
         assert seen[label][:2] == (format_number(value), format_number(truth[name]))
     # The demo's data are built so that the action finds exactly the truth.

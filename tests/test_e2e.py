@@ -38,6 +38,7 @@ HEADLINE = {
     "recovery-time-hours": "recovery_time_hours",
     "rework-rate": "rework_rate",
     "cycle-time-hours": "cycle_time_hours",
+    "time-to-first-response-hours": "time_to_first_response_hours",
     "merged-prs": "merged_prs",
 }
 

@@ -19,6 +19,7 @@ from ghaction_metrics_dev.emulator.world import (
     Deployment,
     DeploymentStatus,
     Issue,
+    IssueComment,
     PullRequest,
     Release,
     Repository,
@@ -395,6 +396,59 @@ def test_pull_requests_query(emulator_factory: EmulatorFactory) -> None:
     assert prs[2]["author"] is None
     assert prs[0]["isDraft"] is True
     assert prs[0]["state"] == "OPEN"
+
+
+TIMELINE = """
+query Timeline($owner: String!, $name: String!, $types: [PullRequestTimelineItemsItemType!]) {
+  repository(owner: $owner, name: $name) {
+    pullRequests(first: 10) {
+      nodes {
+        number
+        timelineItems(first: 10, itemTypes: $types) {
+          totalCount
+          nodes {
+            __typename
+            ... on ReadyForReviewEvent { createdAt }
+            ... on IssueComment { author { __typename login } createdAt }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_timeline_serves_ready_events_and_comments_in_time_order(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    world = make_world()
+    pr = next(p for p in world.repositories["acme/app"].pull_requests if p.number == 2)
+    pr.ready_for_review_at = [days(9.5)]
+    pr.comments = [
+        IssueComment(91, "bob", "Why?", days(9.7), days(9.7)),  # days ago
+        IssueComment(92, "dependabot[bot]", "Rebased", days(9.4), days(9.4)),
+    ]
+    server = emulator_factory(world, tokens())
+
+    def items(types: list[str]) -> list[dict[str, Any]]:
+        result = data(server, TIMELINE, **REPO, types=types)
+        pulls: list[dict[str, Any]] = result["repository"]["pullRequests"]["nodes"]
+        found: list[dict[str, Any]] = next(p for p in pulls if p["number"] == 2)["timelineItems"][
+            "nodes"
+        ]
+        return found
+
+    both = items(["READY_FOR_REVIEW_EVENT", "ISSUE_COMMENT"])
+    assert [n["__typename"] for n in both] == [
+        "IssueComment",
+        "ReadyForReviewEvent",
+        "IssueComment",
+    ]
+    assert both[0]["author"] == {"__typename": "User", "login": "bob"}
+    assert both[2]["author"] == {"__typename": "Bot", "login": "dependabot"}
+    assert [n["__typename"] for n in items(["READY_FOR_REVIEW_EVENT"])] == ["ReadyForReviewEvent"]
+    assert [n["__typename"] for n in items(["ISSUE_COMMENT"])] == ["IssueComment"] * 2
 
 
 def test_cursor_pagination(emulator_factory: EmulatorFactory) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ghaction_metrics_dev.dataset.generate import (
+    AI_REVIEWER_LOGIN,
     GeneratedDataset,
     HeadlineTruth,
     generate_dataset,
@@ -83,6 +84,15 @@ def first_shipping(repo: Repository) -> dict[str, datetime]:
         for oid in ancestors(repo, deployment.sha):
             shipped.setdefault(oid, deployment.time)
     return shipped
+
+
+def merged_pulls(world: World) -> list[PullRequest]:
+    return [
+        pr
+        for repo in world.repositories.values()
+        for pr in repo.pull_requests
+        if pr.merged_at is not None
+    ]
 
 
 def main_commits(repo: Repository) -> set[str]:
@@ -335,13 +345,13 @@ def check_pull_request(repo: Repository, pr: PullRequest, on_main: set[str]) -> 
     assert 1 <= len(pr.commits) <= 30
     assert all(oid in repo.commits for oid in pr.commits)
     authored = [repo.commits[oid].authored_at for oid in pr.commits]
-    assert authored[0] == min(authored)
-    assert authored[0] <= pr.created_at
+    assert min(authored) <= pr.created_at
     for ready in pr.ready_for_review_at:
         assert pr.created_at < ready
     if pr.merged_at is None:
         assert pr.merge_commit is None
-        assert not any(oid in on_main for oid in pr.commits)
+        # Only direct pushes its branch took in are on main; it brought none of them.
+        assert all(repo.commits[oid].associated_pr is None for oid in pr.commits if oid in on_main)
         return
     assert pr.state == "closed"
     assert pr.closed_at == pr.merged_at
@@ -380,6 +390,11 @@ def test_every_merge_method_and_direct_pushes_appear(demo: GeneratedDataset) -> 
     assert methods["rebase"] > 0
     pushes = [oid for oid in on_main if repo.commits[oid].associated_pr is None]
     assert len(pushes) >= 5
+    # Some direct pushes are a workflow's (a bot's change), and the truth knows them as such.
+    by_bots = {oid for oid in pushes if is_bot(demo.world, repo.commits[oid].author)}
+    assert by_bots
+    ledger = {c.key: c for c in demo.truth.ledger("acme/storefront").changes}
+    assert all(ledger[f"push:{oid}"].bot for oid in by_bots)
 
 
 # ---- ground truth ---------------------------------------------------------------------------
@@ -486,7 +501,7 @@ def test_changes_lead_times_match_the_world(demo: GeneratedDataset, tiny: Genera
                     pr = pulls[change.pull_request]
                     assert pr.merged_at == change.merged_at
                     assert pr.merge_commit is not None
-                    earliest = repo.commits[pr.commits[0]].authored_at
+                    earliest = min(repo.commits[oid].authored_at for oid in pr.commits)
                     tip = pr.merge_commit
                     assert is_bot(dataset.world, pr.author) == change.bot
                 else:
@@ -498,6 +513,34 @@ def test_changes_lead_times_match_the_world(demo: GeneratedDataset, tiny: Genera
                     assert change.deployed_at == change.merged_at
                 else:
                     assert shipped.get(tip) == change.deployed_at
+
+
+def test_an_open_pull_request_holds_direct_pushes(demo: GeneratedDataset) -> None:
+    # The trap for "associatedPullRequests' first entry": GitHub names the open pull request
+    # first for these pushes, which remain direct pushes.
+    held = [
+        oid
+        for repo in demo.world.repositories.values()
+        for pr in repo.pull_requests
+        if pr.merged_at is None
+        for oid in pr.commits
+        if oid in main_commits(repo) and repo.commits[oid].associated_pr is None
+    ]
+    assert held
+
+
+def test_some_pull_requests_list_their_earliest_commit_later(demo: GeneratedDataset) -> None:
+    # The trap for "the first commit is the earliest": lead time starts at the earliest
+    # authored of all a change's commits.
+    later = [
+        pr
+        for repo in demo.world.repositories.values()
+        for pr in repo.pull_requests
+        if pr.merged_at is not None
+        and repo.commits[pr.commits[0]].authored_at
+        > min(repo.commits[oid].authored_at for oid in pr.commits)
+    ]
+    assert later
 
 
 def test_first_reviews_match_the_world(demo: GeneratedDataset) -> None:
@@ -518,14 +561,63 @@ def test_first_reviews_match_the_world(demo: GeneratedDataset) -> None:
             assert record.first_review_at == (min(qualifying) if qualifying else None)
 
 
+def test_first_responses_match_the_world(demo: GeneratedDataset) -> None:
+    world = demo.world
+    for name, repo in world.repositories.items():
+        ledger = {p.number: p for p in demo.truth.ledger(name).pulls}
+        for pr in repo.pull_requests:
+            if pr.merged_at is None or is_bot(world, pr.author):
+                continue
+            ready = pr.ready_for_review_at[-1] if pr.ready_for_review_at else pr.created_at
+            said = [(r.author, r.submitted_at) for r in pr.reviews]
+            said += [(c.author, c.created_at) for c in pr.comments]
+            qualifying = [
+                at
+                for author, at in said
+                if at >= ready and author != pr.author and not is_bot(world, author)
+            ]
+            assert ledger[pr.number].first_response_at == (min(qualifying) if qualifying else None)
+
+
+def test_traps_for_response_figures_exist(demo: GeneratedDataset) -> None:
+    world = demo.world
+    merged = merged_pulls(world)
+
+    def first_review(pr: PullRequest) -> datetime:
+        ready = pr.ready_for_review_at[-1] if pr.ready_for_review_at else pr.created_at
+        human = [
+            r.submitted_at
+            for r in pr.reviews
+            if r.submitted_at > ready and r.author != pr.author and not is_bot(world, r.author)
+        ]
+        return min(human, default=pr.merged_at or pr.created_at)
+
+    answered_before_review = [
+        pr
+        for pr in merged
+        if any(
+            c.author != pr.author
+            and not is_bot(world, c.author)
+            and c.created_at < first_review(pr)
+            for c in pr.comments
+        )
+    ]
+    ai_reviewed_first = [
+        pr
+        for pr in merged
+        if any(
+            r.author == AI_REVIEWER_LOGIN and r.submitted_at < first_review(pr) for r in pr.reviews
+        )
+    ]
+    own_comments = [pr for pr in merged if any(c.author == pr.author for c in pr.comments)]
+    bot_comments = [pr for pr in merged if any(is_bot(world, c.author) for c in pr.comments)]
+    for found in (answered_before_review, ai_reviewed_first, own_comments, bot_comments):
+        assert found
+
+
 def test_traps_for_review_figures_exist(demo: GeneratedDataset) -> None:
     world = demo.world
-    merged = [
-        pr
-        for repo in world.repositories.values()
-        for pr in repo.pull_requests
-        if pr.merged_at is not None
-    ]
+    merged = merged_pulls(world)
     self_reviews = [pr for pr in merged if any(r.author == pr.author for r in pr.reviews)]
     bot_reviews = [pr for pr in merged if any(is_bot(world, r.author) for r in pr.reviews)]
     draft_reviews = [

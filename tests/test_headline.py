@@ -95,8 +95,11 @@ def test_outputs_are_the_output_figures_in_order() -> None:
     assert set(names) <= set(declared)
 
 
-def test_alert_metrics_are_the_compared_figures_by_output_name() -> None:
-    assert list(METRICS) == [figure.name for figure in COMPARED]
+def test_alert_metrics_are_the_compared_outputs_by_name() -> None:
+    # A rule watches an output: a figure that is no output cannot be named in one.
+    assert list(METRICS) == [figure.name for figure in COMPARED if figure.output]
+    declared = yaml.safe_load((ROOT / "action.yml").read_text())["outputs"]
+    assert set(METRICS) <= set(declared)
     assert all(figure.kind is not Kind.LEVEL for figure in COMPARED)
 
 
@@ -110,3 +113,11 @@ def test_the_summary_has_a_row_named_by_each_compared_figure() -> None:
 def test_the_ground_truth_names_every_compared_figure(figure: Any) -> None:
     # The generator's truth stays independent of metric code; only the names must agree.
     assert figure.key in {f.name for f in fields(HeadlineTruth)}
+
+
+def test_a_snapshot_written_before_the_time_to_first_response_reads_as_no_data() -> None:
+    document = json.loads(json.dumps(snapshot(sample_report(), "1", "1")))
+    del document["current"]["pull_requests"]["time_to_first_response_hours"]
+    point = point_from_snapshot(document)
+    assert point.time_to_first_response_hours is None
+    assert point.cycle_time_hours is not None

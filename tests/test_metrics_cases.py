@@ -8,7 +8,19 @@ from datetime import UTC, timedelta
 from itertools import combinations
 
 import pytest
-from metric_records import ALICE, BOB, CAROL, REPO, T0, commit, deployment, h, incident, linear
+from metric_records import (
+    ALICE,
+    BOB,
+    CAROL,
+    REPO,
+    T0,
+    comment,
+    commit,
+    deployment,
+    h,
+    incident,
+    linear,
+)
 from metric_records import pull as make_pull
 from metric_records import repo as make_repo
 from metric_records import review as rv
@@ -27,7 +39,15 @@ from ghaction_metrics.metrics.pulls import pull_request_metrics, size_bucket
 from ghaction_metrics.metrics.report import build_report, comparison_windows, outputs, snapshot
 from ghaction_metrics.metrics.sources import choose_source
 from ghaction_metrics.metrics.team import pseudonym, team_metrics
-from ghaction_metrics.records import GHOST, Actor, Collection, RepositoryData, Tag, WorkflowRun
+from ghaction_metrics.records import (
+    GHOST,
+    Actor,
+    Collection,
+    PullRequest,
+    RepositoryData,
+    Tag,
+    WorkflowRun,
+)
 
 WINDOW = Window(T0, T0 + timedelta(days=10))
 NOW = T0 + timedelta(days=20)
@@ -67,6 +87,34 @@ def test_squash_rebase_and_merge_commit_merges_all_link_through_the_merge_commit
     assert sorted(result.lead_times) == [7, 9, 16]
     # deploy stage (merged -> deployed): 6-1=5, 6-2.5=3.5, 6-4=2
     assert sorted(result.deploy_times) == [2, 3.5, 5]
+
+
+def test_a_merge_commit_merge_claims_its_branch_commits_without_their_association() -> None:
+    # PR 1 merged with a merge commit x1 (parents: base, b2); its branch commits b1, b2 carry
+    # no associated pull request (GitHub's first entry named none, or another one). They are
+    # PR 1's, found through the graph: reachable from x1's second parent, not from its first.
+    commits = [
+        commit("base", (), -50, 999),
+        commit("b1", ("base",), 1, None, authored=-6),
+        commit("b2", ("b1",), 2, 7, authored=-5),  # 7: an open pull request that contains it
+        commit("x1", ("base", "b2"), 3, 1),
+    ]
+    pulls = [make_pull(1, 0, 3, -6, merge_commit="x1")]
+    result = dora(make_repo(pulls, commits, [deployment(1, "base", -20), deployment(2, "x1", 5)]))
+    assert result.outcomes[0].ships == ("pr:1",)
+
+
+def test_a_direct_push_first_associated_with_an_unmerged_pull_request_is_a_change() -> None:
+    # p1 was pushed to main directly; an open pull request (7) happens to contain it, and
+    # GitHub lists that one first. No pull request merged into a counted base contains it.
+    commits = [
+        commit("base", (), -50, 999),
+        commit("p1", ("base",), 2, 7, message="Fix typo in README", authored=1),
+        commit("m1", ("p1",), 3, 1),
+    ]
+    pulls = [make_pull(1, 0, 3, 0), make_pull(7, 0, None, 0)]
+    result = dora(make_repo(pulls, commits, [deployment(1, "base", -20), deployment(2, "m1", 5)]))
+    assert result.outcomes[0].ships == ("commit:p1", "pr:1")
 
 
 def test_direct_push_to_the_default_branch_is_a_change() -> None:
@@ -414,6 +462,63 @@ def test_repository_without_deployments_is_left_out_of_the_rate_medians() -> Non
 
 
 # ---- pull requests ----------------------------------------------------------------------------
+
+
+COPILOT = Actor("copilot-pull-request-reviewer", True)  # Copilot code review: a Bot
+RENOVATE = Actor("renovate", True)
+
+
+def _responded_pull() -> PullRequest:
+    # Ready at creation (0 h), merged at 10 h.
+    return make_pull(
+        1,
+        0,
+        10,
+        -2,
+        reviews=(
+            rv(COPILOT, "COMMENTED", 0.5, comments=4),  # AI reviewer: never a first review
+            rv(RENOVATE, "APPROVED", 1),  # bot: never an approval
+            rv(CAROL, "APPROVED", 6),  # the first human review and approval
+        ),
+        comments=(
+            comment(ALICE, 0.25),  # the author's own comment: not a response
+            comment(RENOVATE, 1.5),  # a bot's comment: a response only with include-bots
+            comment(BOB, 2),  # the first response by someone else
+        ),
+    )
+
+
+def test_time_to_first_response_waits_for_a_comment_not_a_review() -> None:
+    metrics = pull_request_metrics([make_repo([_responded_pull()], linear())], Settings(), WINDOW)
+    assert metrics.time_to_first_response.median == 2  # ready 0 -> Bob's comment 2
+    assert metrics.pickup_time.median == 6  # ready 0 -> Carol's review 6
+    assert metrics.time_to_approval.median == 6  # the bot's approval at 1 h is not one
+    assert metrics.review_time.median == 0  # first review 6 -> last approval 6
+    assert metrics.bot_reviews == 2  # Copilot and renovate, counted on their own
+    assert metrics.review_depth.reviews_per_pr.median == 1  # Carol's only
+
+
+def test_reviews_by_bots_never_respond_even_when_bots_are_included() -> None:
+    settings = Settings(include_bots=True)
+    metrics = pull_request_metrics([make_repo([_responded_pull()], linear())], settings, WINDOW)
+    # The bot's comment at 1.5 h counts with include-bots; Copilot's review at 0.5 h never.
+    assert metrics.time_to_first_response.median == 1.5
+    assert metrics.pickup_time.median == 6
+    assert metrics.time_to_approval.median == 6
+    assert metrics.bot_reviews == 2
+
+
+def test_a_review_before_any_comment_is_the_first_response() -> None:
+    pr = make_pull(1, 0, 10, -2, reviews=(rv(BOB, "COMMENTED", 3),), comments=(comment(CAROL, 4),))
+    metrics = pull_request_metrics([make_repo([pr], linear())], Settings(), WINDOW)
+    assert metrics.time_to_first_response.median == 3
+    assert metrics.first_response_times == (3,)
+
+
+def test_a_comment_during_the_draft_is_not_a_response() -> None:
+    pr = make_pull(1, 0, 10, -2, ready=(4,), comments=(comment(BOB, 1), comment(CAROL, 5)))
+    metrics = pull_request_metrics([make_repo([pr], linear())], Settings(), WINDOW)
+    assert metrics.time_to_first_response.median == 1  # ready 4 -> Carol 5
 
 
 def test_stages_of_a_draft_that_became_ready_with_a_review_during_the_draft() -> None:

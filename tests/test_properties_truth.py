@@ -47,6 +47,11 @@ def assert_equal_to_truth(report: Report, truth: HeadlineTruth) -> None:
         ("rework_rate", dora.rework_rate, truth.rework_rate),
         ("cycle_time", pulls.cycle_time.median, truth.cycle_time_hours),
         ("first_review", pulls.time_to_first_review.median, truth.time_to_first_review_hours),
+        (
+            "first_response",
+            pulls.time_to_first_response.median,
+            truth.time_to_first_response_hours,
+        ),
     ]
     for name, actual, expected in pairs:
         if expected is None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from ghaction_metrics.metrics.alerts import METRICS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,6 +48,16 @@ def test_outputs_table_matches_action_yml() -> None:
     expected = [[name, spec["description"].strip()] for name, spec in _action()["outputs"].items()]
     actual = [[_code(name), description] for name, description in _table("Outputs")]
     assert actual == expected
+
+
+def test_the_alert_metrics_listed_are_the_alert_metrics() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Alerts\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.search(r"Metric names are the output names\s*\(([^)]*)\)", section)
+    assert listed is not None
+    names = [_code(name.strip()) for name in listed.group(1).split(",")]
+    assert names == list(METRICS)
+    assert set(names) <= set(_action()["outputs"])
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -99,6 +99,7 @@ def test_headline_table_renders_with_the_expected_cells() -> None:
         "Rework rate",
         "Pull request cycle time (median)",
         "Time to first review (median)",
+        "Time to first response (median)",
         "Merged pull requests",
     }
     dora = report.current.dora

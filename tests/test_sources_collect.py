@@ -422,12 +422,6 @@ def test_a_tag_off_the_default_branch_ships_what_it_contains(
     assert values["lead-time-hours"] == "14.5"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="history asks only for author { user { login } }, which GitHub leaves null for a "
-    "bot, so a bot's push to the default branch counts as a person's change (SPEC §5: a "
-    "…[bot]@users.noreply.github.com author is a bot's change)",
-)
 def test_a_bots_push_to_the_default_branch_is_a_bots_change(
     emulator_factory: EmulatorFactory,
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ghaction_metrics.records import (
     GHOST,
     Actor,
+    Comment,
     Commit,
     Deployment,
     DeploymentStatus,
@@ -50,7 +51,8 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
     repo = world.repositories[name]
     pulls = []
     for pr in repo.pull_requests:
-        first = repo.commits[pr.commits[0]].authored_at if pr.commits else None
+        authored = [repo.commits[oid].authored_at for oid in pr.commits]
+        first = min(authored) if authored else None
         merged = pr.merged_at is not None
         pulls.append(
             PullRequest(
@@ -79,6 +81,7 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
                 ),
                 review_count=len(pr.reviews),
                 ready_for_review_at=tuple(pr.ready_for_review_at),
+                comments=tuple(Comment(actor(world, c.author), c.created_at) for c in pr.comments),
             )
         )
     deployments = tuple(

@@ -17,14 +17,38 @@ from ghaction_metrics.records import Deployment, Release
 
 def deployment_baseline(state: RepoState, plan: CollectionPlan) -> Deployment | None:
     """The newest-created production deployment that succeeded before the first period."""
-    before = [
-        d
-        for d in state.deployments.values()
-        if d.environment.lower() in plan.production_environments
-        and (success := d.succeeded_at) is not None
-        and success < plan.since
-    ]
-    return max(before, key=lambda d: d.created_at) if before else None
+    baselines = environment_baselines(state, plan)
+    return max(baselines.values(), key=lambda d: d.created_at) if baselines else None
+
+
+def environment_baselines(state: RepoState, plan: CollectionPlan) -> dict[str, Deployment]:
+    """Each production environment's baseline, by its name as GitHub spells it: the
+    newest-created deployment to it that succeeded before the first period. Deployments are
+    chained per environment, so each needs its own."""
+    found: dict[str, Deployment] = {}
+    for d in state.deployments.values():
+        if d.environment.lower() not in plan.production_environments:
+            continue
+        success = d.succeeded_at
+        if success is None or success >= plan.since:
+            continue
+        known = found.get(d.environment)
+        if known is None or d.created_at > known.created_at:
+            found[d.environment] = d
+    return found
+
+
+def environments_without_baseline(state: RepoState, plan: CollectionPlan) -> list[str]:
+    """Production environments read so far whose baseline has not been read."""
+    baselines = environment_baselines(state, plan)
+    return sorted(
+        {
+            d.environment
+            for d in state.deployments.values()
+            if d.environment.lower() in plan.production_environments
+            and d.environment not in baselines
+        }
+    )
 
 
 def release_baseline(state: RepoState, plan: CollectionPlan) -> Release | None:
@@ -65,17 +89,25 @@ def oldest_shipping_time(state: RepoState, plan: CollectionPlan) -> datetime | N
     if not shipped:
         return None
     before = [moment for moment in shipped if moment < plan.since]
-    return max(before) if before else plan.since
+    if not before:
+        return plan.since
+    # Each production environment's first deployment in the period ships what is new since
+    # that environment's own baseline: the history reaches back to the oldest of them.
+    own = [d.succeeded_at for d in environment_baselines(state, plan).values()]
+    return min([max(before), *(moment for moment in own if moment is not None)])
 
 
 def bounds(state: RepoState, plan: CollectionPlan) -> dict[str, datetime]:
     """From when on each kind of record is kept: exactly what a full collection needs."""
     oldest = oldest_shipping_time(state, plan)
-    deployment = deployment_baseline(state, plan)
+    deployments = environment_baselines(state, plan).values()
     release = release_baseline(state, plan)
     result = {
         "pulls": min(oldest, plan.since) if oldest else plan.since,
-        "deployments": min(deployment.created_at, plan.since) if deployment else EPOCH,
+        # Back to the oldest environment's baseline: every environment keeps its own.
+        "deployments": min([plan.since, *(d.created_at for d in deployments)])
+        if deployments
+        else EPOCH,
         "releases": min(release.created_at, plan.since) if release else EPOCH,
         "incidents": plan.since,
         "commits": history_since(oldest, plan),

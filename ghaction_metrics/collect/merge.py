@@ -46,8 +46,12 @@ class StateMerger:
         return oldest
 
     def _complete_pull(self, node: dict[str, Any]) -> dict[str, Any]:
-        """Read the rest of a pull request's reviews or ready events when a page was full."""
-        for key, flag in (("reviews", "reviews"), ("timelineItems", "ready")):
+        """Read the rest of a pull request's reviews, timeline or commits when a page was full."""
+        for key, flag in (
+            ("reviews", "reviews"),
+            ("timelineItems", "ready"),
+            ("commits", "commits"),
+        ):
             connection = node[key]
             if connection["pageInfo"]["hasNextPage"]:
                 rest = self._overflow(node["id"], key, flag, connection["pageInfo"]["endCursor"])
@@ -62,6 +66,7 @@ class StateMerger:
                 "after": after,
                 "reviews": flag == "reviews",
                 "ready": flag == "ready",
+                "commits": flag == "commits",
                 "statuses": flag == "statuses",
             }
             data = self.clients.graphql(queries.OVERFLOW, variables)

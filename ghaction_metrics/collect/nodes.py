@@ -6,12 +6,15 @@ of a connection that did not fit in one page is the paging engine's work (``pagi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ghaction_metrics.collect.timestamps import parse_time, required_time
 from ghaction_metrics.records import (
+    BOT_SUFFIX,
     GHOST,
     Actor,
+    Comment,
     Commit,
     Deployment,
     DeploymentStatus,
@@ -31,7 +34,9 @@ def actor(node: dict[str, Any] | None) -> Actor:
 
 def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
     commits = node["commits"]
-    first = commits["nodes"][0]["commit"]["authoredDate"] if commits["nodes"] else None
+    # The earliest authored of all its commits: the first listed is not always the earliest
+    # (a commit rebased onto later work, an amended date).
+    authored = [required_time(c["commit"]["authoredDate"]) for c in commits["nodes"]]
     reviews = tuple(
         Review(
             author=actor(r.get("author")),
@@ -41,10 +46,16 @@ def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         )
         for r in node["reviews"]["nodes"]
     )
+    timeline = node["timelineItems"]["nodes"]
     ready = tuple(
         required_time(item["createdAt"])
-        for item in node["timelineItems"]["nodes"]
-        if item.get("createdAt")
+        for item in timeline
+        if item.get("__typename") == "ReadyForReviewEvent"
+    )
+    comments = tuple(
+        Comment(actor(item.get("author")), required_time(item["createdAt"]))
+        for item in timeline
+        if item.get("__typename") == "IssueComment"
     )
     merge_commit = node.get("mergeCommit") or {}
     return PullRequest(
@@ -65,11 +76,12 @@ def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         deletions=int(node["deletions"]),
         merge_commit=merge_commit.get("oid"),
         labels=tuple(label["name"] for label in node["labels"]["nodes"]),
-        first_commit_at=parse_time(first),
+        first_commit_at=min(authored) if authored else None,
         commit_count=int(commits["totalCount"]),
         reviews=reviews,
         review_count=int(node["reviews"]["totalCount"]),
         ready_for_review_at=ready,
+        comments=comments,
     )
 
 
@@ -119,8 +131,28 @@ def incident(node: dict[str, Any], repository: str, labels: tuple[str, ...]) -> 
     )
 
 
+_BOT_EMAIL = re.compile(r"^(?:\d+\+)?(?P<login>[^@]+\[bot\])@users\.noreply\.github\.com$")
+
+
+def git_author(author: dict[str, Any] | None) -> Actor | None:
+    """A commit's author: the account its e-mail maps to, or a bot. A bot is no ``User``, so
+    GitHub answers ``user: null`` for it; its ``[bot]`` name or its
+    ``…[bot]@users.noreply.github.com`` e-mail tell. None: an e-mail that maps to no account."""
+    if not author:
+        return None
+    user = author.get("user")
+    if user:
+        return Actor.from_login(user["login"])
+    email = _BOT_EMAIL.match((author.get("email") or "").lower())
+    if email:
+        return Actor.from_login(email.group("login"))
+    name = (author.get("name") or "").strip()
+    if name.lower().endswith(BOT_SUFFIX):
+        return Actor.from_login(name.lower())
+    return None
+
+
 def commit(node: dict[str, Any]) -> Commit:
-    user = (node.get("author") or {}).get("user")
     associated = node["associatedPullRequests"]["nodes"]
     return Commit(
         oid=node["oid"],
@@ -128,7 +160,7 @@ def commit(node: dict[str, Any]) -> Commit:
         authored_at=required_time(node["authoredDate"]),
         committed_at=required_time(node["committedDate"]),
         parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
-        author=Actor.from_login(user["login"]) if user else None,
+        author=git_author(node.get("author")),
         pull_request=int(associated[0]["number"]) if associated else None,
     )
 

@@ -19,6 +19,7 @@ from ghaction_metrics.api.client import GitHubClients, GraphQLError, PageTooSlow
 from ghaction_metrics.collect import queries
 from ghaction_metrics.collect.baselines import (
     deployment_baseline,
+    environments_without_baseline,
     history_since,
     oldest_shipping_time,
     release_baseline,
@@ -87,6 +88,7 @@ class RepositoryReader:
         self.estimated = False
         self.info_read = False  # the default branch is known once a page was read
         self.source_read = False
+        self.environments_read = False
         self.merger = StateMerger(
             clients, self.full_name, plan.incident_labels, state, self._count_request
         )
@@ -119,6 +121,9 @@ class RepositoryReader:
             if self.info_read and not self.source_read:
                 self._read_source()
             self._update_activity()
+            if self._environments_due():
+                self._read_environment_baselines()
+                self._update_activity()
             active = [p for p in self.paging.values() if p.active]
             if not active and not self.recheck:
                 break
@@ -153,6 +158,41 @@ class RepositoryReader:
             self.clients, self.owner, self.name, self.plan.since, self._count_request
         )
         reader.read(self.plan.deployment_source, self.state)
+
+    # -- every production environment's own baseline ----------------------------------------
+    def _environments_due(self) -> bool:
+        deployments = self.paging["deployments"]
+        return deployments.enabled and not deployments.active and not self.environments_read
+
+    def _read_environment_baselines(self) -> None:
+        """COLLECT stops reading deployments at the first production environment's baseline;
+        an environment that last deployed before it is read on its own, newest first, until
+        it has its baseline too (or has no earlier deployment)."""
+        self.environments_read = True
+        lacking = environments_without_baseline(self.state, self.plan)
+        after: str | None = None
+        while lacking:
+            variables = {
+                "owner": self.owner,
+                "name": self.name,
+                "environments": lacking,
+                "first": self.plan.pages.deployments,
+                "after": after,
+            }
+            data = self.clients.graphql(queries.ENVIRONMENT_BASELINES, variables)
+            self.requests += 1
+            connection = (data.get("repository") or {}).get("deployments")
+            if connection is None:
+                return
+            self.merger.deployments([n for n in connection["nodes"] if n is not None])
+            lacking = [
+                name
+                for name in environments_without_baseline(self.state, self.plan)
+                if name in lacking
+            ]
+            if not connection["pageInfo"]["hasNextPage"]:
+                return
+            after = connection["pageInfo"]["endCursor"]
 
     def _count_request(self) -> None:
         self.requests += 1

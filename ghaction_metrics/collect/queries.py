@@ -30,17 +30,31 @@ fragment PullRequestFields on PullRequest {{
   author {{ {ACTOR} }}
   mergeCommit {{ oid }}
   labels(first: 100) {{ nodes {{ name }} }}
-  commits(first: 1) {{ totalCount nodes {{ commit {{ authoredDate }} }} }}
+  commits(first: 100) {{
+    totalCount
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ commit {{ authoredDate }} }}
+  }}
   reviews(first: $reviewsFirst) {{
     totalCount
     pageInfo {{ hasNextPage endCursor }}
     nodes {{ ...ReviewFields }}
   }}
-  timelineItems(first: 10, itemTypes: [READY_FOR_REVIEW_EVENT]) {{
+  timelineItems(first: 50, itemTypes: [READY_FOR_REVIEW_EVENT, ISSUE_COMMENT]) {{
     totalCount
     pageInfo {{ hasNextPage endCursor }}
-    nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
+    nodes {{ ...TimelineFields }}
   }}
+}}
+"""
+# Ready-for-review events and conversation comments (for the time to first response) share
+# one connection: a second one per pull request would add to every page's cost, while the
+# size of a connection with nothing nested inside it costs nothing.
+TIMELINE_FIELDS = f"""
+fragment TimelineFields on PullRequestTimelineItems {{
+  __typename
+  ... on ReadyForReviewEvent {{ createdAt }}
+  ... on IssueComment {{ author {{ {ACTOR} }} createdAt }}
 }}
 """
 REVIEW_FIELDS = f"""
@@ -134,7 +148,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
               authoredDate
               committedDate
               parents(first: 3) {{ nodes {{ oid }} }}
-              author {{ user {{ login }} }}
+              author {{ name email user {{ login }} }}
               associatedPullRequests(first: 1) {{ nodes {{ number }} }}
             }}
           }}
@@ -169,6 +183,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
   }}
 }}
 {PULL_REQUEST_FIELDS}
+{TIMELINE_FIELDS}
 {REVIEW_FIELDS}
 {DEPLOYMENT_FIELDS}
 {RELEASE_FIELDS}
@@ -178,18 +193,22 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
 # The rest of a nested connection whose first page, read inside COLLECT, was full.
 OVERFLOW = f"""
 query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
-               $statuses: Boolean!) {{
+               $commits: Boolean!, $statuses: Boolean!) {{
   {RATE_LIMIT}
   node(id: $id) {{
     ... on PullRequest {{
+      commits(first: 100, after: $after) @include(if: $commits) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ commit {{ authoredDate }} }}
+      }}
       reviews(first: 100, after: $after) @include(if: $reviews) {{
         pageInfo {{ hasNextPage endCursor }}
         nodes {{ ...ReviewFields }}
       }}
-      timelineItems(first: 100, after: $after, itemTypes: [READY_FOR_REVIEW_EVENT])
+      timelineItems(first: 100, after: $after, itemTypes: [READY_FOR_REVIEW_EVENT, ISSUE_COMMENT])
           @include(if: $ready) {{
         pageInfo {{ hasNextPage endCursor }}
-        nodes {{ ... on ReadyForReviewEvent {{ createdAt }} }}
+        nodes {{ ...TimelineFields }}
       }}
     }}
     ... on Deployment {{
@@ -201,6 +220,24 @@ query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
   }}
 }}
 {REVIEW_FIELDS}
+{TIMELINE_FIELDS}
+"""
+
+# The deployments of the production environments whose baseline COLLECT did not reach (it
+# stops at the first environment's), newest first, until each has its own.
+ENVIRONMENT_BASELINES = f"""
+query EnvironmentBaselines($owner: String!, $name: String!, $environments: [String!],
+                           $first: Int!, $after: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    deployments(environments: $environments, first: $first, after: $after,
+                orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ ...DeploymentFields }}
+    }}
+  }}
+}}
+{DEPLOYMENT_FIELDS}
 """
 
 # Tags for ``deployment-source: tags:<glob>``, newest tagged commit first. The glob is matched
@@ -284,10 +321,10 @@ query Sizes($labels: [String!], $since: DateTime, $historySince: GitTimestamp{pa
 
 
 # Connections a COLLECT page nests inside each item of a top-level connection (history:
-# parents and associated pull requests; a pull request: labels, commits, reviews and
-# ready-for-review events; a deployment: statuses; an issue: labels). GitHub charges a query
-# the requests it could take, full pages assumed, over 100 (tests check this against the
-# emulator, which computes GitHub's formula from the document itself).
+# parents and associated pull requests; a pull request: labels, commits, reviews and timeline
+# items; a deployment: statuses; an issue: labels). GitHub charges a query the requests it
+# could take, full pages assumed, over 100 (tests check this against the emulator, which
+# computes GitHub's formula from the document itself).
 NESTED_CONNECTIONS = {"history": 2, "pulls": 4, "deployments": 1, "releases": 0, "issues": 1}
 
 
@@ -313,6 +350,7 @@ ALL_DOCUMENTS: dict[str, str] = {
     "VIEWER": VIEWER,
     "COLLECT": COLLECT,
     "OVERFLOW": OVERFLOW,
+    "ENVIRONMENT_BASELINES": ENVIRONMENT_BASELINES,
     "TAGS": TAGS,
     "INCIDENTS": INCIDENTS,
     # Every size the action can send: one per batch length.

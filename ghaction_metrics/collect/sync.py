@@ -1,6 +1,6 @@
 """The collection cache kept on the history branch, so a run fetches only what changed.
 
-One folder per report and repository, ``REPORT_ID/cache/v3/OWNER/NAME/``: ``state.json``, a
+One folder per report and repository, ``REPORT_ID/cache/v4/OWNER/NAME/``: ``state.json``, a
 header (schema version, when the data was synced, the settings it depends on, from when on
 each kind of record is complete, and the blob sha of every part), and one part per week,
 ``YYYY-MM-DD.jsonl`` (the Monday the week starts), holding one JSON line per record created
@@ -59,9 +59,11 @@ from ghaction_metrics.records import (
 log = logging.getLogger(__name__)
 
 # 2: incidents keep their body and labels (for incident-repository matching).
-# 3: one folder of plain-text weekly parts per repository (the lines are those of 2).
-CACHE_SCHEMA = 3
-_READABLE_SCHEMAS = (2, 3)
+# 3: pull requests keep their conversation comments (for the time to first response) and
+#    every commit's authored time.
+# 4: one folder of plain-text weekly parts per repository (the lines are those of 3).
+CACHE_SCHEMA = 4
+_READABLE_SCHEMAS = (CACHE_SCHEMA,)
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HEADER = "state.json"
@@ -84,7 +86,7 @@ def cache_path(report_id: str, repository: str) -> str:
 
 
 def legacy_cache_path(report_id: str, repository: str) -> str:
-    """The one-file cache of versions before 2026-12 (schema 2)."""
+    """The one-file cache of versions before 2026-12 (schema 2): never read, only removed."""
     owner, name = repository.split("/", 1)
     return f"{report_id}/cache/v2/{owner}/{name}.jsonl.gz"
 
@@ -421,7 +423,9 @@ def read_cache(
     if files is None:
         return None, "there is no history branch to hold a cache"
     if path not in files and legacy_cache_path(report_id, repository) in files:
-        path = legacy_cache_path(report_id, repository)
+        # Its pull requests lack the comments and commit times this version records: read
+        # afresh once, and the one-file cache is replaced by the new folder.
+        return None, "the cache of an earlier version lacks what this one records"
     sha = files.get(path)
     if sha is None:
         return None, f"no cache file {path} on the history branch"

@@ -21,8 +21,9 @@ from ghaction_metrics.metrics.headline import COMPARED, Figure, Kind
 from ghaction_metrics.metrics.levels import MIN_N
 from ghaction_metrics.metrics.report import PeriodReport, Report, format_number
 
-# Alert metrics are the compared headline figures, by output name.
-METRICS: dict[str, Figure] = {figure.name: figure for figure in COMPARED}
+# Alert metrics are the compared headline figures that are outputs, by output name: a rule
+# names the output it watches.
+METRICS: dict[str, Figure] = {figure.name: figure for figure in COMPARED if figure.output}
 
 COMPARISONS = (">=", "<=", ">", "<")
 CHANGES = ("increases", "decreases")

@@ -147,7 +147,21 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
             by_commit[pull.merge_commit] = f"pr:{pull.number}"
         merged_at = pull.merged_at or pull.created_at
         by_title.setdefault(pull.title, []).append((merged_at, f"pr:{pull.number}"))
-    direct = [c for c in repo.commits if c.pull_request is None and c.oid not in by_commit]
+    # Pull requests never merged (open, or closed unmerged) brought nothing to the default
+    # branch, though GitHub may name one of them first for a commit they contain.
+    unmerged = {pull.number for pull in repo.pull_requests if pull.merged_at is None}
+    brought = merge_branch_commits(repo.commits, by_commit)
+    # A commit belongs to the pull request whose merge commit it is, or whose merge commit
+    # brought it, or (a rebase merge's earlier commits) to the pull request GitHub associates
+    # it with, unless that one was never merged; any other default-branch commit is a direct
+    # push. A pull request too old to have been read keeps its commits.
+    direct = [
+        c
+        for c in repo.commits
+        if c.oid not in by_commit
+        and c.oid not in brought
+        and (c.pull_request is None or c.pull_request in unmerged)
+    ]
     for commit in direct:
         by_commit[commit.oid] = f"commit:{commit.oid}"
         subject = commit.message.split("\n", 1)[0]
@@ -191,6 +205,45 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
             merged_at=commit.committed_at,
         )
     return RepoChanges(changes, by_commit, tuple(notes))
+
+
+def merge_branch_commits(commits: Sequence[Commit], merges: dict[str, str]) -> dict[str, str]:
+    """The commits each merge commit in ``merges`` (oid -> change key) brought to the
+    default branch: reachable from its other parents and not from its first.
+
+    The default branch's first-parent line is walked oldest first, keeping the union of what
+    its commits reach; that union is exactly what a merge's first parent reaches, so each
+    merge's branch side is one walk that stops there, and the whole history is walked once.
+    """
+    parents = {c.oid: c.parents for c in commits}
+    graph = CommitGraph(commits)
+    children = {parent for c in commits for parent in c.parents}
+    line: list[str] = []
+    on_line: set[str] = set()
+    for tip in (c.oid for c in commits if c.oid not in children):
+        oid: str | None = tip
+        chain: list[str] = []
+        while oid is not None and oid in parents and oid not in on_line:
+            on_line.add(oid)
+            chain.append(oid)
+            first = parents[oid]
+            oid = first[0] if first else None
+        line.extend(reversed(chain))
+    brought: dict[str, str] = {}
+    reached: set[str] = set()
+    for oid in line:
+        key = merges.get(oid)
+        if key is not None:
+            for parent in parents[oid][1:]:
+                branch, _ = graph.new_since(parent, reached)
+                for member in branch:
+                    # A nested pull request's own merge commit stays its own change.
+                    if member not in merges:
+                        brought.setdefault(member, key)
+                reached |= branch
+        new, _ = graph.new_since(oid, reached)
+        reached |= new
+    return brought
 
 
 class CommitGraph:

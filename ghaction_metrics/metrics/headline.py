@@ -117,6 +117,12 @@ class Headline:
         read=lambda d, p: Reading(p.time_to_first_review.median, p.time_to_first_review.n),
         output=False,
     ))  # fmt: skip
+    time_to_first_response_hours: float | None = field(metadata=_figure(
+        "time-to-first-response-hours", "Time to first response", Kind.MEDIAN_HOURS,
+        higher_is_better=False,
+        snapshot=("pull_requests", "time_to_first_response_hours", "median"),
+        read=lambda d, p: Reading(p.time_to_first_response.median, p.time_to_first_response.n),
+    ))  # fmt: skip
     merged_prs: int = field(metadata=_figure(
         "merged-prs", "Merged pull requests", Kind.COUNT,
         higher_is_better=True, snapshot=("pull_requests", "merged"),

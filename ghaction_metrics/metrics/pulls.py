@@ -68,11 +68,14 @@ class PullRequestMetrics:
     merge_time: Stat = EMPTY
     time_to_approval: Stat = EMPTY
     time_in_draft: Stat = EMPTY
+    time_to_first_response: Stat = EMPTY
+    bot_reviews: int = 0  # by bots and AI reviewers: never a first review, approval or response
     review_depth: ReviewDepth = field(default_factory=lambda: ReviewDepth(EMPTY, EMPTY, None, None))
     outcome: Outcome = field(default_factory=lambda: Outcome(0, 0, 0, None, 0, EMPTY))
     sizes: tuple[SizeBucket, ...] = ()
     cycle_times: tuple[float, ...] = ()  # for the before/after significance test
     first_review_times: tuple[float, ...] = ()
+    first_response_times: tuple[float, ...] = ()
     # negative durations per figure (clock skew, reviews during draft, approvals after merge)
     negative_by_figure: tuple[tuple[str, int], ...] = ()
 
@@ -113,14 +116,37 @@ def merged_population(
 
 
 def reviews_by_others(pull: PullRequest, settings: Settings) -> list[Review]:
-    """Reviews by someone other than the author whose reviews count (bots per setting)."""
+    """Reviews by someone other than the author whose reviews count. A bot's or an AI
+    reviewer's review (Copilot code review is a Bot) never counts, even with include-bots:
+    it says nothing about when a person picked the change up."""
     return [
         review
         for review in pull.reviews
         if review.submitted_at is not None
+        and not review.author.is_bot
         and review.author.login.lower() != pull.author.login.lower()
         and settings.counts_author(review.author)
     ]
+
+
+def bot_reviews(pull: PullRequest) -> int:
+    return sum(1 for review in pull.reviews if review.author.is_bot)
+
+
+def first_response_at(pull: PullRequest, settings: Settings) -> datetime | None:
+    """The first comment or review after the pull request became ready, by someone other
+    than its author (a bot's comment only with include-bots, a bot's review never)."""
+    times = [
+        comment.created_at
+        for comment in pull.comments
+        if comment.author.login.lower() != pull.author.login.lower()
+        and settings.counts_author(comment.author)
+        and comment.created_at >= pull.ready_at
+    ]
+    reviewed = first_review_at(pull, settings)
+    if reviewed is not None:
+        times.append(reviewed)
+    return min(times) if times else None
 
 
 def first_review_at(pull: PullRequest, settings: Settings) -> datetime | None:
@@ -191,6 +217,8 @@ def pull_request_metrics(
         _Figure("approval"),
         _Figure("draft"),
     )
+    response = _Figure("first_response")
+    by_bots = 0
     reviews_per_pr: list[float] = []
     comments_per_pr: list[float] = []
     changes_requested = unreviewed = 0
@@ -205,6 +233,8 @@ def pull_request_metrics(
         last_approval = last_approval_at(pull, settings)
         pickup.add(pull.ready_at, reviewed)
         first_review.add(pull.ready_at, reviewed)
+        response.add(pull.ready_at, first_response_at(pull, settings))
+        by_bots += bot_reviews(pull)
         review.add(reviewed, last_approval)
         merge.add(last_approval, merged)
         approval.add(pull.ready_at, first_approval_at(pull, settings))
@@ -223,7 +253,7 @@ def pull_request_metrics(
         if value >= 0:
             by_size[bucket].append(value)
     count = len(population)
-    figures = (cycle, coding, pickup, review, merge, first_review, approval, draft)
+    figures = (cycle, coding, pickup, review, merge, first_review, approval, draft, response)
     return PullRequestMetrics(
         merged=count,
         cycle_time=cycle.stat(),
@@ -237,6 +267,8 @@ def pull_request_metrics(
         merge_time=merge.stat(),
         time_to_approval=approval.stat(),
         time_in_draft=draft.stat(),
+        time_to_first_response=response.stat(),
+        bot_reviews=by_bots,
         review_depth=ReviewDepth(
             reviews_per_pr=Stat.of(reviews_per_pr),
             comments_per_pr=Stat.of(comments_per_pr),
@@ -249,6 +281,7 @@ def pull_request_metrics(
         ),
         cycle_times=tuple(cycle.values),
         first_review_times=tuple(first_review.values),
+        first_response_times=tuple(response.values),
         negative_by_figure=tuple((f.name, f.negative) for f in figures if f.negative),
     )
 

@@ -327,6 +327,8 @@ def _pulls(pulls: PullRequestMetrics) -> dict[str, Any]:
         "time_to_first_review_hours": _stat(pulls.time_to_first_review),
         "time_to_approval_hours": _stat(pulls.time_to_approval),
         "time_in_draft_hours": _stat(pulls.time_in_draft),
+        "time_to_first_response_hours": _stat(pulls.time_to_first_response),
+        "bot_reviews": pulls.bot_reviews,
         "review_depth": {
             "reviews_per_pr": _stat(depth.reviews_per_pr),
             "comments_per_pr": _stat(depth.comments_per_pr),

@@ -67,6 +67,7 @@ WORKFLOW_LOGIN = "github-actions[bot]"
 HOME_REPOSITORY = "acme/storefront"
 DELETED_LOGIN = "former-dev"
 DEPENDENCY_BOTS = ("dependabot[bot]", "renovate[bot]")
+AI_REVIEWER_LOGIN = "copilot-pull-request-reviewer[bot]"  # Copilot code review
 HUMANS = (
     "alice-chen",
     "bmartinez",
@@ -380,6 +381,8 @@ class _PullPlan:
     ready_times: list[int] = field(default_factory=list)
     reviews: list[_ReviewPlan] = field(default_factory=list)
     first_review: int | None = None
+    comments: list[tuple[str, int]] = field(default_factory=list)  # (login, time)
+    first_response: int | None = None
     reverts: _PullPlan | None = None
     number: int = 0
     own_oids: list[str] = field(default_factory=list)
@@ -464,6 +467,9 @@ class GeneratedDataset:
 class _Generator:
     def __init__(self, seed: int, now: datetime, profiles: Sequence[_Profile]) -> None:
         self.rng = random.Random(seed)
+        # Conversation comments and AI reviews draw from their own stream, so the rest of the
+        # world (and every figure measured on it) is what the main stream alone builds.
+        self.talk = random.Random(f"{seed}:conversation")
         self.seed = seed
         self.now = now
         self.now_ts = math.floor(now.timestamp())
@@ -750,6 +756,9 @@ class _Generator:
             first = merged - self.lognormal(40 * MINUTE, 1.0, 2 * MINUTE, 2 * DAY)
             first = max(first, floor)
             author = self.colleague(plan, first)
+            if self.talk.random() < 0.25:
+                # A workflow's push (a version bump): a bot's change, never in lead time.
+                author = WORKFLOW_LOGIN
             change = _Change(
                 kind="push",
                 merged=merged,
@@ -934,6 +943,34 @@ class _Generator:
                 _ReviewPlan(WORKFLOW_LOGIN, "COMMENTED", self.between(ready, end), 1)
             )
         pull.reviews.sort(key=lambda r: r.at)
+
+    def plan_conversation(self, plan: _RepoPlan, pull: _PullPlan, end: int) -> None:
+        """Conversation comments and AI reviews; records the first response as drawn: the
+        first comment or review after ready by a person other than the author."""
+        ready, talk = pull.ready, self.talk
+        people = [login for login in plan.profile.team if login not in (pull.author, DELETED_LOGIN)]
+        responses = [] if pull.first_review is None else [pull.first_review]
+        if end - ready > 4 and people and not pull.bot and talk.random() < 0.45:
+            # A colleague asks a question before anyone reviews: a response, not a review.
+            until = pull.first_review if pull.first_review is not None else end
+            if until - ready > 2:
+                at = talk.randint(ready + 1, until - 1)
+                pull.comments.append((talk.choice(people), at))
+                responses.append(at)
+        if pull.opened_as_draft and ready - pull.created > 2 and people and talk.random() < 0.3:
+            # A comment while still a draft: not a response.
+            pull.comments.append((talk.choice(people), talk.randint(pull.created + 1, ready - 1)))
+        if end - pull.created > 2 and pull.author != DELETED_LOGIN and talk.random() < 0.25:
+            pull.comments.append((pull.author, talk.randint(pull.created + 1, end - 1)))
+        if end - ready > 2 and talk.random() < 0.1:
+            pull.comments.append((WORKFLOW_LOGIN, talk.randint(ready + 1, end - 1)))
+        if end - ready > 2 and not pull.bot and talk.random() < 0.2:
+            # An AI review, often before any person's: never a first review or a response.
+            at = talk.randint(ready + 1, end - 1)
+            pull.reviews.append(_ReviewPlan(AI_REVIEWER_LOGIN, "COMMENTED", at, talk.randint(0, 5)))
+            pull.reviews.sort(key=lambda r: r.at)
+        pull.comments.sort(key=lambda c: c[1])
+        pull.first_response = min(responses) if responses else None
 
     def review_comments(self, state: ReviewState) -> int:
         if state == "APPROVED":
@@ -1210,6 +1247,8 @@ class _Generator:
             self.assign_fates(plan)
         self.plan_changes(plan)
         self.plan_other_pulls(plan)
+        for pull in plan.pulls:
+            self.plan_conversation(plan, pull, pull.closed if pull.closed is not None else plan.end)
         self.plan_incidents(plan)
         self.label_one_incident(plan)
         self.plan_issues(plan)
@@ -1278,7 +1317,7 @@ class _Generator:
         for login in HUMANS:
             users[login] = User(login, self.world.new_id())
         users[DELETED_LOGIN] = User(DELETED_LOGIN, self.world.new_id(), deleted=True)
-        for login in (*DEPENDENCY_BOTS, WORKFLOW_LOGIN):
+        for login in (*DEPENDENCY_BOTS, WORKFLOW_LOGIN, AI_REVIEWER_LOGIN):
             users[login] = User(login, self.world.new_id(), type="Bot")
 
     def write_repository(self, plan: _RepoPlan) -> Repository:
@@ -1304,6 +1343,7 @@ class _Generator:
         self.write_side_pulls(plan, repo, main_times, main_oids)
         repo.pull_requests = [self.pull_request(plan, pull) for pull in plan.pulls]
         repo.pull_requests.sort(key=lambda pr: pr.number)
+        self.open_pull_holding_pushes(plan, repo)
         repo.issues = [self.issue(issue) for issue in plan.issues]
         if p.style == "deployments":
             repo.deployments = self.deployments(plan, main_times, main_oids)
@@ -1314,6 +1354,24 @@ class _Generator:
         used |= {"bug", "enhancement", "incident", "hotfix"}
         repo.labels = [Label(name, LABEL_COLOURS.get(name, "ededed")) for name in sorted(used)]
         return repo
+
+    def open_pull_holding_pushes(self, plan: _RepoPlan, repo: Repository) -> None:
+        """An open pull request whose branch took in the last direct pushes made after it was
+        opened: GitHub then names it first among the pushes' pull requests, though it never
+        brought them to the default branch (they stay direct pushes)."""
+        pushes = [
+            c
+            for c in plan.changes
+            if c.kind == "push" and c.pull is None and c.message != "Initial commit"
+        ]
+        opened = [pr for pr in repo.pull_requests if pr.state == "open" and pr.base_ref == "main"]
+        if not pushes or not opened or self.talk.random() < 0.2:
+            return
+        pull = min(opened, key=lambda pr: pr.created_at)
+        # The newest ones, so that the latest windows ship them.
+        later = [c for c in pushes if _dt(c.merged) > pull.created_at]
+        for change in sorted(later, key=lambda c: c.merged)[-3:]:
+            pull.commits.append(change.tip)
 
     def number_items(self, plan: _RepoPlan) -> None:
         """Pull requests and issues share one counter, in order of creation."""
@@ -1356,11 +1414,20 @@ class _Generator:
     ) -> list[str]:
         oids: list[str] = []
         parent = base
-        for n, at in enumerate(pull.commit_times):
+        times = pull.commit_times
+        authored = list(times)
+        if len(times) >= 2 and self.talk.random() < 0.2:
+            # The earliest work sits second (a commit rebased onto a later one): the first
+            # listed commit is not the earliest authored.
+            authored[0], authored[1] = times[1], times[0]
+        for n, at in enumerate(times):
             message = pull.title if n == 0 else self.rng.choice(_COMMIT_MESSAGES)
             # A few commits carry an e-mail that maps to no account.
             author = None if not pull.bot and self.rng.random() < 0.02 else pull.author
-            parent = self.commit(plan, repo, message, at, at, author, [parent], pull.number)
+            committed = max(at, authored[n])
+            parent = self.commit(
+                plan, repo, message, authored[n], committed, author, [parent], pull.number
+            )
             oids.append(parent)
         pull.own_oids = oids
         return oids
@@ -1489,7 +1556,24 @@ class _Generator:
             )
             for r in pull.reviews
         ]
-        last = max([pull.closed or pull.created, *(r.at for r in pull.reviews), *pull.ready_times])
+        comments = [
+            IssueComment(
+                id=pull.number * 1000 + index,  # not world.new_id(): other ids stay as they were
+                author=login,
+                body="Could you say why?",
+                created_at=_dt(at),
+                updated_at=_dt(at),
+            )
+            for index, (login, at) in enumerate(pull.comments)
+        ]
+        last = max(
+            [
+                pull.closed or pull.created,
+                *(r.at for r in pull.reviews),
+                *pull.ready_times,
+                *(at for _, at in pull.comments),
+            ]
+        )
         return PullRequest(
             number=pull.number,
             id=self.world.new_id(),
@@ -1512,6 +1596,7 @@ class _Generator:
             is_draft=pull.still_draft,
             ready_for_review_at=[_dt(ts) for ts in pull.ready_times],
             merged_by=pull.merged_by if pull.merged is not None else None,
+            comments=comments,
         )
 
     def issue(self, plan_issue: _IssuePlan) -> Issue:
@@ -1732,7 +1817,7 @@ class _Generator:
                 merged_at=_dt(c.merged),
                 deployed_at=_dt(c.deploy.time) if c.deploy is not None else None,
                 deployment_index=c.deploy.index if c.deploy is not None else None,
-                bot=c.pull is not None and c.pull.bot,
+                bot=c.pull.bot if c.pull is not None else c.author == WORKFLOW_LOGIN,
             )
             for c in sorted(plan.changes, key=lambda c: c.merged)
             if plan.profile.style != "merges" or c.pull is not None
@@ -1749,6 +1834,9 @@ class _Generator:
                 bot=pull.bot,
                 ready_at=_dt(pull.ready),
                 first_review_at=_dt(pull.first_review) if pull.first_review is not None else None,
+                first_response_at=(
+                    _dt(pull.first_response) if pull.first_response is not None else None
+                ),
                 labels=tuple(pull.labels),
                 reverts=pull.reverts.number if pull.reverts is not None else None,
             )

@@ -73,6 +73,8 @@ class PullRecord:
     bot: bool
     ready_at: datetime  # creation, or the last ready-for-review event of a PR opened as draft
     first_review_at: datetime | None  # first review after ready by another human
+    # First comment or review after ready by another human (bots' and AI reviews never count).
+    first_response_at: datetime | None = None
     labels: tuple[str, ...] = ()
     reverts: int | None = None  # number of the PR this one reverts
 
@@ -118,6 +120,7 @@ class HeadlineTruth:
     cycle_time_hours: float | None
     merged_prs: int
     time_to_first_review_hours: float | None
+    time_to_first_response_hours: float | None
     deployments: int
     source: dict[str, str] = field(default_factory=dict)
 
@@ -156,6 +159,7 @@ class GroundTruth:
         recovery: list[float] = []
         cycle: list[float] = []
         first_review: list[float] = []
+        first_response: list[float] = []
         frequencies: list[float] = []
         failed_deployments = 0
         rework_deployments = 0
@@ -178,6 +182,8 @@ class GroundTruth:
                 cycle.append(_hours(pull.created_at, merged))
                 if pull.first_review_at is not None:
                     first_review.append(_hours(pull.ready_at, pull.first_review_at))
+                if pull.first_response_at is not None:
+                    first_response.append(_hours(pull.ready_at, pull.first_response_at))
 
             if picked != ledger.style:
                 # The only fallback is merges with no deployment nearby; the generator keeps
@@ -220,6 +226,7 @@ class GroundTruth:
             cycle_time_hours=_median(cycle),
             merged_prs=merged_prs,
             time_to_first_review_hours=_median(first_review),
+            time_to_first_response_hours=_median(first_response),
             deployments=deployments,
             source=source,
         )

@@ -714,22 +714,41 @@ def pr_node(ctx: GqlContext, repo: Repository, pr: PullRequest) -> JSON:
         )
 
     def timeline(info: GraphQLResolveInfo, **a: Any) -> JSON:
-        # Only ready-for-review events are modelled; any other requested type has no items.
+        # Ready-for-review events and conversation comments are modelled, in time order like
+        # GitHub's timeline; any other requested type has no items.
         types = a.get("itemTypes")
-        events = sorted(pr.ready_for_review_at, key=aware)
-        if types is not None and "READY_FOR_REVIEW_EVENT" not in types:
-            events = []
-        return connection(
-            events,
-            lambda e: iso(e),
-            lambda e: {
-                "__typename": "ReadyForReviewEvent",
-                "id": p.node_id("ReadyForReviewEvent", f"{pr.id}:{iso(e)}"),
-                "createdAt": _time(e),
-                "actor": actor(ctx, pr.author),
-            },
-            a,
-        )
+        items: list[tuple[datetime, str, JSON]] = []
+        if types is None or "READY_FOR_REVIEW_EVENT" in types:
+            items += [
+                (
+                    aware(e),
+                    f"ready:{iso(e)}",
+                    {
+                        "__typename": "ReadyForReviewEvent",
+                        "id": p.node_id("ReadyForReviewEvent", f"{pr.id}:{iso(e)}"),
+                        "createdAt": _time(e),
+                        "actor": actor(ctx, pr.author),
+                    },
+                )
+                for e in pr.ready_for_review_at
+            ]
+        if types is None or "ISSUE_COMMENT" in types:
+            items += [
+                (
+                    aware(c.created_at),
+                    f"comment:{c.id}",
+                    {
+                        "__typename": "IssueComment",
+                        "id": p.node_id("IssueComment", c.id),
+                        "author": actor(ctx, c.author),
+                        "body": c.body,
+                        "createdAt": _time(c.created_at),
+                    },
+                )
+                for c in pr.comments
+            ]
+        items.sort(key=lambda item: (item[0], item[1]))
+        return connection(items, lambda item: item[1], lambda item: item[2], a)
 
     def labels(info: GraphQLResolveInfo, **a: Any) -> JSON:
         return _label_connection(ctx, repo, pr.labels, a)

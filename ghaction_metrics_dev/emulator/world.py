@@ -71,6 +71,7 @@ class PullRequest:
     is_draft: bool = False
     ready_for_review_at: list[datetime] = field(default_factory=list)  # ReadyForReviewEvent times
     merged_by: str | None = None
+    comments: list[IssueComment] = field(default_factory=list)  # the conversation
 
 
 @dataclass
