@@ -23,6 +23,7 @@ from ghaction_metrics.collect.baselines import bounds, prune
 from ghaction_metrics.collect.expand import expand_repositories
 from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan
+from ghaction_metrics.collect.seal import seal_for
 from ghaction_metrics.collect.sync import (
     RepoState,
     cache_files,
@@ -148,6 +149,8 @@ def run(
 ) -> int:
     now = clock()
     found_private: set[str] = set()  # private repositories collection met, lower case
+    # Anonymous with a secret salt: the cache on the branch names nobody (collect/seal.py).
+    seal = seal_for(inputs.per_person, inputs.pseudonym_salt)
     inputs = _without_writes_from_a_fork(inputs, env)
     window = inputs.window.resolve(now, inputs.timezone)
     log.info(
@@ -184,7 +187,7 @@ def run(
         )
     if inputs.mode == "aggregate":
         try:
-            records = read_shard_records(clients, env.repository, listing, inputs.report_id)
+            records = read_shard_records(clients, env.repository, listing, inputs.report_id, seal)
             collection = aggregate_collection(
                 records,
                 inputs.report_id,
@@ -211,7 +214,7 @@ def run(
             plan,
             now=now,
             caches=lambda name: read_cache(
-                clients, env.repository, listing, inputs.report_id, name
+                clients, env.repository, listing, inputs.report_id, name, seal
             ),
             on_private=met_private,
             has_cache=lambda name: bool(
@@ -228,7 +231,7 @@ def run(
             if not inputs.allow_private_data and not _publisher_private(env, collection, clients):
                 # The same rule as for a report: the branch is as readable as the repository.
                 states = {name: s for name, s in states.items() if not s.info.private}
-            files = shard_files(states, inputs.report_id)
+            files = shard_files(states, inputs.report_id, seal)
             stale = stale_cache_files(listing or {}, inputs.report_id, files)
             return _shard(inputs, env, clients, sink, files, stale, collection.partial)
         warm_plan = collection_plan(inputs, window, now, first_run=False)
@@ -237,7 +240,9 @@ def run(
             for name, state in outcome.states.items()
             # A private repository's records stay off another repository's branch.
             if not state.info.private or name.lower() == env.repository.lower()
-            for path, data in cache_files(inputs.report_id, _for_next_run(state, warm_plan)).items()
+            for path, data in cache_files(
+                inputs.report_id, _for_next_run(state, warm_plan), seal
+            ).items()
         }
     try:
         allowed = publishable(

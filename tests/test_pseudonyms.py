@@ -76,3 +76,28 @@ def test_a_given_salt_is_masked_and_not_stored(tmp_path: Path) -> None:
     assert f"::add-mask::{secret}" in lines[:3]
     assert SALT_FILE not in files
     assert not {"alice", "bob"} & set(_names(done))
+
+
+def test_with_a_secret_salt_nothing_readable_on_the_branch_names_a_person(
+    tmp_path: Path,
+) -> None:
+    # The collection cache holds every record's author and reviewers; beside figures that
+    # match the pseudonyms it would undo them. Sealed with a key from the secret salt, it
+    # still serves the next run.
+    app = app_world(datetime.now(UTC).replace(microsecond=0))
+    repo = app.world.repositories[HOME]
+    secret = "team-salt-5b1e0c"
+    with EmulatorServer(app.world, workflow_tokens("github-actions[bot]")) as server:
+        _run(server, tmp_path / "one", "3201", **{"pseudonym-salt": secret})
+        second = _run(server, tmp_path / "two", "3202", **{"pseudonym-salt": secret})
+        with server.lock:
+            files = branch_files(repo, "metrics")
+        # Without the salt the sealed cache is of no use: a full collection, with a warning.
+        other = _run(server, tmp_path / "three", "3203", **{"pseudonym-salt": "another-salt-000"})
+    assert any("/cache/" in path for path in files)
+    for path, data in files.items():
+        text = data.decode("utf-8", "replace").lower()
+        assert "alice" not in text, path
+        assert "bob" not in text, path
+    assert "full collection" not in second.stdout  # the sealed cache was read
+    assert "sealed" in other.stdout

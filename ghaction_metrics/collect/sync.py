@@ -40,6 +40,7 @@ from github import GithubException
 
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.api.quota import QuotaExhaustedError
+from ghaction_metrics.collect.seal import Seal, SealError, is_sealed
 from ghaction_metrics.publish.history import HistoryError, git_blob_sha, read_blob
 from ghaction_metrics.records import (
     Actor,
@@ -299,13 +300,16 @@ def encode_state(state: RepoState) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def cache_files(report_id: str, state: RepoState) -> dict[str, bytes]:
-    """The state as the files of its cache folder: the header and one part per week."""
+def cache_files(report_id: str, state: RepoState, seal: Seal | None = None) -> dict[str, bytes]:
+    """The state as the files of its cache folder: the header and one part per week, each
+    part sealed when ``seal`` is given (collect/seal.py)."""
     weeks: dict[str, list[str]] = {}
     for week, line in _rows(state):
         weeks.setdefault(week, []).append(line)
     folder = cache_folder(report_id, state.info.full_name)
     parts = {f"{week}.jsonl": _part(state, f"{week}.jsonl", lines) for week, lines in weeks.items()}
+    if seal is not None:
+        parts = {name: seal.close(name, data) for name, data in parts.items()}
     header = {**_header(state), "parts": {n: git_blob_sha(d) for n, d in sorted(parts.items())}}
     files = {folder + name: data for name, data in parts.items()}
     files[folder + _HEADER] = (json.dumps(header, sort_keys=True) + "\n").encode("utf-8")
@@ -414,10 +418,12 @@ def read_cache(
     files: Mapping[str, str] | None,
     report_id: str,
     repository: str,
+    seal: Seal | None = None,
 ) -> tuple[RepoState | None, str]:
     """The cached state of ``repository`` and why it is (not) there, for the log.
 
-    ``files`` is the history branch's listing (path → blob sha), None when there is none.
+    ``files`` is the history branch's listing (path → blob sha), None when there is none;
+    ``seal`` opens sealed parts (collect/seal.py).
     """
     path = cache_path(report_id, repository)
     if files is None:
@@ -434,12 +440,21 @@ def read_cache(
         parts: dict[str, bytes] = {}
         if path.endswith("/" + _HEADER):
             parts = _read_parts(clients, home, files, path.rsplit("/", 1)[0] + "/", blob)
+            parts = {name: _opened(name, data, seal) for name, data in parts.items()}
         state = decode_state(blob + b"".join(parts.values()), repository)
         state.parts = parts
         return state, f"cache {path}"
-    except (CacheError, GithubException, HistoryError, QuotaExhaustedError) as exc:
+    except (CacheError, SealError, GithubException, HistoryError, QuotaExhaustedError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"
+
+
+def _opened(name: str, data: bytes, seal: Seal | None) -> bytes:
+    if seal is not None:
+        return seal.open(name, data)
+    if is_sealed(data):
+        raise SealError(f"part {name} is sealed, and this run has no pseudonym-salt to open it")
+    return data
 
 
 def _read_parts(

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from ghaction_metrics.collect.seal import Seal
 from ghaction_metrics.collect.sync import (
     RepoState,
     cache_files,
@@ -38,7 +39,9 @@ class NoShardRecordsError(RuntimeError):
     """The aggregate found no shard records on the history branch."""
 
 
-def shard_files(states: Mapping[str, RepoState], report_id: str) -> dict[str, bytes]:
+def shard_files(
+    states: Mapping[str, RepoState], report_id: str, seal: Seal | None = None
+) -> dict[str, bytes]:
     """The files a shard commits: the records of every repository in ``states``.
 
     The single mode keeps other private repositories' records off the branch; a shard cannot,
@@ -47,7 +50,7 @@ def shard_files(states: Mapping[str, RepoState], report_id: str) -> dict[str, by
     """
     files: dict[str, bytes] = {}
     for state in states.values():
-        files.update(cache_files(report_id, state))
+        files.update(cache_files(report_id, state, seal))
     return files
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ghaction_metrics.api.client import GitHubClients
+from ghaction_metrics.collect.seal import Seal
 from ghaction_metrics.collect.sync import cached_repositories, read_cache
 from ghaction_metrics.metrics.shards import ShardRecords
 from ghaction_metrics.metrics.trends import (
@@ -36,10 +37,14 @@ def load_history(clients: GitHubClients, repository: str, branch: str, report_id
 
 
 def read_shard_records(
-    clients: GitHubClients, home: str, files: Mapping[str, str] | None, report_id: str
+    clients: GitHubClients,
+    home: str,
+    files: Mapping[str, str] | None,
+    report_id: str,
+    seal: Seal | None = None,
 ) -> ShardRecords:
     """Every shard's records on the history branch listing ``files`` (path → blob sha)."""
     return {
-        name: read_cache(clients, home, files, report_id, name)
+        name: read_cache(clients, home, files, report_id, name, seal)
         for name in cached_repositories(files or {}, report_id)
     }
