@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -223,7 +223,10 @@ def run(
             ),
         )
         collection = outcome.collection
-        unmeasured = _nothing_measured(collection, outcome.states)
+        withheld = found_private
+        if withheld and (inputs.allow_private_data or _publisher_private(env, collection, clients)):
+            withheld = set()
+        unmeasured = _nothing_measured(collection, outcome.states, withheld)
         if unmeasured:
             return _fail(unmeasured, {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
         if inputs.mode == "shard":
@@ -327,14 +330,26 @@ def run(
     return 1 if problems else 0
 
 
-def _nothing_measured(collection: Collection, complete: Mapping[str, object]) -> str | None:
+def _nothing_measured(
+    collection: Collection, complete: Mapping[str, object], withheld: Set[str] = frozenset()
+) -> str | None:
     """Why no repository was measured, or None when one was.
 
     A repository counts when it was read whole, or cut short after some of its records were
     read: one cut before anything was read measured nothing, and a report of its zeros
     would pass for a quiet month.
     """
-    reasons = [f"{s.full_name}: {s.reason}" for s in collection.skipped]
+    # Private repositories stay unnamed where this repository's readers would see them.
+    reasons = [
+        f"{s.full_name}: {s.reason}"
+        for s in collection.skipped
+        if s.full_name.lower() not in withheld
+    ]
+    hidden = sum(1 for s in collection.skipped if s.full_name.lower() in withheld)
+    if hidden:
+        reasons.append(
+            f"{hidden} private {'repository' if hidden == 1 else 'repositories'} (names withheld)"
+        )
     for repo in collection.repositories:
         records = (
             repo.pull_requests, repo.deployments, repo.releases, repo.incidents, repo.commits,

@@ -274,3 +274,19 @@ def test_a_skipped_private_repository_is_not_named_in_what_is_published(tmp_path
         assert SECRET not in text.replace(f"::add-mask::{SECRET}", "")
     warnings = [line for line in done.run.stdout.splitlines() if line.startswith("::warning::")]
     assert any("private repositories were left out" in line for line in warnings)
+
+
+def test_when_nothing_is_measured_the_error_does_not_name_a_private_repository(
+    tmp_path: Path,
+) -> None:
+    dataset = generate_dataset(seed=3, now=NOW)
+
+    def lose_every_repository(server: EmulatorServer) -> None:
+        server.faults.arm("not_found", api="graphql", count=1000, body_contains=("pullsFirst",))
+
+    done = _run(dataset, tmp_path, {"repositories": "acme/*"}, arm=lose_every_repository)
+    assert done.run.returncode == 1
+    assert "No repository was measured" in done.run.summary
+    assert "acme/storefront" in done.run.summary  # public: named, with why
+    for text in done.texts:
+        assert SECRET not in text.replace(f"::add-mask::{SECRET}", "")
