@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,13 @@ from typing import TextIO
 
 from github import GithubException
 
-from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError, GraphQLError, connect
+from ghaction_metrics.api.client import (
+    GitHubClients,
+    GitHubUnreachableError,
+    GraphQLError,
+    connect,
+    github_message,
+)
 from ghaction_metrics.api.quota import QuotaExhaustedError, RetryPolicy
 from ghaction_metrics.collect.baselines import bounds, prune
 from ghaction_metrics.collect.expand import expand_repositories
@@ -151,6 +158,7 @@ def run(
     found_private: set[str] = set()  # private repositories collection met, lower case
     # Anonymous with a secret salt: the cache on the branch names nobody (collect/seal.py).
     seal = seal_for(inputs.per_person, inputs.pseudonym_salt)
+    publisher = _Publisher(env, clients)
     inputs = _without_writes_from_a_fork(inputs, env)
     window = inputs.window.resolve(now, inputs.timezone)
     log.info(
@@ -200,7 +208,7 @@ def run(
             return _fail(str(exc), {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
         cache: dict[str, bytes] = {}  # the shards own the records; nothing to rewrite
     else:
-        hide = _private_log_hider(inputs, env, clients, private_names)
+        hide = _private_log_hider(inputs, env, publisher, private_names)
 
         def met_private(name: str) -> None:
             found_private.add(name.lower())
@@ -224,14 +232,14 @@ def run(
         )
         collection = outcome.collection
         withheld = found_private
-        if withheld and (inputs.allow_private_data or _publisher_private(env, collection, clients)):
+        if withheld and (inputs.allow_private_data or publisher.private(collection)):
             withheld = set()
         unmeasured = _nothing_measured(collection, outcome.states, withheld)
         if unmeasured:
             return _fail(unmeasured, {"GITHUB_STEP_SUMMARY": str(env.step_summary or "")})
         if inputs.mode == "shard":
             states = outcome.states
-            if not inputs.allow_private_data and not _publisher_private(env, collection, clients):
+            if not inputs.allow_private_data and not publisher.private(collection):
                 # The same rule as for a report: the branch is as readable as the repository.
                 states = {name: s for name, s in states.items() if not s.info.private}
             files = shard_files(states, inputs.report_id, seal)
@@ -250,7 +258,7 @@ def run(
     try:
         allowed = publishable(
             collection,
-            _publisher_private(env, collection, clients),
+            publisher.private(collection),
             inputs.allow_private_data,
             found_private,
         )
@@ -348,7 +356,7 @@ def _nothing_measured(
     hidden = sum(1 for s in collection.skipped if s.full_name.lower() in withheld)
     if hidden:
         reasons.append(
-            f"{hidden} private {'repository' if hidden == 1 else 'repositories'} (names withheld)"
+            f"{counted(hidden, 'private repository', 'private repositories')} (names withheld)"
         )
     for repo in collection.repositories:
         records = (
@@ -453,33 +461,43 @@ def collection_plan(
     )
 
 
+class _Publisher:
+    """The publishing repository's visibility: from the collection when it is measured, else
+    asked of the API, once a run, and only when a private repository makes it matter."""
+
+    def __init__(self, env: RunnerEnv, clients: GitHubClients) -> None:
+        self._env = env
+        self._clients = clients
+        self._lock = threading.Lock()  # collection threads may ask at the same time
+        self._answer: bool | None = None
+
+    def private(self, collection: Collection | None = None) -> bool:
+        home = self._env.repository.lower()
+        for repo in collection.repositories if collection is not None else ():
+            if repo.info.full_name.lower() == home:
+                return repo.info.private
+        with self._lock:
+            if self._answer is None:
+                self._answer = is_private(self._clients, self._env.repository) is True
+            return self._answer
+
+
 def _private_log_hider(
-    inputs: Inputs, env: RunnerEnv, clients: GitHubClients, names: PrivateNames | None
+    inputs: Inputs, env: RunnerEnv, publisher: _Publisher, names: PrivateNames | None
 ) -> Callable[[str], None] | None:
     """What to do when collection meets a private repository: keep its lines out of the log
     unless this repository may show its data. Asks for the publisher's visibility only then,
     so runs over public repositories spend no request on it."""
     if names is None or inputs.allow_private_data:
         return None
-    publisher_private: list[bool] = []
 
     def hide(name: str) -> None:
         if name.lower() == env.repository.lower():
             return  # its own log: people who read it can read the repository
-        if not publisher_private:
-            publisher_private.append(is_private(clients, env.repository) is True)
-        if not publisher_private[0]:
+        if not publisher.private():
             names.add(name)
 
     return hide
-
-
-def _publisher_private(env: RunnerEnv, collection: Collection, clients: GitHubClients) -> bool:
-    """The publishing repository's visibility: from the collection if measured, else the API."""
-    for repo in collection.repositories:
-        if repo.info.full_name.lower() == env.repository.lower():
-            return repo.info.private
-    return is_private(clients, env.repository) is True
 
 
 class HistoryUnreadableError(RuntimeError):
@@ -489,8 +507,7 @@ class HistoryUnreadableError(RuntimeError):
 def _failure(exc: Exception) -> str:
     """What GitHub answered, for a message: the status and GitHub's words, or what failed."""
     if isinstance(exc, GithubException):
-        data = exc.data if isinstance(exc.data, dict) else {}
-        return f"HTTP {exc.status}: {data.get('message') or 'no message'}"
+        return f"HTTP {exc.status}: {github_message(exc) or 'no message'}"
     return str(exc) or type(exc).__name__
 
 

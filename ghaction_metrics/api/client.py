@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from github import GithubException
 from github.Requester import Requester
 
 from ghaction_metrics.api.quota import (
@@ -398,6 +399,14 @@ def _json(answer: Answer) -> dict[str, Any]:
 
 
 USER_AGENT = "ghaction-metrics"
+
+
+def github_message(exc: GithubException) -> str:
+    """GitHub's own words in an error answer (its JSON ``message``), or the raw body."""
+    data = exc.data
+    if isinstance(data, dict):
+        return str(data.get("message") or "")
+    return str(data or "")
 
 
 def repo_path(repository: str) -> str:

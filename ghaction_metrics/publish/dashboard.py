@@ -23,6 +23,7 @@ from ghaction_metrics.api.client import (
     GitHubClients,
     GitHubUnreachableError,
     GraphQLError,
+    github_message,
     repo_path,
 )
 from ghaction_metrics.collect import queries
@@ -88,10 +89,8 @@ def strip_markers(markdown: str) -> str:
 
 
 def _error_text(exc: GithubException) -> str:
-    data = exc.data
-    if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])
-    return f"HTTP {exc.status}"
+    text = github_message(exc) if isinstance(exc.data, dict) else ""
+    return text or f"HTTP {exc.status}"
 
 
 def _is_transient(exc: Exception) -> bool:

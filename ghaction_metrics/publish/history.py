@@ -20,7 +20,12 @@ from urllib.parse import quote
 
 from github import GithubException
 
-from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError, repo_path
+from ghaction_metrics.api.client import (
+    GitHubClients,
+    GitHubUnreachableError,
+    github_message,
+    repo_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +71,6 @@ def _check_path(path: str) -> None:
     parts = path.split("/")
     if not path or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"invalid file path {path!r}: use relative paths like 'a/b.json'")
-
-
-def _message(exc: GithubException) -> str:
-    data = exc.data
-    if isinstance(data, dict):
-        return str(data.get("message") or "")
-    return str(data or "")
 
 
 def _request(
@@ -220,7 +218,7 @@ def commit_files(
     except GithubException as exc:
         raise HistoryError(
             f"could not store the files for branch {branch} of {repository}: "
-            f"HTTP {exc.status} {_message(exc)}".rstrip()
+            f"HTTP {exc.status} {github_message(exc)}".rstrip()
         ) from exc
     except GitHubUnreachableError as exc:
         raise HistoryError(
@@ -241,7 +239,7 @@ def commit_files(
             pending = None
             result = _attempt(clients, repo, ref, head, entries, to_delete, message, attempt)
         except GithubException as exc:
-            text = _message(exc)
+            text = github_message(exc)
             if exc.status == 422 and (
                 "fast forward" in text.lower()
                 or "already exists" in text.lower()

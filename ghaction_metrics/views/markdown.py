@@ -116,17 +116,26 @@ _COMMIT_REF = re.compile(r"\bcommit:([0-9a-f]{7,40})\b")
 _NAMED_KEYS = ("tag ", "release ")
 
 
+def _pieces(text: object) -> list[tuple[str, bool]]:
+    """Evidence is a record's key ("pr:12", "owner/repo#5", "tag v1.2", ...) or keys joined by
+    " in "; each piece comes with whether it may hold references: a tag's or release's name is
+    text someone chose, never read for them."""
+    return [(piece, not piece.startswith(_NAMED_KEYS)) for piece in str(text).split(" in ")]
+
+
+def _short_commits(value: str, repository: str) -> str:
+    return _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", value)
+
+
 def readable_evidence(text: object, repository: str) -> str:
     """Evidence with the records' internal ids as readers know them: ``pr:12`` becomes
     ``owner/repo#12`` and ``commit:<oid>`` ``owner/repo@<short oid>``."""
-    value = str(text)
-    head, sep, tail = value.partition(" in ")
-    if sep:
-        return readable_evidence(head, repository) + sep + readable_evidence(tail, repository)
-    if value.startswith(_NAMED_KEYS):
-        return value
-    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", value)
-    return re.sub(r"\bpr:(\d+)\b", lambda m: f"{repository}#{m.group(1)}", value)
+
+    def readable(piece: str) -> str:
+        value = _short_commits(piece, repository)
+        return re.sub(r"\bpr:(\d+)\b", lambda m: f"{repository}#{m.group(1)}", value)
+
+    return " in ".join(readable(p) if parsed else p for p, parsed in _pieces(text))
 
 
 def no_backlink_url(server_url: str, repository: str, kind: str, number: int) -> str | None:
@@ -144,18 +153,14 @@ def no_backlink_url(server_url: str, repository: str, kind: str, number: int) ->
 
 
 def evidence(text: object, repository: str, server_url: str) -> str:
-    """Evidence text with its pull requests and issues linked without back-references.
+    """Evidence text with its pull requests and issues linked without back-references."""
+    return " in ".join(
+        _linked(p, repository, server_url) if parsed else md_text(p) for p, parsed in _pieces(text)
+    )
 
-    Evidence is a record's key ("pr:12", "owner/repo#5", "tag v1.2", ...) or "<key> in
-    <deployment key>"; a tag's name is text someone chose and is never read for references.
-    """
-    value = str(text)
-    head, sep, tail = value.partition(" in ")
-    if sep:
-        return evidence(head, repository, server_url) + sep + evidence(tail, repository, server_url)
-    if value.startswith(_NAMED_KEYS):
-        return md_text(value)
-    value = _COMMIT_REF.sub(lambda m: f"{repository}@{m.group(1)[:7]}", value)
+
+def _linked(piece: str, repository: str, server_url: str) -> str:
+    value = _short_commits(piece, repository)
     out: list[str] = []
     position = 0
     for match in _EVIDENCE_REF.finditer(value):
