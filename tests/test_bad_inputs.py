@@ -104,6 +104,23 @@ BAD: dict[str, list[tuple[str, str]]] = {
         ("1", "true or false"),
         ("sure", "true or false"),
     ],
+    "ai-authors": [
+        ("a@", "e-mails"),
+        ("<bot@example.com>", "e-mails"),
+        ("agent\x07", "Co-authored-by names"),
+        ("x" * 101, "100 characters"),
+    ],
+    "bug-labels": [(",", "at least one"), (", ,", "at least one"), (",\n,", "at least one")],
+    "copilot-metrics": [
+        ("acme/storefront", "organisation"),
+        ("-acme", "organisation"),
+        ("two words", "organisation"),
+    ],
+    "teams": [
+        ("/etc/teams.yml", "relative path"),
+        ("../teams.yml", "relative path"),
+        ("teams.json", ".yml"),
+    ],
 }
 CASES = [(name, value, fix) for name, values in BAD.items() for value, fix in values]
 # Values that are only bad together with another input.

@@ -54,6 +54,10 @@ def test_action_yml_defaults_parse_to_the_documented_values(tmp_path: Path) -> N
     assert inputs.per_person == "true"
     assert inputs.pseudonym_salt == ""
     assert inputs.incident_repository is None
+    assert inputs.ai_authors == ()
+    assert inputs.bug_labels == ("bug",)
+    assert inputs.copilot_metrics is None
+    assert inputs.teams is None
     assert "token" not in repr(inputs)
 
 
@@ -64,7 +68,8 @@ def test_every_declared_input_is_parsed() -> None:
         "hotfix-labels", "exclude-authors", "include-bots", "publish", "report-id",
         "history-branch", "issue-title", "alerts", "fail-on-alert", "backfill",
         "history-retention", "per-person", "pseudonym-salt", "incident-repository",
-        "max-wait", "mode", "allow-private-data", "api-url",
+        "max-wait", "mode", "allow-private-data", "api-url", "ai-authors", "bug-labels",
+        "copilot-metrics", "teams",
     }  # fmt: skip
     assert set(action_inputs()) == parsed
 

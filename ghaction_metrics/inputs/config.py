@@ -34,6 +34,10 @@ DEPLOYMENT_SOURCES = ("auto", "deployments", "releases", "merges")
 MODES = ("single", "shard", "aggregate")
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?:[A-Za-z0-9._-]{1,100}|\*)$")
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
+_ORGANISATION = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_EMAIL = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$")
+# A trailer name or login: letters, digits and the punctuation names carry, no markup.
+_AGENT_NAME = re.compile(r"^\w[\w .'()\[\]-]*$")
 _REPORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _BRANCH_BAD = re.compile(r"(^[/.-])|(\.\.)|([\x00-\x20~^:?*\[\\\x7f])|(/$)|(\.lock$)|(@\{)|(//)")
 
@@ -87,6 +91,12 @@ class Inputs:
     max_wait: timedelta = timedelta(minutes=10)  # longest wait for a rate-limit reset
     allow_private_data: bool = False  # publish private repositories' data where all can read
     mode: str = "single"  # single, shard or aggregate (MODES)
+    # Coding-agent identities named in ``ai-authors`` on top of the documented defaults
+    # (logins, commit e-mails or Co-authored-by names), as written.
+    ai_authors: tuple[str, ...] = ()
+    bug_labels: tuple[str, ...] = ("bug",)
+    copilot_metrics: str | None = None  # organisation whose Copilot usage reports to read
+    teams: str | None = None  # path of the teams file, relative to the workspace
 
     @staticmethod
     def from_environ(environ: Mapping[str, str], current_repository: str) -> Inputs:
@@ -142,6 +152,10 @@ class Inputs:
             max_wait=_max_wait(get("max-wait") or "10m"),
             allow_private_data=_boolean("allow-private-data", get("allow-private-data") or "false"),
             mode=_mode(get("mode") or "single", get("publish")),
+            ai_authors=_ai_authors(get("ai-authors")),
+            bug_labels=tuple(_nonempty("bug-labels", get, "bug")),
+            copilot_metrics=_organisation(get("copilot-metrics")),
+            teams=_teams_path(get("teams")),
         )
 
     def check_dates(self, now: datetime) -> None:
@@ -291,6 +305,52 @@ def _logins(value: str) -> frozenset[str]:
                 "exclude-authors", login, "use GitHub logins separated by commas or new lines"
             )
     return frozenset(normalize_login(login.lstrip("@")).lower() for login in logins)
+
+
+def _ai_authors(value: str) -> tuple[str, ...]:
+    identities = _split(value)
+    for identity in identities:
+        pattern = _EMAIL if "@" in identity else _AGENT_NAME
+        if len(identity) > 100 or not pattern.match(identity):
+            raise InputError(
+                "ai-authors",
+                identity,
+                "use coding-agent logins, commit e-mails or Co-authored-by names of at most "
+                "100 characters, separated by commas or new lines",
+            )
+    return tuple(identities)
+
+
+def _organisation(value: str) -> str | None:
+    if not value:
+        return None
+    if not _ORGANISATION.match(value):
+        raise InputError(
+            "copilot-metrics",
+            value,
+            "use the organisation's login (such as acme), or leave it empty",
+        )
+    return value
+
+
+def _teams_path(value: str) -> str | None:
+    """A path inside the workspace (the checked-out repository running the workflow)."""
+    if not value:
+        return None
+    parts = value.replace("\\", "/").split("/")
+    if (
+        value.startswith("/")
+        or ".." in parts
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+        or not value.lower().endswith((".yml", ".yaml"))
+    ):
+        raise InputError(
+            "teams",
+            value,
+            "use the relative path of a .yml or .yaml file in the repository running the "
+            "workflow, such as .github/teams.yml",
+        )
+    return value
 
 
 def _publish(value: str) -> frozenset[str]:
