@@ -28,7 +28,7 @@ from ghaction_metrics_dev.emulator.server import EmulatorServer
 # The tests share one module-scoped run; in parallel, one worker makes it for all of them.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 SNAPSHOT_SCHEMA = (
-    Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v1.schema.json"
+    Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v2.schema.json"
 )
 
 HEADLINE = {

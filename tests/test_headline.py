@@ -29,7 +29,7 @@ from ghaction_metrics.views.markdown import View, summary_markdown
 from ghaction_metrics_dev.dataset.truth import HeadlineTruth
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((ROOT / "ghaction_metrics/schemas/snapshot-v1.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "ghaction_metrics/schemas/snapshot-v2.schema.json").read_text())
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:

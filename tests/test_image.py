@@ -336,7 +336,7 @@ def test_the_context_holds_the_package_and_its_templates_and_no_development_code
     assert not [path for path in image.context if "__pycache__" in path or path.endswith(".pyc")]
     source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "ghaction_metrics").rglob("*.py")}
     assert source - {p for p in image.context if p.endswith(".py")} == set()
-    assert (image.action / "ghaction_metrics" / "schemas" / "snapshot-v1.schema.json").is_file()
+    assert (image.action / "ghaction_metrics" / "schemas" / "snapshot-v2.schema.json").is_file()
     assert list((image.action / "templates").iterdir())
 
 

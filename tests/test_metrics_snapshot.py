@@ -17,7 +17,7 @@ from ghaction_metrics.metrics.report import build_report, snapshot
 from ghaction_metrics.records import Collection
 from ghaction_metrics_dev.dataset.generate import generate_dataset
 
-SCHEMA = Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v1.schema.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v2.schema.json"
 NOW = datetime(2025, 6, 18, 15, 30, tzinfo=UTC)
 WINDOW = Window(datetime(2025, 5, 19, tzinfo=UTC), datetime(2025, 6, 18, tzinfo=UTC))
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import EmulatorFactory
 from sample_reports import NOW, WINDOW, sample_report
@@ -34,6 +36,11 @@ from ghaction_metrics_dev.emulator.server import EmulatorServer
 from ghaction_metrics_dev.emulator.state import TokenInfo
 from ghaction_metrics_dev.emulator.world import Commit, Repository, User, World
 
+V1_SCHEMA = json.loads(
+    (
+        Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v1.schema.json"
+    ).read_text(encoding="utf-8")
+)
 REPO = "acme/storefront"
 TOKEN = "ghs_trends"
 DOCUMENT = snapshot(sample_report(), "7", "1")
@@ -100,8 +107,20 @@ def test_malformed_snapshots_are_unreadable(document: object) -> None:
 
 
 def test_a_newer_schema_stops_with_a_clear_error() -> None:
-    with pytest.raises(NewerSnapshotError, match=r"schema version 2.*use that version"):
-        point_from_snapshot(dict(DOCUMENT, schema=2), "default/snapshots/x.json")
+    with pytest.raises(NewerSnapshotError, match=r"schema version 3.*use that version"):
+        point_from_snapshot(dict(DOCUMENT, schema=3), "default/snapshots/x.json")
+
+
+def test_a_version_1_snapshot_is_still_read() -> None:
+    # Version 2 only added sections; runs of earlier versions stay on the branch for ever.
+    older = {
+        key: value
+        for key, value in dict(DOCUMENT, schema=1).items()
+        if key in V1_SCHEMA["properties"]
+    }
+    jsonschema.validate(older, V1_SCHEMA)
+    point = point_from_snapshot(older)
+    assert point.merged_prs == point_from_snapshot(DOCUMENT).merged_prs
 
 
 def test_snapshot_names_and_backfill_suffix() -> None:

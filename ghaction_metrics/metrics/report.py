@@ -27,7 +27,7 @@ from ghaction_metrics.metrics.stats import Stat
 from ghaction_metrics.metrics.team import TeamMetrics, team_metrics
 from ghaction_metrics.records import Collection, SkippedRepository
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -455,7 +455,7 @@ def _comparison(comparison: Comparison | None) -> dict[str, Any] | None:
 
 
 def snapshot(report: Report, run_id: str, run_attempt: str) -> dict[str, Any]:
-    """The JSON document committed to the history branch (see schemas/snapshot-v1.schema.json)."""
+    """The JSON document committed to the history branch (see schemas/snapshot-v2.schema.json)."""
     return {
         "schema": SCHEMA_VERSION,
         "report_id": report.report_id,
