@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from workflow_expressions import condition, interpolate
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -27,7 +28,12 @@ def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_the_expected_workflows_exist() -> None:
     names = {path.name for path in WORKFLOWS}
-    assert {"ci.yml", "release.yml", "metrics.yml", "metrics-scale-out.yml"} <= names
+    assert {
+        "ci.yml",
+        "release.yml",
+        "metrics.yml",
+        "metrics-scale-out.yml",
+    } <= names
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -168,3 +174,56 @@ def test_a_release_moves_its_major_tag(
     assert calls[0].startswith(f"api --paginate repos/octo/metrics/git/matching-refs/tags/{major}.")
     writes = [call for call in calls if "--method" in call]
     assert writes == ([write] if write else [])
+
+
+# -- the examples' conditions, evaluated as the runner does (tests/workflow_expressions.py) --
+
+REPOSITORY = {"full_name": "octo/app", "default_branch": "main"}
+
+
+def _github(event_name: str, event: dict[str, Any], ref: str = "") -> dict[str, Any]:
+    return {
+        "event_name": event_name,
+        "event": event,
+        "ref": ref,
+        "repository": "octo/app",
+        "server_url": "https://github.com",
+        "run_id": "42",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "github", "publishes"),
+    [
+        ("metrics.yml", _github("schedule", {"schedule": "17 6 * * 1"}, "refs/heads/main"), True),
+        (
+            "metrics.yml",
+            _github("workflow_dispatch", {"repository": REPOSITORY}, "refs/heads/main"),
+            True,
+        ),
+        (
+            "metrics.yml",
+            _github("workflow_dispatch", {"repository": REPOSITORY}, "refs/heads/try"),
+            False,
+        ),
+    ],
+    ids=[
+        "metrics.yml on schedule",
+        "metrics.yml dispatched on main",
+        "metrics.yml dispatched on a branch",
+    ],
+)
+def test_the_scheduled_examples_publish_everything_only_from_the_default_branch(
+    name: str, github: dict[str, Any], publishes: bool
+) -> None:
+    """A scheduled run's event has no repository, so no default_branch: schedules run on the
+    default branch, and must publish the history there."""
+    steps = [
+        s for s in _steps(_load(ROOT / ".github" / "workflows" / name)) if s.get("uses") == "./"
+    ]
+    ran = [s for s in steps if condition(s.get("if"), {"github": github})]
+    assert len(ran) == 1
+    publish = ran[0]["with"].get("publish", "summary,issue,history")
+    publish = interpolate(publish, {"github": github})
+    assert (publish == "summary,issue,history") is publishes
+    assert publish in ("summary,issue,history", "summary")
