@@ -3,8 +3,10 @@ job asks, a concurrency group, and zizmor finds nothing (offline)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ def test_the_expected_workflows_exist() -> None:
         "release.yml",
         "metrics.yml",
         "metrics-scale-out.yml",
+        "metrics-slack.yml",
+        "metrics-live.yml",
     } <= names
 
 
@@ -102,7 +106,7 @@ def test_zizmor_finds_nothing() -> None:
 
 
 def test_the_examples_say_how_to_use_them_from_another_repository() -> None:
-    for name in ("metrics.yml", "metrics-scale-out.yml"):
+    for name in ("metrics.yml", "metrics-scale-out.yml", "metrics-slack.yml", "metrics-live.yml"):
         text = (ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8")
         header = text.split("\nname:", 1)[0]
         assert "uses: ghaction-metrics/ghaction-metrics@" in " ".join(header.split()), name
@@ -192,6 +196,108 @@ def _github(event_name: str, event: dict[str, Any], ref: str = "") -> dict[str, 
     }
 
 
+def _pull_request(merged: bool, base: str = "main", head: str = "octo/app") -> dict[str, Any]:
+    return {
+        "action": "closed",
+        "pull_request": {
+            "merged": merged,
+            "base": {"ref": base},
+            "head": {"repo": {"full_name": head}},
+        },
+        "repository": REPOSITORY,
+    }
+
+
+def _deployment(state: str, environment: str = "production", ref: str = "main") -> dict[str, Any]:
+    return {
+        "deployment_status": {"state": state},
+        "deployment": {"environment": environment, "ref": ref},
+        "repository": REPOSITORY,
+    }
+
+
+LIVE_EVENTS = [
+    ("deployment_status", _deployment("success"), True),
+    ("deployment_status", _deployment("success", environment="Production"), True),
+    ("deployment_status", _deployment("failure"), False),
+    ("deployment_status", _deployment("in_progress"), False),
+    ("deployment_status", _deployment("inactive"), False),
+    ("deployment_status", _deployment("success", environment="staging"), False),
+    ("deployment_status", _deployment("success", ref="feature/x"), False),
+    ("pull_request", _pull_request(merged=True), True),
+    ("pull_request", _pull_request(merged=False), False),
+    ("pull_request", _pull_request(merged=True, base="release/1.x"), False),
+    ("pull_request", _pull_request(merged=True, head="someone/app-fork"), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("event_name", "event", "runs"),
+    LIVE_EVENTS,
+    ids=[
+        "deployment succeeded",
+        "environment name in another case",
+        "deployment failed",
+        "deployment in progress",
+        "deployment made inactive",
+        "staging deployment",
+        "deployment of another branch",
+        "pull request merged",
+        "pull request closed unmerged",
+        "merged into another branch",
+        "merged from a fork",
+    ],
+)
+def test_the_live_workflow_runs_on_what_changes_the_figures(
+    event_name: str, event: dict[str, Any], runs: bool
+) -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "metrics-live.yml")
+    job = workflow["jobs"]["metrics"]
+    assert condition(job["if"], {"github": _github(event_name, event)}) is runs
+
+
+def test_the_live_workflow_is_debounced_least_privileged_and_incremental() -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "metrics-live.yml")
+    triggers = yaml.safe_load((ROOT / ".github" / "workflows" / "metrics-live.yml").read_text())
+    # YAML 1.1 reads the key "on" as true.
+    assert triggers[True] == {"deployment_status": None, "pull_request": {"types": ["closed"]}}
+    contexts = {"github": _github("", {})}
+    group = interpolate(workflow["concurrency"]["group"], contexts)
+    scheduled = _load(ROOT / ".github" / "workflows" / "metrics.yml")["concurrency"]["group"]
+    # One group per report, apart from the scheduled run's, which a merge must never cancel.
+    assert group == "metrics-live-octo/app-default"
+    assert group != interpolate(scheduled, contexts)
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    job = workflow["jobs"]["metrics"]
+    (action,) = [step for step in job["steps"] if step.get("uses") == "./"]
+    # No history of its own: the scheduled run keeps the branch and the cache it starts from.
+    assert action["with"]["publish"] == "summary,issue"
+    assert job["permissions"] == {
+        "contents": "read",
+        "issues": "write",
+        "pull-requests": "read",
+        "deployments": "read",
+        "actions": "read",
+    }
+
+
+def test_the_live_window_ends_today(tmp_path: Path) -> None:
+    """The window step's script, run as the runner would: 30 days with today included."""
+    job = _load(ROOT / ".github" / "workflows" / "metrics-live.yml")["jobs"]["metrics"]
+    (step,) = [s for s in job["steps"] if s.get("id") == "window"]
+    output = tmp_path / "output"
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output), **step["env"]}
+    subprocess.run(["bash", "-e", "-c", step["run"]], env=env, check=True, timeout=30)
+    key, value = output.read_text(encoding="utf-8").strip().split("=", 1)
+    first, last = (date.fromisoformat(day) for day in value.split(".."))
+    today = datetime.now(UTC).date()
+    assert key == "window"
+    assert last in (today, today + timedelta(days=1))  # the test may straddle midnight
+    assert (last - first).days == 29
+    (action,) = [s for s in job["steps"] if s.get("uses") == "./"]
+    assert action["with"]["window"] == "${{ steps.window.outputs.window }}"
+
+
 @pytest.mark.parametrize(
     ("name", "github", "publishes"),
     [
@@ -206,11 +312,23 @@ def _github(event_name: str, event: dict[str, Any], ref: str = "") -> dict[str, 
             _github("workflow_dispatch", {"repository": REPOSITORY}, "refs/heads/try"),
             False,
         ),
+        (
+            "metrics-slack.yml",
+            _github("schedule", {"schedule": "17 6 * * 1"}, "refs/heads/main"),
+            True,
+        ),
+        (
+            "metrics-slack.yml",
+            _github("workflow_dispatch", {"repository": REPOSITORY}, "refs/heads/try"),
+            False,
+        ),
     ],
     ids=[
         "metrics.yml on schedule",
         "metrics.yml dispatched on main",
         "metrics.yml dispatched on a branch",
+        "metrics-slack.yml on schedule",
+        "metrics-slack.yml dispatched on a branch",
     ],
 )
 def test_the_scheduled_examples_publish_everything_only_from_the_default_branch(
@@ -227,3 +345,91 @@ def test_the_scheduled_examples_publish_everything_only_from_the_default_branch(
     publish = interpolate(publish, {"github": github})
     assert (publish == "summary,issue,history") is publishes
     assert publish in ("summary,issue,history", "summary")
+
+
+def _slack_job() -> dict[str, Any]:
+    job: dict[str, Any] = _load(ROOT / ".github" / "workflows" / "metrics-slack.yml")["jobs"][
+        "slack"
+    ]
+    return job
+
+
+@pytest.mark.parametrize(
+    ("alerts", "status", "posts"),
+    [
+        ("[]", "success", False),
+        ("", "failure", False),  # the action failed before it set its outputs
+        ('[{"rule": "merged-prs < 5"}]', "success", True),
+        ('[{"rule": "merged-prs < 5"}]', "failure", True),  # fail-on-alert: true
+        ('[{"rule": "merged-prs < 5"}]', "cancelled", False),
+    ],
+    ids=["none fired", "no output", "one fired", "fired and failed the step", "cancelled"],
+)
+def test_slack_is_told_only_when_an_alert_fired(alerts: str, status: str, posts: bool) -> None:
+    job = _slack_job()
+    assert job["needs"] == "metrics"
+    contexts = {"needs": {"metrics": {"outputs": {"alerts": alerts}}}, "github": _github("", {})}
+    assert condition(job["if"], contexts, status=status) is posts
+
+
+def test_the_slack_step_is_the_official_action_pinned_and_gets_only_the_webhook() -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "metrics-slack.yml")
+    job = workflow["jobs"]["slack"]
+    assert job["permissions"] == {}
+    (post,) = [s for s in job["steps"] if "uses" in s]
+    assert post["uses"].startswith("slackapi/slack-github-action@")
+    text = (ROOT / ".github" / "workflows" / "metrics-slack.yml").read_text(encoding="utf-8")
+    assert re.search(r"slackapi/slack-github-action@[0-9a-f]{40} # v\d+\.\d+\.\d+\n", text)
+    assert post["with"]["webhook"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
+    assert post["with"]["webhook-type"] == "incoming-webhook"
+    metrics = workflow["jobs"]["metrics"]
+    assert metrics["outputs"]["alerts"] == "${{ steps.metrics.outputs.alerts }}"
+    assert any(s.get("id") == "metrics" and s.get("uses") == "./" for s in metrics["steps"])
+    # The webhook reaches only the job that posts.
+    assert "SLACK" not in yaml.safe_dump(metrics)
+
+
+def test_the_slack_message_says_what_fired_with_slack_markup_escaped(tmp_path: Path) -> None:
+    """The message step's script, run as the runner would, on an alerts output."""
+    job = _slack_job()
+    (build,) = [s for s in job["steps"] if "run" in s]
+    assert "${{" not in build["run"]  # values come through the environment only
+    alerts = [
+        {
+            "rule": "lead-time-hours > 72",
+            "metric": "lead-time-hours",
+            "value": 80.5,
+            "previous": None,
+            "message": "lead-time-hours is 80.5 (lead-time-hours > 72)",
+        },
+        {
+            "rule": "cycle-time-hours increases 25%",
+            "metric": "cycle-time-hours",
+            "value": 30.0,
+            "previous": 20.0,
+            "message": "cycle-time-hours increased 50%: 20 → 30 "
+            "(cycle-time-hours increases 25%) <!channel> & $(id)",
+        },
+    ]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "RUNNER_TEMP": str(tmp_path),
+        "ALERTS": json.dumps(alerts, ensure_ascii=False),
+        "RUN_URL": "https://github.com/octo/app/actions/runs/42",
+        "REPOSITORY": "octo/app",
+    }
+    subprocess.run(["bash", "-e", "-c", build["run"]], env=env, check=True, timeout=30)
+    message = json.loads((tmp_path / "slack-message.json").read_text(encoding="utf-8"))
+    assert message["text"] == "Engineering metrics of octo/app: 2 alert(s) fired"
+    section, context = message["blocks"]
+    assert section["text"]["text"] == (
+        "*Engineering metrics of octo/app*: 2 alert(s) fired\n"
+        "• lead-time-hours is 80.5 (lead-time-hours &gt; 72)\n"
+        "• cycle-time-hours increased 50%: 20 → 30 (cycle-time-hours increases 25%) "
+        "&lt;!channel&gt; &amp; $(id)"
+    )
+    assert context["elements"][0]["text"] == (
+        "<https://github.com/octo/app/actions/runs/42|The run and its summary>"
+    )
+    post = next(s for s in job["steps"] if "uses" in s)
+    assert post["with"]["payload-file-path"] == "${{ runner.temp }}/slack-message.json"
