@@ -1,0 +1,289 @@
+"""The cost of a live update: the action run on a deployment or a merge, warm, against cold.
+
+    .venv/bin/python benchmarks/incremental.py [--per-request 0.05] [--per-node 0.001] [--quick]
+
+What ``.github/workflows/metrics-live.yml`` does, against the emulator serving the demo
+organisation's busiest repository (``acme/storefront``: about 700 pull requests and 740
+deployments over a year) with a latency model like GitHub's (as ``benchmarks/collect.py``:
+a fixed cost per request plus one per node returned). The live workflow measures its own
+repository over the last 30 days with today so far included, and publishes the job summary
+and the dashboard issue; the scheduled workflow (metrics.yml, here run daily at its cron
+time) keeps the history branch and with it the collection cache the live runs start from.
+On the day of the demo's last production deployment, in this order:
+
+  (a) a live run with no cache on the branch (what every live run would cost without one),
+  (s) the scheduled run at 06:17, which writes the history branch and the cache,
+  (b) a live run a minute after that production deployment succeeds (deployment_status),
+  (c) a live run a minute after a pull request is merged into main (pull_request: closed).
+
+The world is shown to the emulator as it stood at each run's time (each run sees what
+happened since the previous one). Requests are counted by the emulator: collection requests
+are those made while collecting plus the history-branch listing that finds the cache;
+everything else is publishing. GraphQL points are the whole run's. ``--quick`` drops the
+latency model (for a test that the benchmark runs; its times mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import io
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from history_growth import _renumber_written_issues, show_as_of  # noqa: E402
+
+from ghaction_metrics import action  # noqa: E402
+from ghaction_metrics.collect.parallel import collect as original_collect  # noqa: E402
+from ghaction_metrics_dev.dataset.generate import generate_dataset  # noqa: E402
+from ghaction_metrics_dev.emulator.harness import (  # noqa: E402
+    parse_output_file,
+    runner_environment,
+    workflow_tokens,
+)
+from ghaction_metrics_dev.emulator.server import EmulatorServer, Latency, RequestRecord  # noqa: E402
+from ghaction_metrics_dev.emulator.world import Repository  # noqa: E402
+
+END = datetime(2026, 6, 30, 6, 0, tzinfo=UTC)
+SCHEDULE = timedelta(hours=6, minutes=17)  # metrics.yml's cron time of day
+LIVE = {"publish": "summary,issue"}  # metrics-live.yml's inputs besides the window
+
+
+@dataclass(frozen=True)
+class Event:
+    label: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Measured:
+    label: str
+    at: datetime
+    collection_requests: int
+    publishing_requests: int
+    graphql_points: int
+    collection_seconds: float
+    run_seconds: float
+    outputs: dict[str, str]
+
+
+def live_window(at: datetime) -> str:
+    """The live workflow's window: the last 30 days, today so far included (UTC)."""
+    today = at.date()
+    return f"{(today - timedelta(days=29)).isoformat()}..{today.isoformat()}"
+
+
+def events(repo: Repository) -> tuple[datetime, list[Event]]:
+    """The scheduled run's time and the two events after it, on the day of the last
+    production deployment: that deployment's success and a merge into the default branch."""
+    successes = [
+        status.created_at
+        for deployment in repo.deployments
+        if deployment.environment == "production"
+        for status in deployment.statuses
+        if status.state == "success"
+    ]
+    deployed = max(at for at in successes if at <= END)
+    scheduled = datetime.combine(deployed.date(), datetime.min.time(), UTC) + SCHEDULE
+    merges = sorted(
+        pull.merged_at
+        for pull in repo.pull_requests
+        if pull.merged_at is not None
+        and pull.base_ref == repo.default_branch
+        and scheduled < pull.merged_at <= END
+        and pull.merged_at != deployed
+    )
+    if not merges:
+        raise SystemExit(f"no merge into {repo.default_branch} after {scheduled}: pick a seed")
+    # The merge nearest after the deployment, else the last one before it.
+    merged = next((at for at in merges if at > deployed), merges[-1])
+    found = [
+        Event("production deployment succeeded", deployed),
+        Event(f"pull request merged into {repo.default_branch}", merged),
+    ]
+    return scheduled, sorted(found, key=lambda e: e.at)
+
+
+def _classify(records: list[RequestRecord], marks: dict[str, float]) -> tuple[int, int, int]:
+    """(collection requests, publishing requests, GraphQL points) of one run."""
+    start, end = marks["start"], marks["end"]
+    collecting = [r for r in records if start <= r.at <= end]
+    # The history-branch listing before collection is what finds the cache.
+    listing = [
+        r
+        for r in records
+        if r.at < start and r.method == "GET" and ("/git/ref/" in r.path or "/git/trees/" in r.path)
+    ]
+    collection = len(collecting) + len(listing)
+    points = sum(r.graphql_cost or 0 for r in records)
+    return collection, len(records) - collection, points
+
+
+def run_all(latency: Latency, seed: int) -> list[Measured]:
+    dataset = generate_dataset(seed=seed, now=END)
+    full = copy.deepcopy(dataset.world)
+    live = dataset.world
+    home = dataset.home_repository
+    scheduled, found = events(full.repositories[home])
+    plan: list[tuple[str, datetime, dict[str, str]]] = [
+        ("(a) live run, no cache", scheduled - timedelta(minutes=7), LIVE),
+        ("(s) scheduled run, writes the cache", scheduled, {}),
+    ]
+    for letter, event in zip("bc", found, strict=True):
+        plan.append((f"({letter}) live run: {event.label}", event.at + timedelta(minutes=1), LIVE))
+    results: list[Measured] = []
+    with (
+        EmulatorServer(live, workflow_tokens(dataset.workflow_login), latency=latency) as server,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        for number, (label, at, inputs) in enumerate(plan):
+            with server.lock:
+                show_as_of(live, full, at)
+                server.clock = _seconds(at)
+                seen = len(server.requests)
+            overrides = dict(inputs)
+            if inputs is LIVE:
+                overrides["window"] = live_window(at)
+            env = runner_environment(
+                api_url=server.api_url,
+                graphql_url=server.graphql_url,
+                server_url=server.url,
+                repository=home,
+                workspace=Path(folder) / f"run{number}" / "workspace",
+                run_id=str(7000 + number),
+                overrides=overrides,
+                event_name="schedule" if inputs is not LIVE else "deployment_status",
+            )
+            marks: dict[str, float] = {}
+
+            def timed(*args: Any, marks: dict[str, float] = marks, **kwargs: Any) -> Any:
+                marks["start"] = time.time()
+                try:
+                    return original_collect(*args, **kwargs)
+                finally:
+                    marks["end"] = time.time()
+
+            began = time.time()
+            # action.py calls collect() by the name it imported: wrap it there to time it.
+            with (
+                mock.patch.object(action, "collect", timed),
+                contextlib.redirect_stdout(io.StringIO()),
+            ):
+                code = action.main(env, io.StringIO(), clock=_clock(at), mask=False)
+            finished = time.time()
+            if code != 0:
+                raise SystemExit(f"{label}: the action exited {code}")
+            with server.lock:
+                _renumber_written_issues(live, full)
+                sent = server.requests[seen:]
+            collection, publishing, points = _classify(sent, marks)
+            outputs = parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
+            results.append(
+                Measured(
+                    label,
+                    at,
+                    collection,
+                    publishing,
+                    points,
+                    marks["end"] - marks["start"],
+                    finished - began,
+                    outputs,
+                )
+            )
+    return results
+
+
+def _clock(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
+
+
+def _seconds(at: datetime) -> Callable[[], float]:
+    return lambda: at.timestamp()
+
+
+def _deployments(measured: Measured) -> int:
+    """Deployments in the window, from the deployment-frequency output (per day, 30 days)."""
+    return round(float(measured.outputs["deployment-frequency"] or 0) * 30)
+
+
+def report(results: list[Measured], latency: Latency) -> str:
+    lines = [
+        f"Latency model: {latency.per_request * 1000:g} ms per request + "
+        f"{latency.per_node * 1000:g} ms per node returned; acme/storefront; live window: "
+        "the last 30 days, today so far included",
+    ]
+    columns = ("time", "collect req", "publish req", "GraphQL pts", "collect s", "run s")
+    header = f"{'run':<52} " + " ".join(f"{c:>11}" for c in columns)
+    lines += [header, "-" * len(header)]
+    for m in results:
+        lines.append(
+            f"{m.label:<52} {m.at.strftime('%H:%M'):>11} {m.collection_requests:>11} "
+            f"{m.publishing_requests:>11} {m.graphql_points:>11} {m.collection_seconds:>11.1f} "
+            f"{m.run_seconds:>11.1f}"
+        )
+    lines.append("What each run reported (the events must show):")
+    for m in results:
+        lines.append(
+            f"  {m.label}: {_deployments(m)} deployments, {m.outputs['merged-prs']} merged pull "
+            f"requests in the window"
+        )
+    cold = results[0]
+    for warm in results[2:]:
+        lines.append(
+            f"{warm.label.split(')')[0]}) against (a): "
+            f"{warm.collection_requests}/{cold.collection_requests} collection requests, "
+            f"{warm.graphql_points}/{cold.graphql_points} GraphQL points, "
+            f"{warm.run_seconds / max(cold.run_seconds, 1e-9):.2f}x the run's wall time"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def check(results: list[Measured]) -> list[str]:
+    """What the live runs must show: each event in the figures, the cache used."""
+    problems = []
+    scheduled, *live_runs = results[1:]
+    previous = scheduled
+    for m in live_runs:
+        moved = (_deployments(m), int(m.outputs["merged-prs"])) != (
+            _deployments(previous),
+            int(previous.outputs["merged-prs"]),
+        )
+        if not moved:
+            problems.append(f"{m.label}: the figures did not move")
+        if m.graphql_points >= results[0].graphql_points:
+            problems.append(f"{m.label}: no fewer GraphQL points than the run without a cache")
+        previous = m
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--per-request", type=float, default=0.05, help="seconds per request")
+    parser.add_argument("--per-node", type=float, default=0.001, help="seconds per node returned")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the demo data")
+    parser.add_argument("--quick", action="store_true", help="no latency model (for a test)")
+    args = parser.parse_args()
+    latency = (
+        Latency() if args.quick else Latency(per_request=args.per_request, per_node=args.per_node)
+    )
+    results = run_all(latency, args.seed)
+    sys.stdout.write(report(results, latency))
+    problems = check(results)
+    for problem in problems:
+        sys.stdout.write(f"PROBLEM: {problem}\n")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
