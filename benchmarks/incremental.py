@@ -42,7 +42,7 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from history_growth import _renumber_written_issues, show_as_of  # noqa: E402
+from history_growth import _renumber_written_issues, reachable, show_as_of  # noqa: E402
 
 from ghaction_metrics import action  # noqa: E402
 from ghaction_metrics.collect.parallel import collect as original_collect  # noqa: E402
@@ -57,7 +57,8 @@ from ghaction_metrics_dev.emulator.world import Repository  # noqa: E402
 
 END = datetime(2026, 6, 30, 6, 0, tzinfo=UTC)
 SCHEDULE = timedelta(hours=6, minutes=17)  # metrics.yml's cron time of day
-LIVE = {"publish": "summary,issue"}  # metrics-live.yml's inputs besides the window
+LIVE = "summary,issue"  # metrics-live.yml's publish input
+BRANCH = "metrics"
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,13 @@ class Measured:
     label: str
     at: datetime
     collection_requests: int
+    collection_queries: int  # of them GraphQL queries; the others read the branch
+    collection_points: int
     publishing_requests: int
     graphql_points: int
     collection_seconds: float
     run_seconds: float
+    branch_bytes: int  # git objects the run added to the history branch, stored size
     outputs: dict[str, str]
 
 
@@ -115,8 +119,11 @@ def events(repo: Repository) -> tuple[datetime, list[Event]]:
     return scheduled, sorted(found, key=lambda e: e.at)
 
 
-def _classify(records: list[RequestRecord], marks: dict[str, float]) -> tuple[int, int, int]:
-    """(collection requests, publishing requests, GraphQL points) of one run."""
+def _classify(
+    records: list[RequestRecord], marks: dict[str, float]
+) -> tuple[int, int, int, int, int]:
+    """(collection requests, of them GraphQL, their points, publishing requests, GraphQL
+    points) of one run."""
     start, end = marks["start"], marks["end"]
     collecting = [r for r in records if start <= r.at <= end]
     # The history-branch listing before collection is what finds the cache.
@@ -126,34 +133,40 @@ def _classify(records: list[RequestRecord], marks: dict[str, float]) -> tuple[in
         if r.at < start and r.method == "GET" and ("/git/ref/" in r.path or "/git/trees/" in r.path)
     ]
     collection = len(collecting) + len(listing)
+    queries = sum(1 for r in collecting if r.kind == "graphql")
+    collecting_points = sum(r.graphql_cost or 0 for r in collecting)
     points = sum(r.graphql_cost or 0 for r in records)
-    return collection, len(records) - collection, points
+    return collection, queries, collecting_points, len(records) - collection, points
 
 
-def run_all(latency: Latency, seed: int) -> list[Measured]:
+def run_all(latency: Latency, seed: int, live_publish: str = LIVE) -> list[Measured]:
     dataset = generate_dataset(seed=seed, now=END)
     full = copy.deepcopy(dataset.world)
     live = dataset.world
     home = dataset.home_repository
     scheduled, found = events(full.repositories[home])
+    live_inputs = {"publish": live_publish}
     plan: list[tuple[str, datetime, dict[str, str]]] = [
-        ("(a) live run, no cache", scheduled - timedelta(minutes=7), LIVE),
+        ("(a) live run, no cache", scheduled - timedelta(minutes=7), live_inputs),
         ("(s) scheduled run, writes the cache", scheduled, {}),
     ]
     for letter, event in zip("bc", found, strict=True):
-        plan.append((f"({letter}) live run: {event.label}", event.at + timedelta(minutes=1), LIVE))
+        at = event.at + timedelta(minutes=1)
+        plan.append((f"({letter}) live run: {event.label}", at, live_inputs))
     results: list[Measured] = []
     with (
         EmulatorServer(live, workflow_tokens(dataset.workflow_login), latency=latency) as server,
         tempfile.TemporaryDirectory() as folder,
     ):
+        repo = live.repositories[home]
         for number, (label, at, inputs) in enumerate(plan):
             with server.lock:
                 show_as_of(live, full, at)
                 server.clock = _seconds(at)
                 seen = len(server.requests)
+                before = repo.refs.get(f"heads/{BRANCH}")
             overrides = dict(inputs)
-            if inputs is LIVE:
+            if inputs is live_inputs:
                 overrides["window"] = live_window(at)
             env = runner_environment(
                 api_url=server.api_url,
@@ -163,7 +176,7 @@ def run_all(latency: Latency, seed: int) -> list[Measured]:
                 workspace=Path(folder) / f"run{number}" / "workspace",
                 run_id=str(7000 + number),
                 overrides=overrides,
-                event_name="schedule" if inputs is not LIVE else "deployment_status",
+                event_name="deployment_status" if inputs is live_inputs else "schedule",
             )
             marks: dict[str, float] = {}
 
@@ -187,17 +200,23 @@ def run_all(latency: Latency, seed: int) -> list[Measured]:
             with server.lock:
                 _renumber_written_issues(live, full)
                 sent = server.requests[seen:]
-            collection, publishing, points = _classify(sent, marks)
+                old = reachable(repo, [before])
+                added = reachable(repo, [repo.refs.get(f"heads/{BRANCH}")])
+                branch_bytes = sum(v for k, v in added.items() if k not in old)
+            collection, queries, queries_points, publishing, points = _classify(sent, marks)
             outputs = parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
             results.append(
                 Measured(
                     label,
                     at,
                     collection,
+                    queries,
+                    queries_points,
                     publishing,
                     points,
                     marks["end"] - marks["start"],
                     finished - began,
+                    branch_bytes,
                     outputs,
                 )
             )
@@ -217,20 +236,28 @@ def _deployments(measured: Measured) -> int:
     return round(float(measured.outputs["deployment-frequency"] or 0) * 30)
 
 
-def report(results: list[Measured], latency: Latency) -> str:
+def report(results: list[Measured], latency: Latency, live_publish: str = LIVE) -> str:
     lines = [
         f"Latency model: {latency.per_request * 1000:g} ms per request + "
-        f"{latency.per_node * 1000:g} ms per node returned; acme/storefront; live window: "
-        "the last 30 days, today so far included",
+        f"{latency.per_node * 1000:g} ms per node returned; acme/storefront; live runs: "
+        f"the last 30 days, today so far included, publish {live_publish}",
     ]
-    columns = ("time", "collect req", "publish req", "GraphQL pts", "collect s", "run s")
+    columns = (
+        "time", "collect req", "publish req", "GraphQL pts", "collect s", "run s", "branch KB",
+    )  # fmt: skip
     header = f"{'run':<52} " + " ".join(f"{c:>11}" for c in columns)
     lines += [header, "-" * len(header)]
     for m in results:
         lines.append(
             f"{m.label:<52} {m.at.strftime('%H:%M'):>11} {m.collection_requests:>11} "
             f"{m.publishing_requests:>11} {m.graphql_points:>11} {m.collection_seconds:>11.1f} "
-            f"{m.run_seconds:>11.1f}"
+            f"{m.run_seconds:>11.1f} {m.branch_bytes / 1000:>11.1f}"
+        )
+    lines.append("Collection requests: GraphQL queries (their points) + history branch reads:")
+    for m in results:
+        lines.append(
+            f"  {m.label}: {m.collection_queries} ({m.collection_points} points) + "
+            f"{m.collection_requests - m.collection_queries}"
         )
     lines.append("What each run reported (the events must show):")
     for m in results:
@@ -273,12 +300,15 @@ def main() -> int:
     parser.add_argument("--per-node", type=float, default=0.001, help="seconds per node returned")
     parser.add_argument("--seed", type=int, default=7, help="seed of the demo data")
     parser.add_argument("--quick", action="store_true", help="no latency model (for a test)")
+    parser.add_argument(
+        "--live-publish", default=LIVE, help="the live runs' publish input (metrics-live.yml's)"
+    )
     args = parser.parse_args()
     latency = (
         Latency() if args.quick else Latency(per_request=args.per_request, per_node=args.per_node)
     )
-    results = run_all(latency, args.seed)
-    sys.stdout.write(report(results, latency))
+    results = run_all(latency, args.seed, args.live_publish)
+    sys.stdout.write(report(results, latency, args.live_publish))
     problems = check(results)
     for problem in problems:
         sys.stdout.write(f"PROBLEM: {problem}\n")

@@ -25,6 +25,7 @@ def test_the_incremental_benchmark_prints_the_live_runs_against_the_cold_one() -
     header = next(line for line in lines if line.startswith("run "))
     assert header.split()[1:] == [
         "time", "collect", "req", "publish", "req", "GraphQL", "pts", "collect", "s", "run", "s",
+        "branch", "KB",
     ]  # fmt: skip
     rows = {
         line.split(")")[0] + ")": line
@@ -35,9 +36,11 @@ def test_the_incremental_benchmark_prints_the_live_runs_against_the_cold_one() -
     assert "production deployment succeeded" in rows["(b)"] + rows["(c)"]
     assert "pull request merged into main" in rows["(b)"] + rows["(c)"]
     for row in rows.values():
-        figures = row.rsplit(None, 6)[1:]
+        figures = row.rsplit(None, 7)[1:]
         assert re.fullmatch(r"\d\d:\d\d", figures[0]), row
         assert all(re.fullmatch(r"\d+(\.\d)?", figure) for figure in figures[1:]), row
+    # The live runs write nothing to the history branch; the scheduled run does.
+    assert [float(row.split()[-1]) == 0 for row in rows.values()] == [True, False, True, True]
     # Each live run's figures show its event; each spends fewer points than the cold run.
     reported = [line for line in lines if re.match(r"  \([asbc]\) .*: \d+ deployments, ", line)]
     assert len(reported) == 4
