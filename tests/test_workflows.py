@@ -433,3 +433,9 @@ def test_the_slack_message_says_what_fired_with_slack_markup_escaped(tmp_path: P
     )
     post = next(s for s in job["steps"] if "uses" in s)
     assert post["with"]["payload-file-path"] == "${{ runner.temp }}/slack-message.json"
+
+
+def test_the_readme_links_every_example_workflow() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("metrics.yml", "metrics-slack.yml", "metrics-live.yml", "metrics-scale-out.yml"):
+        assert f"](.github/workflows/{name})" in readme, name
