@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from workflow_expressions import condition, interpolate
+from workflow_expressions import condition, evaluate, interpolate
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -439,3 +439,30 @@ def test_the_readme_links_every_example_workflow() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in ("metrics.yml", "metrics-slack.yml", "metrics-live.yml", "metrics-scale-out.yml"):
         assert f"](.github/workflows/{name})" in readme, name
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("'Production' == 'production'", True),  # strings compare case-insensitively
+        ("github.event.missing.deeper == null", True),  # a missing property is null
+        ("github.event.count == '3'", True),  # other type mixes compare as numbers
+        ("'' || 'summary'", "summary"),  # || and && return an operand
+        ("'a' && 'b'", "b"),
+        ("!github.event.flag", True),
+        ("format('refs/heads/{0}', github.event.branch)", "refs/heads/main"),
+        ("format('refs/heads/{0}', github.event.none)", "refs/heads/"),
+        ("contains(fromJSON('[\"production\", \"prod\"]'), 'PROD')", True),
+        ("github.event.count > 2 && github.event.count <= 3", True),
+    ],
+)
+def test_expressions_evaluate_as_the_runner_does(expression: str, value: object) -> None:
+    github = {"event": {"count": 3, "flag": False, "branch": "main"}}
+    assert evaluate(expression, {"github": github}) == value
+
+
+def test_a_condition_without_a_status_function_needs_success() -> None:
+    assert condition("true", {}, status="failure") is False
+    assert condition("always()", {}, status="failure") is True
+    assert condition("${{ !cancelled() }}", {}, status="failure") is True
+    assert condition(None, {}, status="success") is True
