@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import copy
 import io
+import itertools
 import sys
 import tempfile
 import time
@@ -105,6 +106,8 @@ def events(repo: Repository) -> tuple[datetime, list[Event]]:
         for pull in repo.pull_requests
         if pull.merged_at is not None
         and pull.base_ref == repo.default_branch
+        # A bot's pull request is left out of the figures (include-bots: false).
+        and not (pull.author or "").endswith("[bot]")
         and scheduled < pull.merged_at <= END
         and pull.merged_at != deployed
     )
@@ -117,6 +120,27 @@ def events(repo: Repository) -> tuple[datetime, list[Event]]:
         Event(f"pull request merged into {repo.default_branch}", merged),
     ]
     return scheduled, sorted(found, key=lambda e: e.at)
+
+
+def landed(repo: Repository, after: datetime, until: datetime) -> tuple[int, int]:
+    """(production deployments first successful, pull requests merged into the default
+    branch) in ``(after, until]``: what a live run at ``until`` must show beyond one at
+    ``after``."""
+    deployments = 0
+    for deployment in repo.deployments:
+        first = min(
+            (s.created_at for s in deployment.statuses if s.state == "success"), default=None
+        )
+        if deployment.environment == "production" and first and after < first <= until:
+            deployments += 1
+    merges = sum(
+        1
+        for pull in repo.pull_requests
+        if pull.merged_at is not None
+        and pull.base_ref == repo.default_branch
+        and after < pull.merged_at <= until
+    )
+    return deployments, merges
 
 
 def _classify(
@@ -139,7 +163,10 @@ def _classify(
     return collection, queries, collecting_points, len(records) - collection, points
 
 
-def run_all(latency: Latency, seed: int, live_publish: str = LIVE) -> list[Measured]:
+def run_all(
+    latency: Latency, seed: int, live_publish: str = LIVE
+) -> tuple[list[Measured], Repository]:
+    """The runs, and the measured repository as it stands at the end (for ``check``)."""
     dataset = generate_dataset(seed=seed, now=END)
     full = copy.deepcopy(dataset.world)
     live = dataset.world
@@ -220,7 +247,7 @@ def run_all(latency: Latency, seed: int, live_publish: str = LIVE) -> list[Measu
                     outputs,
                 )
             )
-    return results
+    return results, full.repositories[home]
 
 
 def _clock(at: datetime) -> Callable[[], datetime]:
@@ -276,21 +303,21 @@ def report(results: list[Measured], latency: Latency, live_publish: str = LIVE) 
     return "\n".join(lines) + "\n"
 
 
-def check(results: list[Measured]) -> list[str]:
-    """What the live runs must show: each event in the figures, the cache used."""
+def check(results: list[Measured], repo: Repository) -> list[str]:
+    """What the live runs must show: exactly the deployments that landed since the previous
+    live run (same window: the same day), the merges (bots' left out), fewer points."""
     problems = []
-    scheduled, *live_runs = results[1:]
-    previous = scheduled
-    for m in live_runs:
-        moved = (_deployments(m), int(m.outputs["merged-prs"])) != (
-            _deployments(previous),
-            int(previous.outputs["merged-prs"]),
-        )
-        if not moved:
-            problems.append(f"{m.label}: the figures did not move")
+    live_runs = [results[0], *results[2:]]
+    for previous, m in itertools.pairwise(live_runs):
+        deployments, merges = landed(repo, previous.at, m.at)
+        shown = _deployments(m) - _deployments(previous)
+        merged = int(m.outputs["merged-prs"]) - int(previous.outputs["merged-prs"])
+        if shown != deployments:
+            problems.append(f"{m.label}: {shown} more deployments shown, {deployments} landed")
+        if not (0 < merged <= merges if merges else merged == 0):
+            problems.append(f"{m.label}: {merged} more merges shown, {merges} landed")
         if m.graphql_points >= results[0].graphql_points:
             problems.append(f"{m.label}: no fewer GraphQL points than the run without a cache")
-        previous = m
     return problems
 
 
@@ -307,9 +334,9 @@ def main() -> int:
     latency = (
         Latency() if args.quick else Latency(per_request=args.per_request, per_node=args.per_node)
     )
-    results = run_all(latency, args.seed, args.live_publish)
+    results, repo = run_all(latency, args.seed, args.live_publish)
     sys.stdout.write(report(results, latency, args.live_publish))
-    problems = check(results)
+    problems = check(results, repo)
     for problem in problems:
         sys.stdout.write(f"PROBLEM: {problem}\n")
     return 1 if problems else 0
