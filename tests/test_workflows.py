@@ -277,7 +277,6 @@ def test_the_live_workflow_is_debounced_least_privileged_and_incremental() -> No
         "issues": "write",
         "pull-requests": "read",
         "deployments": "read",
-        "actions": "read",
     }
 
 
