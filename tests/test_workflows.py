@@ -388,10 +388,29 @@ def test_the_slack_step_is_the_official_action_pinned_and_gets_only_the_webhook(
     assert "SLACK" not in yaml.safe_dump(metrics)
 
 
+def test_without_the_webhook_secret_the_slack_job_skips_with_a_notice(tmp_path: Path) -> None:
+    job = _slack_job()
+    check, build, post = job["steps"]
+    assert check["env"] == {"WEBHOOK": "${{ secrets.SLACK_WEBHOOK_URL }}"}
+    assert build["if"] == post["if"] == "steps.webhook.outputs.configured == 'true'"
+    for webhook, configured in (("", False), ("https://hooks.slack.com/services/x", True)):
+        output = tmp_path / f"output-{configured}"
+        output.write_text("", encoding="utf-8")
+        done = subprocess.run(
+            ["bash", "-e", "-c", check["run"]],
+            env={"PATH": "/usr/bin:/bin", "WEBHOOK": webhook, "GITHUB_OUTPUT": str(output)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert ("configured=true" in output.read_text(encoding="utf-8")) is configured
+        assert ("::notice::" in done.stdout) is not configured
+
+
 def test_the_slack_message_says_what_fired_with_slack_markup_escaped(tmp_path: Path) -> None:
     """The message step's script, run as the runner would, on an alerts output."""
     job = _slack_job()
-    (build,) = [s for s in job["steps"] if "run" in s]
+    (build,) = [s for s in job["steps"] if s.get("name") == "Build the message"]
     assert "${{" not in build["run"]  # values come through the environment only
     alerts = [
         {
