@@ -92,6 +92,9 @@ def test_bug_reports_share_the_incidents_connection_and_skip_pull_requests(
     assert shouting.number in bugs  # labels match whatever their case, as incident labels do
     assert not bugs & labelled_pulls
     assert without.data.bugs == ()
+    # bug-labels as a user may write it matches the repository's label "bug".
+    shouted = collect_repository(clients, "acme", "storefront", _plan(T0, ("Bug",)), T0)
+    assert shouted.data.bugs == with_bugs.data.bugs
     assert with_bugs.data.incidents == without.data.incidents
     # Incident and bug labels go in one filter: the bug reports fit in the same pages.
     assert with_bugs.requests == without.requests
