@@ -86,6 +86,7 @@ def _fits(
         first=read_connections(plan),
         since=plan.since,
         history_since=plan.since - HISTORY_SLACK,
+        # Incident and bug labels: one issues connection reads both (plan.issue_labels).
         incident_labels=plan.issue_labels,
     )
     try:
