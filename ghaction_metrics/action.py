@@ -458,6 +458,7 @@ def collection_plan(
         incident_window=inputs.incident_window,
         deployment_source=inputs.deployment_source,
         incident_repository=inputs.incident_repository,
+        bug_labels=inputs.bug_labels,
     )
 
 

@@ -136,6 +136,19 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class BugReport:
+    """An issue with a ``bug-labels`` label, for the bug rate; read through the same issues
+    connection as incidents (an issue can be both)."""
+
+    repository: str
+    number: int
+    title: str
+    url: str
+    created_at: datetime
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Commit:
     oid: str
     message: str
@@ -196,6 +209,7 @@ class RepositoryData:
     commits: tuple[Commit, ...] = ()  # default-branch history, newest first
     workflow_runs: tuple[WorkflowRun, ...] = ()  # for deployment-source workflow:<x>
     tags: tuple[Tag, ...] = ()  # for deployment-source tags:<glob>
+    bugs: tuple[BugReport, ...] = ()  # bug-labelled issues of this repository, oldest first
     notes: tuple[str, ...] = field(default=())  # data-quality notes from collection
 
 

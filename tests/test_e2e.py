@@ -40,6 +40,7 @@ HEADLINE = {
     "cycle-time-hours": "cycle_time_hours",
     "time-to-first-response-hours": "time_to_first_response_hours",
     "merged-prs": "merged_prs",
+    "bug-rate": "bug_rate",
 }
 
 
@@ -109,6 +110,19 @@ def test_outputs_equal_ground_truth(two_runs: TwoRuns, output: str) -> None:
         assert actual == ""
     else:
         assert float(actual) == pytest.approx(float(expected), rel=0.01), (output, actual)
+
+
+def test_the_warm_run_counts_the_cached_bug_reports_as_the_truth_does(two_runs: TwoRuns) -> None:
+    since, until = _window(two_runs.second)
+    truth = two_runs.dataset.truth.headline([two_runs.dataset.home_repository], since, until)
+    document = json.loads(
+        (two_runs.second.workspace / two_runs.second.outputs["report-json"]).read_text()
+    )
+    bugs = document["current"]["bugs"]
+    assert truth.bugs_opened > 0
+    assert (bugs["opened"], bugs["merged_prs"]) == (truth.bugs_opened, truth.merged_prs)
+    assert float(two_runs.second.outputs["bug-rate"]) == pytest.approx(truth.bug_rate, abs=1e-4)
+    assert "| Bug rate (per 100 merged pull requests) |" in two_runs.second.summary
 
 
 def test_exactly_one_dashboard_issue_with_one_report_comment(two_runs: TwoRuns) -> None:

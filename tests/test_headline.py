@@ -57,6 +57,7 @@ def test_every_figure_has_the_schema_its_kind_promises() -> None:
         Kind.COUNT: {"type": "integer", "minimum": 0},
         Kind.LEVEL: {"$ref": "#/$defs/level"},
         Kind.MEDIAN_HOURS: {"type": ["number", "null"]},
+        Kind.PER_100: {"type": ["number", "null"], "minimum": 0},
     }
     for figure in FIGURES:
         node, parent = _schema_at(figure.snapshot)

@@ -52,6 +52,7 @@ def assert_equal_to_truth(report: Report, truth: HeadlineTruth) -> None:
             pulls.time_to_first_response.median,
             truth.time_to_first_response_hours,
         ),
+        ("bug_rate", pulls.bugs.rate_per_100, truth.bug_rate),
     ]
     for name, actual, expected in pairs:
         if expected is None:
@@ -59,6 +60,7 @@ def assert_equal_to_truth(report: Report, truth: HeadlineTruth) -> None:
         else:
             assert actual == pytest.approx(expected, rel=1e-9, abs=1e-9), name
     assert pulls.merged == truth.merged_prs
+    assert pulls.bugs.opened == truth.bugs_opened
     assert dora.deployments == truth.deployments
     assert dict(report.sources) == truth.source
 

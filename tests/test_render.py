@@ -101,6 +101,7 @@ def test_headline_table_renders_with_the_expected_cells() -> None:
         "Time to first review (median)",
         "Time to first response (median)",
         "Merged pull requests",
+        "Bug rate (per 100 merged pull requests)",
     }
     dora = report.current.dora
     assert rows["Change failure rate"][1:4] == [percent(dora.change_failure_rate), "12", "low"]

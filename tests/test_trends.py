@@ -112,15 +112,27 @@ def test_a_newer_schema_stops_with_a_clear_error() -> None:
 
 
 def test_a_version_1_snapshot_is_still_read() -> None:
-    # Version 2 only added sections; runs of earlier versions stay on the branch for ever.
+    # Version 2 only added sections (to the document and to each period); runs of earlier
+    # versions stay on the branch for ever.
+    period = V1_SCHEMA["$defs"]["period"]["properties"]
     older = {
         key: value
         for key, value in dict(DOCUMENT, schema=1).items()
         if key in V1_SCHEMA["properties"]
     }
+    older["current"] = {k: v for k, v in DOCUMENT["current"].items() if k in period}
+    if DOCUMENT["previous"] is not None:
+        older["previous"] = {k: v for k, v in DOCUMENT["previous"].items() if k in period}
+    if DOCUMENT["comparison"] is not None:
+        deltas = V1_SCHEMA["$defs"]["comparison"]["properties"]["deltas"]
+        known = deltas["items"]["properties"]["metric"]["enum"]
+        comparison = DOCUMENT["comparison"]
+        kept = [d for d in comparison["deltas"] if d["metric"] in known]
+        older["comparison"] = dict(comparison, deltas=kept)
     jsonschema.validate(older, V1_SCHEMA)
     point = point_from_snapshot(older)
     assert point.merged_prs == point_from_snapshot(DOCUMENT).merged_prs
+    assert point.bug_rate is None  # measured from version 2 on
 
 
 def test_snapshot_names_and_backfill_suffix() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ghaction_metrics.records import (
     GHOST,
     Actor,
+    BugReport,
     Comment,
     Commit,
     Deployment,
@@ -115,6 +116,11 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
         for i in repo.issues
         if incident_label in i.labels and not i.deleted
     )
+    bugs = tuple(
+        BugReport(name, i.number, i.title, "u", i.created_at, tuple(i.labels))
+        for i in sorted(repo.issues, key=lambda i: (i.created_at, i.number))
+        if any(label.lower() == "bug" for label in i.labels) and not i.deleted
+    )
     commits = []
     for oid in _history(repo):
         c = repo.commits[oid]
@@ -137,4 +143,5 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
         releases=releases,
         incidents=incidents,
         commits=tuple(commits),
+        bugs=bugs,
     )

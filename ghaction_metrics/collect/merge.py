@@ -29,10 +29,12 @@ class StateMerger:
         incident_labels: Sequence[str],
         state: RepoState,
         count: Callable[[], None],
+        bug_labels: Sequence[str] = (),
     ) -> None:
         self.clients = clients
         self.full_name = full_name
         self.wanted = {label.lower() for label in incident_labels}
+        self.bug_labels = {label.lower() for label in bug_labels}
         self.state = state
         self.count = count  # hears of each request
 
@@ -108,6 +110,7 @@ class StateMerger:
         for node in page:
             number = int(node["number"])
             labels = {label["name"].lower() for label in node["labels"]["nodes"]}
+            self._bug(node, number, labels)
             if not labels & self.wanted:
                 # Updated and no longer (or never) an incident.
                 self._forget_incident(number)
@@ -117,6 +120,22 @@ class StateMerger:
             self.state.incident_updated[number] = required_time(node["updatedAt"])
             self.state.incident_ids[number] = str(node["id"])
         return None
+
+    def _bug(self, node: dict[str, Any], number: int, labels: set[str]) -> None:
+        """A bug report when a bug label is among ``labels``, else forgotten (a warm run
+        reads every updated issue: one whose bug label was removed is no bug any more)."""
+        if not labels & self.bug_labels:
+            self._forget_bug(number)
+            return
+        names = tuple(label["name"] for label in node["labels"]["nodes"])
+        self.state.bugs[number] = nodes.bug_report(node, self.full_name, names)
+        self.state.bug_updated[number] = required_time(node["updatedAt"])
+        self.state.bug_ids[number] = str(node["id"])
+
+    def _forget_bug(self, number: int) -> None:
+        self.state.bugs.pop(number, None)
+        self.state.bug_updated.pop(number, None)
+        self.state.bug_ids.pop(number, None)
 
     def _forget_incident(self, number: int) -> None:
         self.state.incidents.pop(number, None)
@@ -134,6 +153,7 @@ class StateMerger:
     def recheck(self, chunk: list[str], found: list[Any]) -> None:
         """Records a warm run re-read by node id (``found``, in ``chunk``'s order)."""
         incidents = {node_id: number for number, node_id in self.state.incident_ids.items()}
+        bugs = {node_id: number for number, node_id in self.state.bug_ids.items()}
         for node_id, node in zip(chunk, found, strict=True):
             if node is None:
                 # Deleted since the last run.
@@ -141,6 +161,8 @@ class StateMerger:
                 self.state.releases.pop(node_id, None)
                 if node_id in incidents:
                     self._forget_incident(incidents[node_id])
+                if node_id in bugs:
+                    self._forget_bug(bugs[node_id])
             elif node.get("__typename") == "Deployment":
                 self.state.deployments[node_id] = self._deployment(node)
             elif node.get("__typename") == "Release":

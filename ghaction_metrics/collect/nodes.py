@@ -14,6 +14,7 @@ from ghaction_metrics.records import (
     BOT_SUFFIX,
     GHOST,
     Actor,
+    BugReport,
     Comment,
     Commit,
     Deployment,
@@ -127,6 +128,17 @@ def incident(node: dict[str, Any], repository: str, labels: tuple[str, ...]) -> 
         created_at=required_time(node["createdAt"]),
         closed_at=parse_time(node.get("closedAt")),
         body=node.get("body") or "",
+        labels=labels,
+    )
+
+
+def bug_report(node: dict[str, Any], repository: str, labels: tuple[str, ...]) -> BugReport:
+    return BugReport(
+        repository=repository,
+        number=int(node["number"]),
+        title=node["title"],
+        url=node["url"],
+        created_at=required_time(node["createdAt"]),
         labels=labels,
     )
 

@@ -90,7 +90,12 @@ class RepositoryReader:
         self.source_read = False
         self.environments_read = False
         self.merger = StateMerger(
-            clients, self.full_name, plan.incident_labels, state, self._count_request
+            clients,
+            self.full_name,
+            plan.incident_labels,
+            state,
+            self._count_request,
+            bug_labels=plan.bug_labels,
         )
 
     # -- what a warm run re-reads --------------------------------------------------------
@@ -98,7 +103,8 @@ class RepositoryReader:
         """Cached records that can change without a new creation time.
 
         A deployment without a success can still get one (its time is the deployment's);
-        a draft or pre-release can be published later; an incident issue can be deleted.
+        a draft or pre-release can be published later; an incident or bug issue can be
+        deleted (or transferred).
         """
         ids = [
             node
@@ -113,6 +119,7 @@ class RepositoryReader:
         ids += [
             self.state.incident_ids[n] for n in self.state.incidents if n in self.state.incident_ids
         ]
+        ids += [node for node in self.state.bug_ids.values() if node not in ids]
         return ids
 
     # -- the loop ------------------------------------------------------------------------
@@ -204,7 +211,7 @@ class RepositoryReader:
             "reviewsFirst": self.plan.pages.reviews,
             "recheck": bool(chunk),
             "recheckIds": chunk,
-            "issueLabels": None if self.warm else list(self.plan.incident_labels),
+            "issueLabels": None if self.warm else list(self.plan.issue_labels),
             "issuesSince": (self.since_sync or self.plan.since).isoformat(),
             "historySince": self.since_sync.isoformat() if self.since_sync else None,
         }

@@ -86,7 +86,8 @@ def _fits(
         first=read_connections(plan),
         since=plan.since,
         history_since=plan.since - HISTORY_SLACK,
-        incident_labels=plan.incident_labels,
+        # Incident and bug labels: one issues connection reads both (plan.issue_labels).
+        incident_labels=plan.issue_labels,
     )
     try:
         estimate = estimate_run(clients, names, reach, now, has_cache or (lambda _name: False))

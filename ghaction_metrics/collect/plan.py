@@ -36,12 +36,23 @@ class CollectionPlan:
     deployment_source: str  # auto, deployments, releases, merges, workflow:<x>, tags:<glob>
     pages: PageSizes = field(default_factory=PageSizes)
     incident_repository: str | None = None  # owner/name holding every incident, when set
+    bug_labels: tuple[str, ...] = ()  # issues counted by the bug rate
 
     @property
     def settings_key(self) -> str:
         """What cached records depend on besides time: a change means a full collection."""
         labels = ",".join(sorted(label.lower() for label in self.incident_labels))
-        return f"source={self.deployment_source};incident-labels={labels}"
+        bugs = ",".join(sorted(label.lower() for label in self.bug_labels))
+        return f"source={self.deployment_source};incident-labels={labels};bug-labels={bugs}"
+
+    @property
+    def issue_labels(self) -> tuple[str, ...]:
+        """Incident and bug labels, each once: GitHub's ``labels`` filter is an OR, so one
+        issues connection reads both kinds and they are told apart by label afterwards."""
+        seen: dict[str, str] = {}
+        for label in (*self.incident_labels, *self.bug_labels):
+            seen.setdefault(label.lower(), label)
+        return tuple(seen.values())
 
 
 def read_connections(plan: CollectionPlan) -> dict[str, int]:

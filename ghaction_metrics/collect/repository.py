@@ -88,12 +88,13 @@ def _finish(
     state.settings_key = plan.settings_key
     data = repository_data(state, tuple(notes))
     log.info(
-        "%s: %s, %s, %s, %s, %s, %s, %s from %s",
+        "%s: %s, %s, %s, %s, %s, %s, %s, %s from %s",
         full_name,
         counted(len(data.pull_requests), "pull request"),
         counted(len(data.deployments), "deployment"),
         counted(len(data.releases), "release"),
         counted(len(data.incidents), "incident"),
+        counted(len(data.bugs), "bug report"),
         counted(len(data.commits), "commit"),
         counted(len(data.workflow_runs), "workflow run"),
         counted(len(data.tags), "tag"),

@@ -1,6 +1,7 @@
 """The collection cache kept on the history branch, so a run fetches only what changed.
 
-One folder per report and repository, ``REPORT_ID/cache/v4/OWNER/NAME/``: ``state.json``, a
+One folder per report and repository, ``REPORT_ID/cache/v4/OWNER/NAME/`` (the folder
+layout of schema 4, which later schemas keep): ``state.json``, a
 header (schema version, when the data was synced, the settings it depends on, from when on
 each kind of record is complete, and the blob sha of every part), and one part per week,
 ``YYYY-MM-DD.jsonl`` (the Monday the week starts), holding one JSON line per record created
@@ -44,6 +45,7 @@ from ghaction_metrics.collect.seal import Seal, SealError, is_sealed
 from ghaction_metrics.publish.history import HistoryError, git_blob_sha, read_blob
 from ghaction_metrics.records import (
     Actor,
+    BugReport,
     Commit,
     Deployment,
     DeploymentStatus,
@@ -63,7 +65,11 @@ log = logging.getLogger(__name__)
 # 3: pull requests keep their conversation comments (for the time to first response) and
 #    every commit's authored time.
 # 4: one folder of plain-text weekly parts per repository (the lines are those of 3).
-CACHE_SCHEMA = 4
+# 5: bug-labelled issues (for the bug rate), in the same folders as 4.
+CACHE_SCHEMA = 5
+# The folder a cache is kept in: a schema that only adds records keeps it, so a new run
+# rewrites the same files instead of leaving the earlier version's on the branch.
+_FOLDER_VERSION = 4
 _READABLE_SCHEMAS = (CACHE_SCHEMA,)
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,7 +79,7 @@ _PART = re.compile(r"^\d{4}-\d{2}-\d{2}\.jsonl$")
 
 def cache_root(report_id: str) -> str:
     """Every repository's cache folder is under this one."""
-    return f"{report_id}/cache/v{CACHE_SCHEMA}/"
+    return f"{report_id}/cache/v{_FOLDER_VERSION}/"
 
 
 def cache_folder(report_id: str, repository: str) -> str:
@@ -117,6 +123,10 @@ class RepoState:
     # GraphQL node ids of the incident issues: a deleted issue is found only by asking for it.
     incident_ids: dict[int, str] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
+    # Bug reports, read with the incidents and kept like them (coverage "incidents").
+    bugs: dict[int, BugReport] = field(default_factory=dict)
+    bug_updated: dict[int, datetime] = field(default_factory=dict)
+    bug_ids: dict[int, str] = field(default_factory=dict)
     # Lower bounds: every record at or after them is here (PRs and incidents by update time,
     # deployments and releases by creation, commits by commit time).
     coverage: dict[str, datetime] = field(default_factory=dict)
@@ -138,7 +148,7 @@ _COVERAGE_ROWS = {
     "incidents": "incident",
     "commits": "commit",
 }
-_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()}
+_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()} | {"bug": "incidents"}
 
 
 def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
@@ -158,6 +168,11 @@ def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
     }
     state.incident_updated = {k: state.incident_updated[k] for k in state.incidents}
     state.incident_ids = {k: v for k, v in state.incident_ids.items() if k in state.incidents}
+    state.bugs = {
+        k: v for k, v in state.bugs.items() if state.bug_updated[k] >= keep.get("incidents", far)
+    }
+    state.bug_updated = {k: state.bug_updated[k] for k in state.bugs}
+    state.bug_ids = {k: v for k, v in state.bug_ids.items() if k in state.bugs}
     state.commits = {
         k: v for k, v in state.commits.items() if v.committed_at >= keep.get("commits", far)
     }
@@ -169,7 +184,7 @@ def _row_time(row: Mapping[str, Any]) -> datetime:
     kind = row["kind"]
     if kind == "pull":
         return datetime.fromisoformat(record["updated_at"])
-    if kind == "incident":
+    if kind in ("incident", "bug"):
         return datetime.fromisoformat(row["updated"])
     if kind == "commit":
         return datetime.fromisoformat(record["committed_at"])
@@ -191,6 +206,7 @@ def repository_data(state: RepoState, notes: tuple[str, ...] = ()) -> Repository
         ),
         workflow_runs=tuple(state.workflow_runs),
         tags=tuple(state.tags),
+        bugs=tuple(sorted(state.bugs.values(), key=lambda b: (b.created_at, b.number))),
         notes=notes,
     )
 
@@ -218,6 +234,7 @@ _RECORD_TYPES: dict[str, type[Any]] = {
         Deployment,
         Release,
         Incident,
+        BugReport,
         Commit,
         RepositoryInfo,
     )
@@ -291,6 +308,10 @@ def _rows(state: RepoState) -> list[tuple[str, str]]:
     for oid, commit in sorted(state.commits.items()):
         line = _line({"kind": "commit", "key": oid, "record": _encode(commit)})
         rows.append((_week(commit.committed_at), line))
+    for number, bug in sorted(state.bugs.items()):
+        row = {"kind": "bug", "key": number, "updated": state.bug_updated[number].isoformat()}
+        line = _line({**row, "id": state.bug_ids[number], "record": _encode(bug)})
+        rows.append((_week(bug.created_at), line))
     return rows
 
 
@@ -364,6 +385,10 @@ class CacheError(ValueError):
     """The cache file cannot be used (corrupt, another schema, another repository)."""
 
 
+class OutdatedCacheError(CacheError):
+    """A cache an earlier version wrote: sound, but without what this version records."""
+
+
 def decode_state(data: bytes, repository: str) -> RepoState:
     """A state from one text (``encode_state``, or a header followed by its parts' lines) or
     from the gzip'd file of schema 2."""
@@ -377,7 +402,10 @@ def decode_state(data: bytes, repository: str) -> RepoState:
     if not rows or not isinstance(rows[0], dict) or rows[0].get("kind") != "header":
         raise CacheError("no header line")
     header = rows[0]
-    if header.get("schema") not in _READABLE_SCHEMAS:
+    schema = header.get("schema")
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema < CACHE_SCHEMA:
+        raise OutdatedCacheError(f"schema {schema}, this version reads {CACHE_SCHEMA}")
+    if schema not in _READABLE_SCHEMAS:
         raise CacheError(f"schema {header.get('schema')!r}, this version reads {CACHE_SCHEMA}")
     if str(header.get("repository", "")).lower() != repository.lower():
         raise CacheError(f"it holds {header.get('repository')!r}")
@@ -403,6 +431,10 @@ def decode_state(data: bytes, repository: str) -> RepoState:
                     state.incident_ids[int(key)] = str(row["id"])
             elif kind == "commit":
                 state.commits[str(key)] = decode_record(Commit, record)
+            elif kind == "bug":
+                state.bugs[int(key)] = decode_record(BugReport, record)
+                state.bug_updated[int(key)] = datetime.fromisoformat(row["updated"])
+                state.bug_ids[int(key)] = str(row["id"])
             else:
                 raise CacheError(f"unknown record kind {kind!r}")
         # A week file written back unchanged may hold records that have left the coverage.
@@ -444,6 +476,9 @@ def read_cache(
         state = decode_state(blob + b"".join(parts.values()), repository)
         state.parts = parts
         return state, f"cache {path}"
+    except OutdatedCacheError:
+        # Expected once after an upgrade: no warning, the run rewrites the same files.
+        return None, "the cache of an earlier version lacks what this one records"
     except (CacheError, SealError, GithubException, HistoryError, QuotaExhaustedError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"

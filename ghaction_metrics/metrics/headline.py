@@ -24,6 +24,7 @@ class Kind(Enum):
     RATIO = "ratio"  # 0 to 1
     PER_DAY = "per-day rate"
     COUNT = "count"
+    PER_100 = "per 100 merged pull requests"
     LEVEL = "level"  # a DORA level name, never compared or alerted on
 
 
@@ -52,7 +53,7 @@ class Figure:
     def needs_sample(self) -> bool:
         # Medians and ratios over a sample need n ≥ MIN_N, like levels (SPEC §5). Counts and
         # per-day rates are real zeros when nothing happened.
-        return self.kind in (Kind.MEDIAN_HOURS, Kind.RATIO)
+        return self.kind in (Kind.MEDIAN_HOURS, Kind.RATIO, Kind.PER_100)
 
 
 _FIGURE = "figure"
@@ -127,6 +128,11 @@ class Headline:
         "merged-prs", "Merged pull requests", Kind.COUNT,
         higher_is_better=True, snapshot=("pull_requests", "merged"),
         read=lambda d, p: Reading(p.merged, p.merged),
+    ))  # fmt: skip
+    bug_rate: float | None = field(metadata=_figure(
+        "bug-rate", "Bug rate (per 100 merged pull requests)", Kind.PER_100,
+        higher_is_better=False, snapshot=("bugs", "rate_per_100"),
+        read=lambda d, p: Reading(p.bugs.rate_per_100, p.bugs.merged_prs),
     ))  # fmt: skip
 
     def value(self, figure: Figure) -> Value:

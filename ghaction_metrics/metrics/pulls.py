@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.bugs import NO_BUGS, BugRate, bug_rate
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.stats import EMPTY, Stat, hours, ratio
 from ghaction_metrics.records import PullRequest, RepositoryData, Review
@@ -78,6 +79,7 @@ class PullRequestMetrics:
     first_response_times: tuple[float, ...] = ()
     # negative durations per figure (clock skew, reviews during draft, approvals after merge)
     negative_by_figure: tuple[tuple[str, int], ...] = ()
+    bugs: BugRate = NO_BUGS  # bug reports per 100 of these merged pull requests (bugs.py)
 
 
 def touches(pull: PullRequest, window: Window) -> bool:
@@ -283,6 +285,7 @@ def pull_request_metrics(
         first_review_times=tuple(first_review.values),
         first_response_times=tuple(response.values),
         negative_by_figure=tuple((f.name, f.negative) for f in figures if f.negative),
+        bugs=bug_rate(repositories, population, window, settings.timezone),
     )
 
 

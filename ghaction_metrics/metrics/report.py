@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from ghaction_metrics.inputs.windows import Window, midnight
+from ghaction_metrics.metrics.bugs import BugRate
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.compare import Delta, Significance, deltas, significance
 from ghaction_metrics.metrics.dora import (
@@ -392,6 +393,24 @@ def _team(team: TeamMetrics) -> dict[str, Any]:
     }
 
 
+def _bugs(bugs: BugRate) -> dict[str, Any]:
+    return {
+        "opened": bugs.opened,
+        "merged_prs": bugs.merged_prs,
+        "rate_per_100": bugs.rate_per_100,
+        "weeks": [
+            {
+                "start": w.start.isoformat(),
+                "opened": w.opened,
+                "merged_prs": w.merged_prs,
+                "rate_per_100": w.rate_per_100,
+                "partial": w.partial,
+            }
+            for w in bugs.weeks
+        ],
+    }
+
+
 def _period(period: PeriodReport) -> dict[str, Any]:
     dora = period.dora
     return {
@@ -411,6 +430,7 @@ def _period(period: PeriodReport) -> dict[str, Any]:
             "levels": _levels(dora.levels),
         },
         "pull_requests": _pulls(period.pulls),
+        "bugs": _bugs(period.pulls.bugs),
         "team": _team(period.team),
         "repositories": [_repository(repo) for repo in dora.repositories],
     }

@@ -119,8 +119,9 @@ def check_schema(document: object, path: str) -> int:
 def _figure_value(figure: Figure, period: Mapping[str, Any]) -> Value:
     value: Any = period
     for step in figure.snapshot:
-        if figure.kind is Kind.MEDIAN_HOURS and step not in value:
-            # A median added after the snapshot was written: that run did not measure it.
+        if figure.kind in (Kind.MEDIAN_HOURS, Kind.PER_100) and step not in value:
+            # A median (or the bug rate) added after the snapshot was written: that run did
+            # not measure it.
             return None
         value = value[step]
     return _checked(figure, value)

@@ -26,6 +26,7 @@ from ghaction_metrics.views.markdown import (
     change,
     duration,
     level,
+    per_100,
     per_day,
     percent,
     readable_evidence,
@@ -65,6 +66,7 @@ def environment() -> Environment:
         duration=duration,
         percent=percent,
         per_day=per_day,
+        per_100=per_100,
         level=level,
         evidence=readable_evidence,
     )

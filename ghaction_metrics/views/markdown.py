@@ -81,6 +81,11 @@ def per_day(value: float | None) -> str:
     return f"{value * 7:.2f}/week"
 
 
+def per_100(value: float | None) -> str:
+    """A rate per 100 merged pull requests; "–" for no data (nothing merged)."""
+    return "–" if value is None else f"{value:.1f}"
+
+
 def level(value: str | None) -> str:
     return "insufficient data" if value is None else value
 
@@ -289,6 +294,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(md=md_text, duration=duration, percent=percent, per_day=per_day, level=level)
+    env.filters.update(per_100=per_100)
     env.globals.update(
         change=change,
         cut=cut,

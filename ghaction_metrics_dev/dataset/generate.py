@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
+from ghaction_metrics_dev.dataset.bugs import bug_records
 from ghaction_metrics_dev.dataset.truth import (
     ChangeRecord,
     DeploymentRecord,
@@ -1863,6 +1864,7 @@ class _Generator:
             changes=changes,
             pulls=pulls,
             incidents=incidents,
+            bugs=bug_records(name, ((i.number, _dt(i.created), i.labels) for i in plan.issues)),
         )
 
     @staticmethod

@@ -89,6 +89,15 @@ class IncidentRecord:
 
 
 @dataclass(frozen=True)
+class BugRecord:
+    """An issue with a bug label (dataset/bugs.py); pull requests are never one."""
+
+    repository: str
+    number: int
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
 class RepositoryLedger:
     name: str
     style: Source  # the source the repository was designed for
@@ -97,6 +106,7 @@ class RepositoryLedger:
     changes: tuple[ChangeRecord, ...]
     pulls: tuple[PullRecord, ...]
     incidents: tuple[IncidentRecord, ...]
+    bugs: tuple[BugRecord, ...] = ()
 
     def auto_source(self, since: datetime, until: datetime) -> Source:
         """What ``auto`` picks: the designed style when it has a deployment in the window or the
@@ -123,6 +133,9 @@ class HeadlineTruth:
     time_to_first_response_hours: float | None
     deployments: int
     source: dict[str, str] = field(default_factory=dict)
+    # Bug reports opened per 100 merged pull requests; None when none was merged.
+    bug_rate: float | None = None
+    bugs_opened: int = 0
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -165,12 +178,14 @@ class GroundTruth:
         rework_deployments = 0
         merged_prs = 0
         deployments = 0
+        bugs_opened = 0
         source: dict[str, str] = {}
 
         for name in repositories:
             ledger = self.ledger(name)
             picked = ledger.auto_source(since, until)
             source[name] = picked
+            bugs_opened += sum(1 for bug in ledger.bugs if since <= bug.opened_at < until)
 
             for pull in ledger.pulls:
                 merged = pull.merged_at
@@ -229,4 +244,6 @@ class GroundTruth:
             time_to_first_response_hours=_median(first_response),
             deployments=deployments,
             source=source,
+            bug_rate=100 * bugs_opened / merged_prs if merged_prs else None,
+            bugs_opened=bugs_opened,
         )
