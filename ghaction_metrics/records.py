@@ -197,6 +197,10 @@ class RepositoryData:
     workflow_runs: tuple[WorkflowRun, ...] = ()  # for deployment-source workflow:<x>
     tags: tuple[Tag, ...] = ()  # for deployment-source tags:<glob>
     notes: tuple[str, ...] = field(default=())  # data-quality notes from collection
+    # Deployed commits off the default branch and their history back to it (a maintenance
+    # line's tag, a release commit main never got): what such a deployment ships, never a
+    # change by itself. Newest first.
+    side_commits: tuple[Commit, ...] = ()
 
 
 @dataclass(frozen=True)

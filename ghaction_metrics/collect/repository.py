@@ -15,6 +15,7 @@ from datetime import datetime
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.collect.baselines import bounds, coverage_gap, prune
+from ghaction_metrics.collect.off_branch import OffBranchReader, deployed_commits
 from ghaction_metrics.collect.paging import RepositoryReader
 from ghaction_metrics.collect.plan import SYNC_OVERLAP, CollectionPlan
 from ghaction_metrics.collect.sync import RepoState, repository_data
@@ -74,8 +75,7 @@ def _finish(
     try:
         reader.run()
     except QuotaExhaustedError as exc:
-        log.warning("%s: collection stopped early: %s", full_name, exc)
-        notes.append(f"{full_name}: collection stopped early: {exc}; the figures are partial")
+        notes.append(_stopped_early(full_name, exc))
         complete = False
     state = reader.state
     keep = bounds(state, plan)
@@ -83,6 +83,19 @@ def _finish(
         reason = coverage_gap(state, keep)
         if reason is not None:
             return None
+    if complete:
+        # Once the default branch's history is known: what deployments off it ship.
+        horizon = keep["commits"]
+
+        def count() -> None:
+            reader.requests += 1
+
+        off_branch = OffBranchReader(reader.clients, reader.owner, reader.name, state, count)
+        try:
+            off_branch.read(deployed_commits(state, plan, horizon), horizon)
+        except QuotaExhaustedError as exc:
+            notes.append(_stopped_early(full_name, exc))
+            complete = False
     prune(state, keep)
     state.synced_at = now
     state.settings_key = plan.settings_key
@@ -100,3 +113,8 @@ def _finish(
         counted(reader.requests, "request"),
     )
     return RepositoryResult(data, state if complete else None, reader.requests)
+
+
+def _stopped_early(full_name: str, exc: QuotaExhaustedError) -> str:
+    log.warning("%s: collection stopped early: %s", full_name, exc)
+    return f"{full_name}: collection stopped early: {exc}; the figures are partial"

@@ -63,8 +63,13 @@ log = logging.getLogger(__name__)
 # 3: pull requests keep their conversation comments (for the time to first response) and
 #    every commit's authored time.
 # 4: one folder of plain-text weekly parts per repository (the lines are those of 3).
-CACHE_SCHEMA = 4
-_READABLE_SCHEMAS = (CACHE_SCHEMA,)
+# 5: the history of deployed commits off the default branch ("side-commit" lines). A cache of
+#    4 lacks them only; the run reads them as for a cold one, so it stays readable (in the
+#    same folder), while an earlier version rejects a cache of 5 rather than misread it.
+CACHE_SCHEMA = 5
+_READABLE_SCHEMAS = (4, CACHE_SCHEMA)
+# The folder's version: it changes only when the layout of the files does.
+_FOLDER_VERSION = 4
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HEADER = "state.json"
@@ -73,7 +78,7 @@ _PART = re.compile(r"^\d{4}-\d{2}-\d{2}\.jsonl$")
 
 def cache_root(report_id: str) -> str:
     """Every repository's cache folder is under this one."""
-    return f"{report_id}/cache/v{CACHE_SCHEMA}/"
+    return f"{report_id}/cache/v{_FOLDER_VERSION}/"
 
 
 def cache_folder(report_id: str, repository: str) -> str:
@@ -117,6 +122,9 @@ class RepoState:
     # GraphQL node ids of the incident issues: a deleted issue is found only by asking for it.
     incident_ids: dict[int, str] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
+    # Deployed commits off the default branch and their history back to it (off_branch.py),
+    # kept and pruned as commits are.
+    side_commits: dict[str, Commit] = field(default_factory=dict)
     # Lower bounds: every record at or after them is here (PRs and incidents by update time,
     # deployments and releases by creation, commits by commit time).
     coverage: dict[str, datetime] = field(default_factory=dict)
@@ -138,7 +146,7 @@ _COVERAGE_ROWS = {
     "incidents": "incident",
     "commits": "commit",
 }
-_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()}
+_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()} | {"side-commit": "commits"}
 
 
 def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
@@ -161,6 +169,9 @@ def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
     state.commits = {
         k: v for k, v in state.commits.items() if v.committed_at >= keep.get("commits", far)
     }
+    state.side_commits = {
+        k: v for k, v in state.side_commits.items() if v.committed_at >= keep.get("commits", far)
+    }
 
 
 def _row_time(row: Mapping[str, Any]) -> datetime:
@@ -171,7 +182,7 @@ def _row_time(row: Mapping[str, Any]) -> datetime:
         return datetime.fromisoformat(record["updated_at"])
     if kind == "incident":
         return datetime.fromisoformat(row["updated"])
-    if kind == "commit":
+    if kind in ("commit", "side-commit"):
         return datetime.fromisoformat(record["committed_at"])
     return datetime.fromisoformat(record["created_at"])
 
@@ -192,6 +203,14 @@ def repository_data(state: RepoState, notes: tuple[str, ...] = ()) -> Repository
         workflow_runs=tuple(state.workflow_runs),
         tags=tuple(state.tags),
         notes=notes,
+        # A commit main has since got is main's (a maintenance line merged back).
+        side_commits=tuple(
+            sorted(
+                (c for oid, c in state.side_commits.items() if oid not in state.commits),
+                key=lambda c: (c.committed_at, c.oid),
+                reverse=True,
+            )
+        ),
     )
 
 
@@ -290,6 +309,9 @@ def _rows(state: RepoState) -> list[tuple[str, str]]:
         rows.append((_week(incident.created_at), line))
     for oid, commit in sorted(state.commits.items()):
         line = _line({"kind": "commit", "key": oid, "record": _encode(commit)})
+        rows.append((_week(commit.committed_at), line))
+    for oid, commit in sorted(state.side_commits.items()):
+        line = _line({"kind": "side-commit", "key": oid, "record": _encode(commit)})
         rows.append((_week(commit.committed_at), line))
     return rows
 
@@ -403,6 +425,8 @@ def decode_state(data: bytes, repository: str) -> RepoState:
                     state.incident_ids[int(key)] = str(row["id"])
             elif kind == "commit":
                 state.commits[str(key)] = decode_record(Commit, record)
+            elif kind == "side-commit":
+                state.side_commits[str(key)] = decode_record(Commit, record)
             else:
                 raise CacheError(f"unknown record kind {kind!r}")
         # A week file written back unchanged may hold records that have left the coverage.
