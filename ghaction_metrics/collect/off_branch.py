@@ -19,20 +19,47 @@ from typing import Any
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.collect import nodes, queries
 from ghaction_metrics.collect.plan import SUCCESS, CollectionPlan
-from ghaction_metrics.collect.sync import RepoState
+from ghaction_metrics.collect.sync import EPOCH, RepoState
 from ghaction_metrics.records import Commit
 from ghaction_metrics.wording import counted
 
 log = logging.getLogger(__name__)
 
 
-def deployed_commits(state: RepoState, plan: CollectionPlan, horizon: datetime) -> list[str]:
-    """Commits a deployment source may count as deployed at or after ``horizon`` that the
-    collected history does not hold, most recently deployed first.
+def read_off_branch(
+    clients: GitHubClients,
+    owner: str,
+    name: str,
+    state: RepoState,
+    plan: CollectionPlan,
+    count: Callable[[], None],
+) -> None:
+    """Complete a pruned ``state`` (``baselines.prune``) with what its deployments off the
+    default branch ship, back to its commits' coverage, and keep nothing else: a warm run's
+    state then holds exactly what a cold one reads."""
+    horizon = state.coverage.get("commits", EPOCH)
+    deployed = _deployed(state, plan)
+    wanted: list[str] = []
+    for when, oid in sorted(deployed, reverse=True):
+        # A commit is never newer than its deployment: one deployed before the horizon has
+        # no history the collection reads.
+        if when >= horizon and not _known(state, oid) and oid not in wanted:
+            wanted.append(oid)
+    OffBranchReader(clients, owner, name, state, count).read(wanted, horizon)
+    reached: dict[str, Commit] = {}
+    stack = [oid for _, oid in deployed]
+    while stack:
+        oid = stack.pop()
+        commit = state.side_commits.get(oid)
+        if commit is not None and oid not in reached and commit.committed_at >= horizon:
+            reached[oid] = commit
+            stack.extend(commit.parents)
+    state.side_commits = reached
 
-    A commit is never newer than its deployment, so one deployed before the horizon has no
-    history the collection reads.
-    """
+
+def _deployed(state: RepoState, plan: CollectionPlan) -> list[tuple[datetime, str]]:
+    """(when, commit) of everything a deployment source may count as deployed; a tag's
+    time is its commit's, which is all the horizon needs."""
     found: list[tuple[datetime, str]] = []
     for deployment in state.deployments.values():
         success = deployment.succeeded_at
@@ -45,12 +72,8 @@ def deployed_commits(state: RepoState, plan: CollectionPlan, horizon: datetime) 
     found += [
         (run.updated_at, run.head_sha) for run in state.workflow_runs if run.conclusion == SUCCESS
     ]
-    found += [(tag.tagger_date or tag.committed_at, tag.commit) for tag in state.tags]
-    wanted: list[str] = []
-    for when, oid in sorted(found, reverse=True):
-        if when >= horizon and not _known(state, oid) and oid not in wanted:
-            wanted.append(oid)
-    return wanted
+    found += [(tag.committed_at, tag.commit) for tag in state.tags]
+    return found
 
 
 def _known(state: RepoState, oid: str) -> bool:

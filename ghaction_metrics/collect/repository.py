@@ -15,7 +15,7 @@ from datetime import datetime
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.collect.baselines import bounds, coverage_gap, prune
-from ghaction_metrics.collect.off_branch import OffBranchReader, deployed_commits
+from ghaction_metrics.collect.off_branch import read_off_branch
 from ghaction_metrics.collect.paging import RepositoryReader
 from ghaction_metrics.collect.plan import SYNC_OVERLAP, CollectionPlan
 from ghaction_metrics.collect.sync import RepoState, repository_data
@@ -83,20 +83,17 @@ def _finish(
         reason = coverage_gap(state, keep)
         if reason is not None:
             return None
+    prune(state, keep)
     if complete:
-        # Once the default branch's history is known: what deployments off it ship.
-        horizon = keep["commits"]
 
         def count() -> None:
             reader.requests += 1
 
-        off_branch = OffBranchReader(reader.clients, reader.owner, reader.name, state, count)
         try:
-            off_branch.read(deployed_commits(state, plan, horizon), horizon)
+            read_off_branch(reader.clients, reader.owner, reader.name, state, plan, count)
         except QuotaExhaustedError as exc:
             notes.append(_stopped_early(full_name, exc))
             complete = False
-    prune(state, keep)
     state.synced_at = now
     state.settings_key = plan.settings_key
     data = repository_data(state, tuple(notes))
