@@ -36,7 +36,7 @@ from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import build_report, outputs
 from ghaction_metrics.records import Collection, RepositoryData
 from ghaction_metrics_dev.emulator.server import EmulatorServer
-from ghaction_metrics_dev.emulator.world import Commit, PullRequest
+from ghaction_metrics_dev.emulator.world import Commit, Deployment, DeploymentStatus, PullRequest
 
 TAGS = "tags:v*"
 
@@ -127,6 +127,45 @@ def test_a_maintenance_line_ships_what_it_contains(emulator_factory: EmulatorFac
     assert every_base["deployment-frequency"] == "0.1333"
     # Only the default branch counts: PR #2 is no change; PR #1 and c2 as before.
     assert report_outputs(result.data, Settings(deployment_source=TAGS))["lead-time-hours"] == "3.5"
+
+
+def test_a_branch_deploy_ships_the_default_branch_changes_it_contains(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    # Production deployments: c0 (the baseline, S-120d), m1 (success S+8d 14:00), and f1, a
+    # commit of the branch "preview" on top of c2 (success S+20d 10:00).
+    app = app_world(NOW)
+    repo = app.repo
+    m1, c2 = repo.pull_requests[0].merge_commit, repo.refs["heads/main"]
+    assert m1 is not None
+    f1 = _oid("Preview banner")
+    repo.commits[f1] = Commit(f1, "Preview banner", app.at(20, 8), app.at(20, 8), "bob", [c2])
+    repo.refs["heads/preview"] = f1
+    c0 = repo.commits[m1].parents[0]
+    for number, (sha, ref, day, hour) in enumerate(
+        [(c0, "main", -120, 0), (m1, "main", 8, 13), (f1, "preview", 20, 9)], start=1
+    ):
+        done = app.at(day, hour + 1)
+        repo.deployments.append(
+            Deployment(
+                700 + number,
+                sha,
+                ref,
+                "production",
+                app.at(day, hour),
+                "alice",
+                [DeploymentStatus(number, "success", done)],
+            )
+        )
+    server = emulator_factory(app.world)
+    plan = plan_for(NOW, "deployments")
+    result = collect_repository(clients_for(server), "acme", "app", plan, NOW)
+    assert [r["oid0"] for r in off_branch_requests(server)] == [f1]
+    assert [c.oid for c in result.data.side_commits] == [f1]
+    # PR #1: c1 authored S+8d 09:00 -> 14:00 = 5 h; c2: authored S+18d 09:00 -> f1's
+    # deployment at S+20d 10:00 = 49 h; f1 itself is no change. Median 27.
+    values = report_outputs(result.data, Settings(deployment_source="deployments"))
+    assert values["lead-time-hours"] == "27"
 
 
 def test_deployments_on_the_default_branch_make_no_extra_request(
