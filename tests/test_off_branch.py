@@ -3,9 +3,9 @@ read back to the known history, ships what it contains, and is cached.
 
 On ``acme/app`` of test_sources_collect (days from the window's start S), under ``tags:v*``:
 
-- a maintenance line ``1.1.x`` from m1 (PR #1's squash commit): x1 … x30 by bob, committed at
-  S+10d + i h; x30 is the squash commit of PR #2, merged into ``1.1.x`` (its own commit p2
-  authored at S+9d 12:00), and tagged v1.1.1 (lightweight: at S+11d 06:00);
+- a maintenance line ``1.1.x`` from m1 (PR #1's squash commit): x1 … x80 by bob, committed at
+  S+10d + i h; x80 is the squash commit of PR #2, merged into ``1.1.x`` (its own commit p2
+  authored at S+9d 12:00), and tagged v1.1.1 (lightweight: at S+13d 08:00);
 - an old line: y1, committed at S+5d on top of y0, a commit of S-200d no branch holds (older
   than the collection's history horizon), tagged v0.9.1.
 """
@@ -39,17 +39,18 @@ from ghaction_metrics_dev.emulator.server import EmulatorServer
 from ghaction_metrics_dev.emulator.world import Commit, Deployment, DeploymentStatus, PullRequest
 
 TAGS = "tags:v*"
+LINE = 80  # longer than one request's page
 
 
 def with_lines(app: AppWorld) -> list[str]:
-    """The two lines of the module docstring; returns x1 … x30."""
+    """The two lines of the module docstring; returns x1 … x80."""
     repo = app.repo
     m1 = repo.pull_requests[0].merge_commit
     assert m1 is not None
     line: list[str] = []
     parent = m1
-    for i in range(1, 31):
-        name = "Backport checkout fix (#2)" if i == 30 else f"Backport step {i}"
+    for i in range(1, LINE + 1):
+        name = "Backport checkout fix (#2)" if i == LINE else f"Backport step {i}"
         oid = _oid(name)
         at = app.at(10, i)
         repo.commits[oid] = Commit(oid, name, at, at, "bob", [parent])
@@ -65,12 +66,12 @@ def with_lines(app: AppWorld) -> list[str]:
             body="",
             author="bob",
             created_at=app.at(9, 13),
-            updated_at=app.at(10, 30),
+            updated_at=app.at(10, LINE),
             base_ref="1.1.x",
             head_ref="backport",
             state="closed",
-            closed_at=app.at(10, 30),
-            merged_at=app.at(10, 30),
+            closed_at=app.at(10, LINE),
+            merged_at=app.at(10, LINE),
             merge_commit=line[-1],
             commits=[p2],
             additions=3,
@@ -108,18 +109,18 @@ def test_a_maintenance_line_ships_what_it_contains(emulator_factory: EmulatorFac
     line = with_lines(app)
     server = emulator_factory(app.world)
     result = collect_repository(clients_for(server), "acme", "app", plan_for(NOW, TAGS), NOW)
-    # x30 and y1 in one request: 25 of x's line, and y1 alone (y0 is past the horizon); then
-    # from x6's parent: x5 … x1, which reach m1 on main.
+    # x80 and y1 in one request of 73 commits each: x80 … x8, and y1 alone (y0 is past the
+    # horizon); then x8's parent x7 alone, 100 commits: x7 … x1, which reach m1 on main.
     requests = off_branch_requests(server)
     assert [sorted(v for k, v in r.items() if k.startswith("oid")) for r in requests] == [
         sorted([line[-1], _oid("Old line fix")]),
-        [line[4]],
+        [line[6]],
     ]
     side = {c.oid for c in result.data.side_commits}
     assert side == {*line, _oid("Old line fix")}
     assert not side & {c.oid for c in result.data.commits}
-    # Every base branch counts: v1.1.1 ships PR #2 (p2 authored S+9d 12:00 -> x30's commit
-    # date S+11d 06:00 = 42 h), besides PR #1 (6 h) and c2 (1 h, by v1.2). x1 … x29 belong to
+    # Every base branch counts: v1.1.1 ships PR #2 (p2 authored S+9d 12:00 -> x80's commit
+    # date S+13d 08:00 = 92 h), besides PR #1 (6 h) and c2 (1 h, by v1.2). x1 … x79 belong to
     # no pull request and are on no default branch: no change. Median 6.
     every_base = report_outputs(result.data, Settings(deployment_source=TAGS, base_branches=("*",)))
     assert every_base["lead-time-hours"] == "6"
@@ -191,19 +192,19 @@ def test_a_warm_run_keeps_the_lines_and_reads_only_what_is_new(
     assert first.state is not None
     cached = decode_state(encode_state(first.state), HOME)
     assert cached.side_commits == first.state.side_commits
-    # Later: x31 on the line, tagged v1.1.2.
+    # Later: x81 on the line, tagged v1.1.2.
     later = NOW + timedelta(hours=6)
-    x31 = _oid("Backport step 31")
-    app.repo.commits[x31] = Commit(x31, "Backport step 31", later, later, "bob", [line[-1]])
-    app.repo.refs["tags/v1.1.2"] = x31
+    x81 = _oid("Backport step 81")
+    app.repo.commits[x81] = Commit(x81, "Backport step 81", later, later, "bob", [line[-1]])
+    app.repo.refs["tags/v1.1.2"] = x81
     then = NOW + timedelta(days=1)
     seen = len(server.requests)
     warm = collect_repository(clients, "acme", "app", plan_for(then, TAGS), then, cached, "cache")
-    # One request, for x31 alone: its page reaches x30, which the cache holds.
-    assert [r["oid0"] for r in off_branch_requests(server, seen)] == [x31]
+    # One request, for x81 alone: its page reaches x80, which the cache holds.
+    assert [r["oid0"] for r in off_branch_requests(server, seen)] == [x81]
     cold = collect_repository(clients, "acme", "app", plan_for(then, TAGS), then)
     assert warm.data == cold.data
-    assert x31 in {c.oid for c in warm.data.side_commits}
+    assert x81 in {c.oid for c in warm.data.side_commits}
     assert warm.state is not None
     seen = len(server.requests)
     again = collect_repository(
@@ -265,16 +266,23 @@ def test_an_off_branch_request_costs_one_point(emulator_factory: EmulatorFactory
     app = app_world(NOW)
     line = with_lines(app)
     server = emulator_factory(app.world)
-    count = queries.OFF_BRANCH_BATCH
-    variables: dict[str, object] = {
-        "owner": "acme",
-        "name": "app",
-        "first": queries.OFF_BRANCH_PAGE,
-        "since": (NOW - timedelta(days=400)).isoformat(),
-        **{f"oid{i}": line[-1 - i] for i in range(count)},
-    }
-    data = clients_for(server).graphql(queries.off_branch_query(count), variables)
-    assert data["rateLimit"]["cost"] == 1
+    clients = clients_for(server)
+    since = (NOW - timedelta(days=400)).isoformat()
+    for count in range(1, queries.OFF_BRANCH_BATCH + 1):
+        variables: dict[str, object] = {
+            "owner": "acme",
+            "name": "app",
+            "first": queries.off_branch_page(count),
+            "since": since,
+            **{f"oid{i}": line[-1 - i] for i in range(count)},
+        }
+        data = clients.graphql(queries.off_branch_query(count), variables)
+        assert data["rateLimit"]["cost"] == 1, count
+        # One more commit a page would cost two (past 100, GitHub allows no larger page).
+        larger = queries.off_branch_page(count) + 1
+        if larger <= 100:
+            more = clients.graphql(queries.off_branch_query(count), {**variables, "first": larger})
+            assert more["rateLimit"]["cost"] == 2, count
     history = data["repository"]["c0"]["history"]
     assert [n["oid"] for n in history["nodes"][:2]] == [line[-1], line[-2]]
     assert history["pageInfo"]["hasNextPage"] is True

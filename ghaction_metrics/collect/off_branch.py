@@ -119,7 +119,7 @@ class OffBranchReader:
             variables: dict[str, Any] = {
                 "owner": self.owner,
                 "name": self.name,
-                "first": queries.OFF_BRANCH_PAGE,
+                "first": queries.off_branch_page(len(batch)),
                 "since": horizon.isoformat(),
             }
             variables.update({f"oid{index}": oid for index, oid in enumerate(batch)})

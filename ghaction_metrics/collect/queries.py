@@ -325,10 +325,14 @@ query Sizes($labels: [String!], $since: DateTime, $historySince: GitTimestamp{pa
 # One alias per commit and no cursor: the next request starts where the lines read so far
 # end. No associatedPullRequests: a commit off the default branch is never a change by itself
 # (a pull request merged into another counted base branch is linked by its merge commit), and
-# leaving it out halves the cost. At OFF_BRANCH_PAGE commits and OFF_BRANCH_BATCH aliases
-# (1 + page x 1 nested connection each), a request costs one point.
+# leaving it out halves the cost.
 OFF_BRANCH_BATCH = 5
-OFF_BRANCH_PAGE = 25
+
+
+def off_branch_page(count: int) -> int:
+    """The largest page at which ``count`` aliases still cost one point: GitHub charges each
+    1 + page x 1 nested connection (parents), and 149 requests round down to 1 point."""
+    return min(100, 149 // count - 1)
 
 
 def off_branch_query(count: int) -> str:
