@@ -211,6 +211,10 @@ class RepositoryData:
     tags: tuple[Tag, ...] = ()  # for deployment-source tags:<glob>
     bugs: tuple[BugReport, ...] = ()  # bug-labelled issues of this repository, oldest first
     notes: tuple[str, ...] = field(default=())  # data-quality notes from collection
+    # Deployed commits off the default branch and their history back to it (a maintenance
+    # line's tag, a release commit main never got): what such a deployment ships, never a
+    # change by itself. Newest first.
+    side_commits: tuple[Commit, ...] = ()
 
 
 @dataclass(frozen=True)

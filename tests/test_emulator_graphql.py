@@ -603,6 +603,41 @@ def test_history_query(emulator_factory: EmulatorFactory) -> None:
     assert missing["repository"]["ref"] is None
 
 
+OBJECT = f"""
+query Object($owner: String!, $name: String!, $oid: GitObjectID, $expression: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    object(oid: $oid, expression: $expression) {{
+      __typename
+      oid
+      ... on Commit {{ history(first: 10) {{ nodes {{ oid }} }} }}
+      ... on Tag {{ name target {{ oid }} }}
+    }}
+  }}
+}}
+"""
+
+
+def test_object_serves_any_commit_on_a_branch_or_not(emulator_factory: EmulatorFactory) -> None:
+    world = make_world()
+    repo = world.repositories["acme/app"]
+    # 6: a release commit on top of 4 that no branch holds; 7: an annotated tag of it.
+    repo.commits[oid(6)] = Commit(oid(6), "Release 1.0.1", days(6), days(6), "alice", [oid(4)])
+    repo.tag_objects[oid(7)] = (oid(6), days(5))
+    repo.refs["tags/v1.0.1"] = oid(7)
+    server = emulator_factory(world, tokens())
+    result = data(server, OBJECT, **REPO, oid=oid(6))
+    found = result["repository"]["object"]
+    assert found["__typename"] == "Commit"
+    assert [n["oid"] for n in found["history"]["nodes"]] == [oid(6), oid(4), oid(3), oid(2), oid(1)]
+    assert result["rateLimit"]["cost"] == 1
+    tag = data(server, OBJECT, **REPO, oid=oid(7))["repository"]["object"]
+    assert tag == {"__typename": "Tag", "oid": oid(7), "name": "v1.0.1", "target": {"oid": oid(6)}}
+    by_name = data(server, OBJECT, **REPO, expression="main")["repository"]["object"]
+    assert by_name["oid"] == oid(5)
+    assert data(server, OBJECT, **REPO, oid=oid(99))["repository"]["object"] is None
+
+
 def test_pin_issue_limit_and_permission(emulator_factory: EmulatorFactory) -> None:
     world = make_world()
     repo: Repository = world.repositories["acme/app"]

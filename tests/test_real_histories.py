@@ -500,14 +500,7 @@ def test_the_action_runs_on_a_real_history(
 
 # Outputs the action gets wrong on a recording, each waiting for a named fix; strict, so the
 # test says so the day the fix lands.
-WAITING = {
-    ("pallets-flask", "lead-time-hours"): (
-        "Flask's 3.0.0 tag is on a release commit main never got: collection reads only the "
-        "default branch's history, so the action ships that tag's 43 changes with 3.0.1 "
-        "instead (test_sources_collect.py::test_a_tag_off_the_default_branch_ships_what_it_"
-        "contains)"
-    ),
-}
+WAITING: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize(

@@ -404,12 +404,6 @@ def _v12_on_a_new_commit(
     return report_outputs(Collection((result.data,), (), 0, 0), NOW, "tags:v*")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="collection reads only the default branch's history, so a tag's commit off it "
-    "(a release commit never merged, as Flask's 3.0.0) ships nothing (SPEC §5: it ships what "
-    "it contains that was not shipped before)",
-)
 def test_a_tag_off_the_default_branch_ships_what_it_contains(
     emulator_factory: EmulatorFactory,
 ) -> None:

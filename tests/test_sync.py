@@ -26,6 +26,7 @@ from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan, PageSizes
 from ghaction_metrics.collect.repository import collect_repository
 from ghaction_metrics.collect.sync import (
+    CACHE_SCHEMA,
     CacheError,
     RepoState,
     cache_files,
@@ -394,7 +395,8 @@ def test_the_one_file_cache_of_earlier_versions_is_not_read_and_then_replaced(
     server = emulator_factory(world)
     clients = _clients(server.api_url, server.graphql_url)
     home = "acme/storefront"
-    text = encode_state(state).decode().replace('"schema": 4', '"schema": 2', 1)
+    text = encode_state(state).decode().replace(f'"schema": {CACHE_SCHEMA}', '"schema": 2', 1)
+    assert '"schema": 2' in text
     legacy = legacy_cache_path("default", name)
     assert legacy == "default/cache/v2/acme/docs.jsonl.gz"
     dropped_week = "default/cache/v4/acme/docs/2020-01-06.jsonl"

@@ -165,7 +165,8 @@ def git_author(author: dict[str, Any] | None) -> Actor | None:
 
 
 def commit(node: dict[str, Any]) -> Commit:
-    associated = node["associatedPullRequests"]["nodes"]
+    # Commits read off the default branch (queries.off_branch_query) come without it.
+    associated = node["associatedPullRequests"]["nodes"] if "associatedPullRequests" in node else []
     return Commit(
         oid=node["oid"],
         message=node["message"],

@@ -320,6 +320,53 @@ query Sizes($labels: [String!], $since: DateTime, $historySince: GitTimestamp{pa
 """
 
 
+# The history of deployed commits that are not on the default branch (a maintenance line's
+# tag, a release commit main never got), read back until it joins the history already known.
+# One alias per commit and no cursor: the next request starts where the lines read so far
+# end. No associatedPullRequests: a commit off the default branch is never a change by itself
+# (a pull request merged into another counted base branch is linked by its merge commit), and
+# leaving it out halves the cost.
+OFF_BRANCH_BATCH = 5
+
+
+def off_branch_page(count: int) -> int:
+    """The largest page at which ``count`` aliases still cost one point: GitHub charges each
+    1 + page x 1 nested connection (parents), and 149 requests round down to 1 point."""
+    return min(100, 149 // count - 1)
+
+
+def off_branch_query(count: int) -> str:
+    """The histories of ``count`` commits, given as variables ``$oid0, $oid1, ...``."""
+    parameters = "".join(f", $oid{i}: GitObjectID!" for i in range(count))
+    commits = "".join(
+        f"""
+    c{i}: object(oid: $oid{i}) {{
+      ... on Commit {{
+        history(first: $first, since: $since) {{
+          pageInfo {{ hasNextPage }}
+          nodes {{ ...OffBranchCommit }}
+        }}
+      }}
+    }}"""
+        for i in range(count)
+    )
+    return f"""
+query OffBranch($owner: String!, $name: String!, $first: Int!, $since: GitTimestamp{parameters}) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{{commits}
+  }}
+}}
+fragment OffBranchCommit on Commit {{
+  oid
+  message
+  authoredDate
+  committedDate
+  parents(first: 3) {{ nodes {{ oid }} }}
+  author {{ name email user {{ login }} }}
+}}
+"""
+
+
 # Connections a COLLECT page nests inside each item of a top-level connection (history:
 # parents and associated pull requests; a pull request: labels, commits, reviews and timeline
 # items; a deployment: statuses; an issue: labels). GitHub charges a query the requests it
@@ -355,6 +402,7 @@ ALL_DOCUMENTS: dict[str, str] = {
     "INCIDENTS": INCIDENTS,
     # Every size the action can send: one per batch length.
     **{f"SIZES_{count}": sizes_query(count) for count in range(1, SIZES_BATCH + 1)},
+    **{f"OFF_BRANCH_{count}": off_branch_query(count) for count in range(1, OFF_BRANCH_BATCH + 1)},
     "PIN_ISSUE": PIN_ISSUE,
     "UNPIN_ISSUE": UNPIN_ISSUE,
 }

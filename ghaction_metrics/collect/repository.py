@@ -15,6 +15,7 @@ from datetime import datetime
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.collect.baselines import bounds, coverage_gap, prune
+from ghaction_metrics.collect.off_branch import read_off_branch
 from ghaction_metrics.collect.paging import RepositoryReader
 from ghaction_metrics.collect.plan import SYNC_OVERLAP, CollectionPlan
 from ghaction_metrics.collect.sync import RepoState, repository_data
@@ -74,8 +75,7 @@ def _finish(
     try:
         reader.run()
     except QuotaExhaustedError as exc:
-        log.warning("%s: collection stopped early: %s", full_name, exc)
-        notes.append(f"{full_name}: collection stopped early: {exc}; the figures are partial")
+        notes.append(_stopped_early(full_name, exc))
         complete = False
     state = reader.state
     keep = bounds(state, plan)
@@ -84,6 +84,16 @@ def _finish(
         if reason is not None:
             return None
     prune(state, keep)
+    if complete:
+
+        def count() -> None:
+            reader.requests += 1
+
+        try:
+            read_off_branch(reader.clients, reader.owner, reader.name, state, plan, count)
+        except QuotaExhaustedError as exc:
+            notes.append(_stopped_early(full_name, exc))
+            complete = False
     state.synced_at = now
     state.settings_key = plan.settings_key
     data = repository_data(state, tuple(notes))
@@ -101,3 +111,8 @@ def _finish(
         counted(reader.requests, "request"),
     )
     return RepositoryResult(data, state if complete else None, reader.requests)
+
+
+def _stopped_early(full_name: str, exc: QuotaExhaustedError) -> str:
+    log.warning("%s: collection stopped early: %s", full_name, exc)
+    return f"{full_name}: collection stopped early: {exc}; the figures are partial"

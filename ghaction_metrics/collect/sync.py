@@ -65,7 +65,9 @@ log = logging.getLogger(__name__)
 # 3: pull requests keep their conversation comments (for the time to first response) and
 #    every commit's authored time.
 # 4: one folder of plain-text weekly parts per repository (the lines are those of 3).
-# 5: bug-labelled issues (for the bug rate), in the same folders as 4.
+# 5: bug-labelled issues (for the bug rate), and the history of deployed commits off the
+#    default branch ("side-commit" lines), in the same folders as 4. A cache of 4 lacks the
+#    bug reports, so it means one full collection.
 CACHE_SCHEMA = 5
 # The folder a cache is kept in: a schema that only adds records keeps it, so a new run
 # rewrites the same files instead of leaving the earlier version's on the branch.
@@ -127,6 +129,9 @@ class RepoState:
     bugs: dict[int, BugReport] = field(default_factory=dict)
     bug_updated: dict[int, datetime] = field(default_factory=dict)
     bug_ids: dict[int, str] = field(default_factory=dict)
+    # Deployed commits off the default branch and their history back to it (off_branch.py),
+    # kept and pruned as commits are.
+    side_commits: dict[str, Commit] = field(default_factory=dict)
     # Lower bounds: every record at or after them is here (PRs and incidents by update time,
     # deployments and releases by creation, commits by commit time).
     coverage: dict[str, datetime] = field(default_factory=dict)
@@ -148,7 +153,10 @@ _COVERAGE_ROWS = {
     "incidents": "incident",
     "commits": "commit",
 }
-_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()} | {"bug": "incidents"}
+_KIND_COVERAGE = {row: kind for kind, row in _COVERAGE_ROWS.items()} | {
+    "bug": "incidents",
+    "side-commit": "commits",
+}
 
 
 def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
@@ -176,6 +184,9 @@ def drop_older(state: RepoState, keep: Mapping[str, datetime]) -> None:
     state.commits = {
         k: v for k, v in state.commits.items() if v.committed_at >= keep.get("commits", far)
     }
+    state.side_commits = {
+        k: v for k, v in state.side_commits.items() if v.committed_at >= keep.get("commits", far)
+    }
 
 
 def _row_time(row: Mapping[str, Any]) -> datetime:
@@ -186,7 +197,7 @@ def _row_time(row: Mapping[str, Any]) -> datetime:
         return datetime.fromisoformat(record["updated_at"])
     if kind in ("incident", "bug"):
         return datetime.fromisoformat(row["updated"])
-    if kind == "commit":
+    if kind in ("commit", "side-commit"):
         return datetime.fromisoformat(record["committed_at"])
     return datetime.fromisoformat(record["created_at"])
 
@@ -208,6 +219,14 @@ def repository_data(state: RepoState, notes: tuple[str, ...] = ()) -> Repository
         tags=tuple(state.tags),
         bugs=tuple(sorted(state.bugs.values(), key=lambda b: (b.created_at, b.number))),
         notes=notes,
+        # A commit main has since got is main's (a maintenance line merged back).
+        side_commits=tuple(
+            sorted(
+                (c for oid, c in state.side_commits.items() if oid not in state.commits),
+                key=lambda c: (c.committed_at, c.oid),
+                reverse=True,
+            )
+        ),
     )
 
 
@@ -312,6 +331,9 @@ def _rows(state: RepoState) -> list[tuple[str, str]]:
         row = {"kind": "bug", "key": number, "updated": state.bug_updated[number].isoformat()}
         line = _line({**row, "id": state.bug_ids[number], "record": _encode(bug)})
         rows.append((_week(bug.created_at), line))
+    for oid, commit in sorted(state.side_commits.items()):
+        line = _line({"kind": "side-commit", "key": oid, "record": _encode(commit)})
+        rows.append((_week(commit.committed_at), line))
     return rows
 
 
@@ -435,6 +457,8 @@ def decode_state(data: bytes, repository: str) -> RepoState:
                 state.bugs[int(key)] = decode_record(BugReport, record)
                 state.bug_updated[int(key)] = datetime.fromisoformat(row["updated"])
                 state.bug_ids[int(key)] = str(row["id"])
+            elif kind == "side-commit":
+                state.side_commits[str(key)] = decode_record(Commit, record)
             else:
                 raise CacheError(f"unknown record kind {kind!r}")
         # A week file written back unchanged may hold records that have left the coverage.

@@ -247,7 +247,8 @@ def merge_branch_commits(commits: Sequence[Commit], merges: dict[str, str]) -> d
 
 
 class CommitGraph:
-    """Ancestry over the collected default-branch history."""
+    """Ancestry over the collected history: the default branch's, and that of deployed
+    commits off it."""
 
     def __init__(self, commits: Iterable[Commit]) -> None:
         self.parents = {c.oid: c.parents for c in commits}
@@ -299,8 +300,9 @@ def chain_shipments(
         shipped: set[str] = set()  # everything the chain's deployments reached so far
         for event in chain:
             if event.sha is None or event.sha not in graph:
-                # A commit outside the collected default-branch history: nothing it ships is
-                # visible, and it does not move the chain.
+                # A commit outside the collected history (gone from GitHub, or older than
+                # the collection reaches): nothing it ships is visible, and it does not move
+                # the chain.
                 result.append(event)
                 continue
             new, _ = graph.new_since(event.sha, shipped)

@@ -159,7 +159,8 @@ def ship(
     repo: RepositoryData, settings: Settings, source: str, incidents: Sequence[Incident]
 ) -> Shipping:
     found = repository_changes(repo, settings)
-    graph = CommitGraph(repo.commits)
+    # A deployment off the default branch ships what its own history reaches (SPEC §5).
+    graph = CommitGraph((*repo.commits, *repo.side_commits))
     left_out: list[LeftOut] = []
     attempts: list[datetime] = []
     if source == "merges":

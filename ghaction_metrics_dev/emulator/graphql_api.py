@@ -598,6 +598,11 @@ def repository_node(ctx: GqlContext, repo: Repository) -> JSON:
     def ref(info: GraphQLResolveInfo, qualifiedName: str) -> JSON | None:  # noqa: N803
         return ref_node(ctx, repo, qualifiedName)
 
+    def git_object(
+        info: GraphQLResolveInfo, oid: str | None = None, expression: str | None = None
+    ) -> JSON | None:
+        return object_node(ctx, repo, oid, expression)
+
     return {
         "__typename": "Repository",
         "id": p.node_id("Repository", repo.id),
@@ -610,6 +615,7 @@ def repository_node(ctx: GqlContext, repo: Repository) -> JSON:
         "createdAt": p.iso_required(repo.created(ctx.world.now)),
         "defaultBranchRef": lambda info: ref_node(ctx, repo, repo.default_branch),
         "ref": ref,
+        "object": git_object,
         "pullRequests": lambda info, **a: _pull_requests(ctx, repo, a),
         "deployments": lambda info, **a: _deployments(ctx, repo, a),
         "releases": lambda info, **a: _releases(ctx, repo, a),
@@ -928,6 +934,25 @@ def ref_node(ctx: GqlContext, repo: Repository, qualified: str) -> JSON | None:
             "target": target,
         }
     return None
+
+
+def object_node(
+    ctx: GqlContext, repo: Repository, oid: str | None, expression: str | None
+) -> JSON | None:
+    """``object(oid:)`` or ``object(expression:)``: any commit or annotated tag of the
+    repository, on a branch or not; an expression may be a full oid or a ref's name (the
+    emulator does not parse the rest of rev-parse's syntax). Unknown: null, as on GitHub."""
+    wanted = oid or expression
+    if wanted is None:
+        return None
+    if oid is None and wanted not in repo.commits and wanted not in repo.tag_objects:
+        found = ref_node(ctx, repo, wanted)
+        return found["target"] if found else None
+    if wanted in repo.tag_objects:
+        names = [k[5:] for k, at in repo.refs.items() if at == wanted and k.startswith("tags/")]
+        return tag_node(ctx, repo, names[0] if names else wanted, wanted)
+    commit = repo.commits.get(wanted)
+    return commit_node(ctx, repo, commit) if commit else None
 
 
 def tag_node(ctx: GqlContext, repo: Repository, name: str, oid: str) -> JSON | None:
