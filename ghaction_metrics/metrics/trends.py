@@ -58,7 +58,8 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def _time(value: object) -> datetime:
+def snapshot_time(value: object) -> datetime:
+    """A snapshot's ISO time in UTC; UnreadableSnapshotError for anything else."""
     if not isinstance(value, str):
         raise UnreadableSnapshotError(f"expected a time, found {value!r}")
     try:
@@ -148,8 +149,8 @@ def point_from_snapshot(
         current = document["current"]
         figures: dict[str, Any] = {f.key: _figure_value(f, current) for f in FIGURES}
         return TrendPoint(
-            until=_time(current["window"]["until"]),
-            generated_at=_time(document["generated_at"]),
+            until=snapshot_time(current["window"]["until"]),
+            generated_at=snapshot_time(document["generated_at"]),
             backfill=backfill,
             deployments=_count(current["dora"]["deployments"]),
             **figures,
@@ -173,8 +174,8 @@ def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
     if not isinstance(backfill, bool):
         raise UnreadableSnapshotError(f"expected true or false, found {backfill!r}")
     return TrendPoint(
-        until=_time(data["until"]),
-        generated_at=_time(data["generated_at"]),
+        until=snapshot_time(data["until"]),
+        generated_at=snapshot_time(data["generated_at"]),
         backfill=backfill,
         deployments=_count(data["deployments"]),
         **values,
