@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
+
+from ghaction_metrics.metrics.frame import BACKFILL_SUFFIX, one_per_window
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
 from ghaction_metrics.metrics.report import SCHEMA_VERSION
 
@@ -329,11 +332,20 @@ def _order(point: TrendPoint) -> tuple[datetime, datetime]:
 
 def series(points: Iterable[TrendPoint]) -> list[TrendPoint]:
     """One point per window end, oldest first: a real run wins over a backfilled week, and the
-    latest run over earlier runs of the same day."""
-    chosen: dict[datetime, TrendPoint] = {}
-    for point in sorted(points, key=lambda p: (not p.backfill, p.generated_at)):
-        chosen[point.until] = point
-    return [chosen[key] for key in sorted(chosen)]
+    latest run over earlier runs of the same day (the rule of the analysts' DataFrame,
+    metrics/frame.py, applied to the points)."""
+    listed = list(points)
+    if not listed:
+        return []
+    frame = pd.DataFrame(
+        {
+            "run": [f"{i}{BACKFILL_SUFFIX if p.backfill else ''}" for i, p in enumerate(listed)],
+            "generated_at": [p.generated_at for p in listed],
+            "until": [p.until for p in listed],
+            "position": range(len(listed)),
+        }
+    )
+    return [listed[int(i)] for i in one_per_window(frame)["position"]]
 
 
 def expired(
