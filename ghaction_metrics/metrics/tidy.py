@@ -19,10 +19,12 @@ is a name, not a number, and is left out.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
+
+import pandas as pd
 
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Kind
 from ghaction_metrics.metrics.trends import (
@@ -112,6 +114,19 @@ def _rows(document: Mapping[str, Any], path: str) -> list[FigureRow]:
                 row(ALL_REPOSITORIES, _text(cohort), _kebab(key), value, _count(entry["n"]))
             )
     return rows
+
+
+def figure_frame(rows: Iterable[FigureRow], timezone: str = "UTC") -> pd.DataFrame:
+    """The rows as a DataFrame of ``COLUMNS``: times in ``timezone``, ``value`` a float (NaN
+    for no data), ``n`` an integer."""
+    frame = pd.DataFrame([astuple(r) for r in rows], columns=list(COLUMNS))
+    for column in ("generated_at", "since", "until"):
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(timezone)
+    frame["value"] = pd.to_numeric(frame["value"]).astype("float64")
+    frame["n"] = frame["n"].astype("int64")
+    for column in ("run", "period", "repository", "cohort", "metric"):
+        frame[column] = frame[column].astype(str)
+    return frame
 
 
 def _numeric_figures() -> tuple[Figure, ...]:
