@@ -380,6 +380,9 @@ def _exports(
     are this run's (its own document first, then the backfilled weeks' JSON)."""
     after = {p: b for p, b in before.items() if p not in set(deletions)}
     after.update((p, git_blob_sha(data)) for p, data in files.items())
+    # ``before`` is the history as the trends see it, without the snapshots retention
+    # prunes; they were on the branch, and their month's rows must go with them.
+    before = {**{p: "" for p in deletions}, **before}
     rows: dict[str, list[FigureRow]] = {}
     for path, snap in snapshots.items():
         try:
