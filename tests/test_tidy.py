@@ -83,7 +83,7 @@ def test_cohort_figures() -> None:
             "merged": {"value": 4, "n": 4},
         },
         "agent-assisted": {"cycle_time_hours": {"value": None, "n": 0}},
-        "human": {"cycle_time_hours": {"value": 30.25, "n": 17}},
+        "human": {"cycle_time_hours": {"value": 30.25, "n": 17}, "people": ["not", "a figure"]},
     }
     rows = figure_rows(document, PATH)
     agent = _find(rows, "*", "agent-authored", "cycle-time-hours")

@@ -9,7 +9,8 @@ snapshot on the branch, old or new, gives its rows the same way:
 - the DORA figures of each repository (``current.repositories[]``), which hold the same
   fields as the period's ``dora`` section;
 - the cohort figures of a period's optional ``cohorts`` section
-  (``{cohort: {snake_metric: {"value": v, "n": n}}}``), metric names in kebab case.
+  (``{cohort: {snake_metric: {"value": v, "n": n}}}``), metric names in kebab case; entries
+  of another shape are details, not figures, and are left out.
 
 Only the ``current`` period is exported: a snapshot's ``previous`` period is the window
 before it, which earlier snapshots already measured as their own ``current``. The DORA level
@@ -105,15 +106,18 @@ def _rows(document: Mapping[str, Any], path: str) -> list[FigureRow]:
             rows.append(row(name, ALL_COHORTS, figure.name, value, n))
     cohorts = period.get("cohorts") or {}
     for cohort in sorted(cohorts):
-        for key in sorted(cohorts[cohort]):
-            if not _COHORT_METRIC.match(key):
-                raise UnreadableSnapshotError(f"cohort metric name {key!r}")
-            entry = cohorts[cohort][key]
+        for key, entry in sorted(cohorts[cohort].items()):
+            if not (_COHORT_METRIC.match(key) and _is_figure(entry)):
+                continue  # not a figure ({value, n}): details the cohort section may carry
             value = _number(entry["value"])
             rows.append(
                 row(ALL_REPOSITORIES, _text(cohort), _kebab(key), value, _count(entry["n"]))
             )
     return rows
+
+
+def _is_figure(entry: object) -> bool:
+    return isinstance(entry, Mapping) and set(entry) == {"value", "n"}
 
 
 def figure_frame(rows: Iterable[FigureRow], timezone: str = "UTC") -> pd.DataFrame:
