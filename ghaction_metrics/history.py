@@ -9,7 +9,8 @@
 cohort and metric, the columns of the CSV export (README "Exports"), times in ``timezone``.
 It reads the monthly CSVs the action keeps under ``REPORT_ID/exports/`` and, for
 snapshots they do not hold (written by a version without exports), the snapshots themselves.
-``weekly`` makes the weekly buckets the trends show.
+``weekly`` buckets the figures by week in a time zone, choosing among snapshots by the
+rule the trends page follows (metrics/frame.py).
 """
 
 from __future__ import annotations
