@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
+
+from ghaction_metrics.metrics.frame import BACKFILL_SUFFIX, one_per_window
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
 from ghaction_metrics.metrics.report import SCHEMA_VERSION
 
@@ -58,7 +61,8 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def _time(value: object) -> datetime:
+def snapshot_time(value: object) -> datetime:
+    """A snapshot's ISO time in UTC; UnreadableSnapshotError for anything else."""
     if not isinstance(value, str):
         raise UnreadableSnapshotError(f"expected a time, found {value!r}")
     try:
@@ -149,8 +153,8 @@ def point_from_snapshot(
         current = document["current"]
         figures: dict[str, Any] = {f.key: _figure_value(f, current) for f in FIGURES}
         return TrendPoint(
-            until=_time(current["window"]["until"]),
-            generated_at=_time(document["generated_at"]),
+            until=snapshot_time(current["window"]["until"]),
+            generated_at=snapshot_time(document["generated_at"]),
             backfill=backfill,
             deployments=_count(current["dora"]["deployments"]),
             **figures,
@@ -174,8 +178,8 @@ def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
     if not isinstance(backfill, bool):
         raise UnreadableSnapshotError(f"expected true or false, found {backfill!r}")
     return TrendPoint(
-        until=_time(data["until"]),
-        generated_at=_time(data["generated_at"]),
+        until=snapshot_time(data["until"]),
+        generated_at=snapshot_time(data["generated_at"]),
         backfill=backfill,
         deployments=_count(data["deployments"]),
         **values,
@@ -329,11 +333,20 @@ def _order(point: TrendPoint) -> tuple[datetime, datetime]:
 
 def series(points: Iterable[TrendPoint]) -> list[TrendPoint]:
     """One point per window end, oldest first: a real run wins over a backfilled week, and the
-    latest run over earlier runs of the same day."""
-    chosen: dict[datetime, TrendPoint] = {}
-    for point in sorted(points, key=lambda p: (not p.backfill, p.generated_at)):
-        chosen[point.until] = point
-    return [chosen[key] for key in sorted(chosen)]
+    latest run over earlier runs of the same day (the rule of the analysts' DataFrame,
+    metrics/frame.py, applied to the points)."""
+    listed = list(points)
+    if not listed:
+        return []
+    frame = pd.DataFrame(
+        {
+            "run": [f"{i}{BACKFILL_SUFFIX if p.backfill else ''}" for i, p in enumerate(listed)],
+            "generated_at": [p.generated_at for p in listed],
+            "until": [p.until for p in listed],
+            "position": range(len(listed)),
+        }
+    )
+    return [listed[int(i)] for i in one_per_window(frame)["position"]]
 
 
 def expired(
