@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ghaction_metrics.inputs.teams import OTHER, Teams
@@ -64,12 +65,13 @@ class TeamsMetrics:
     def names(self) -> tuple[str, ...]:
         return tuple(team.name for team in self.teams)
 
+    @cached_property
+    def _cells(self) -> dict[tuple[str, str], int]:
+        return {(c.reviewer_team, c.author_team): c.reviews for c in self.matrix}
+
     def cell(self, reviewer_team: str, author_team: str) -> int:
-        return sum(
-            c.reviews
-            for c in self.matrix
-            if c.reviewer_team == reviewer_team and c.author_team == author_team
-        )
+        """Reviews by ``reviewer_team`` of ``author_team``'s pull requests (0 for none)."""
+        return self._cells.get((reviewer_team, author_team), 0)
 
 
 def team_figures(
