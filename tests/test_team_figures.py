@@ -59,7 +59,11 @@ def test_each_team_gets_the_figures_a_person_gets_and_the_matrix_who_reviews_who
     assert payments.cycle_time.n == 2
     assert payments.cycle_time.median == 15
     assert payments.lines_changed == 50
-    assert (payments.members, payments.active, payments.people) == (2, 2, ("alice", "BOB"))
+    assert (payments.members, payments.active, payments.people) == (
+        2,
+        2,
+        ("alice", "bob"),
+    )  # as the records spell them
     assert (platform.opened, platform.merged, platform.reviews_given, platform.commits) == (
         1, 0, 1, 0,
     )  # fmt: skip

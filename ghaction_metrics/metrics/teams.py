@@ -93,7 +93,7 @@ def team_figures(
     cycles: dict[str, list[float]] = {}
     active: dict[str, set[str]] = {}
     matrix: Counter[tuple[str, str]] = Counter()
-    shown: dict[str, str] = {}  # lower-case login → as first seen, for "other"
+    shown: dict[str, str] = {}  # lower-case login → as first seen in the records
     total_reviews = 0
 
     def seen(login: str) -> list[str]:
@@ -144,7 +144,10 @@ def team_figures(
             name=name,
             members=len(members),
             active=len(active.get(name, ())),
-            people=tuple(sorted((name_of(m) for m in members), key=str.lower)) if listed else (),
+            # Logins as GitHub spells them where the data has them, else as the file does.
+            people=tuple(sorted((name_of(shown.get(m.lower(), m)) for m in members), key=str.lower))
+            if listed
+            else (),
             opened=opened[name],
             merged=merged[name],
             reviews_given=reviews[name],
