@@ -139,8 +139,13 @@ def test_hundreds_of_teams_are_cut_with_a_line_saying_how_many_and_where() -> No
     assert f"{400 - shown} of 400 teams are not shown here" in line  # everyone is in a team
     assert SNAPSHOT in line
     matrix = _table(comment, "Reviewers ↓ · authors →")
-    assert len(matrix) - 1 == shown
-    assert len(matrix[0]) - 1 == shown
+    assert len(matrix) - 1 == len(matrix[0]) - 1 == min(shown, 20)
+    summary = summary_markdown(view(value))
+    assert len(_table(summary, "Team")) - 1 == 400  # the summary has room for every row
+    assert "380 of 400 teams of the review matrix are not shown here" in summary
+    page = report_html(value, [], [], "https://github.com").decode()
+    assert "The first 50 of 400 teams are shown; the full matrix is in the snapshot." in page
+    assert page.count("<tr><th>team-") == 50
 
 
 @pytest.mark.parametrize("shared", [1, 2])
