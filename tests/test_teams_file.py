@@ -91,3 +91,14 @@ def test_a_file_in_the_workspace_is_read(tmp_path: Path) -> None:
     (tmp_path / ".github").mkdir()
     (tmp_path / PATH).write_text("payments: [alice, bob]\n", encoding="utf-8")
     assert load_teams(tmp_path, PATH).teams[0].members == ("alice", "bob")
+
+
+def test_a_link_out_of_the_workspace_is_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yml"
+    secret.write_text("token: [ghp_not_a_login_but_a_secret]\n", encoding="utf-8")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "teams.yml").symlink_to(secret)
+    with pytest.raises(TeamsFileError, match=r"link to outside the repository") as raised:
+        load_teams(workspace, "teams.yml")
+    assert "ghp_" not in str(raised.value)

@@ -68,6 +68,10 @@ class TeamsFileError(ValueError):
 def load_teams(workspace: Path, path: str) -> Teams:
     """Read and check the teams file at ``path`` (relative to ``workspace``)."""
     target = workspace / path
+    if target.exists() and not target.resolve().is_relative_to(workspace.resolve()):
+        # A link committed in a pull request could otherwise show a runner's file (its
+        # environment, say) in the error message.
+        raise TeamsFileError(path, None, "the file is a link to outside the repository")
     try:
         with target.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
