@@ -43,6 +43,7 @@ from ghaction_metrics.collect.sync import (
 )
 from ghaction_metrics.collect.visibility import is_private
 from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError, env_name
+from ghaction_metrics.inputs.teams import Teams, TeamsFileError, load_teams
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.alerts import alerts_output, evaluate
 from ghaction_metrics.metrics.backfill import backfill_snapshots, collection_since
@@ -102,12 +103,14 @@ def main(
         env = RunnerEnv.from_environ(environ)
         inputs = Inputs.from_environ(environ, env.repository)
         inputs.check_dates(clock())
-    except (InputError, RunnerEnvError) as exc:
+        # The teams file is part of the input: a bad one stops the run before any request.
+        teams = load_teams(env.workspace, inputs.teams) if inputs.teams else None
+    except (InputError, RunnerEnvError, TeamsFileError) as exc:
         return _fail(str(exc), environ)
     policy = RetryPolicy(max_wait=inputs.max_wait.total_seconds())
     clients = connect(inputs.token, env.api_url, env.graphql_url, policy=policy)
     try:
-        return run(inputs, env, clients, clock, sink=sink, private_names=private_names)
+        return run(inputs, env, clients, clock, sink=sink, private_names=private_names, teams=teams)
     except (GithubException, GraphQLError, GitHubUnreachableError) as exc:
         log.debug("Failure details", exc_info=True)
         if getattr(exc, "status", None) == 401:
@@ -153,6 +156,7 @@ def run(
     *,
     sink: Sink | None = None,
     private_names: PrivateNames | None = None,
+    teams: Teams | None = None,
 ) -> int:
     now = clock()
     found_private: set[str] = set()  # private repositories collection met, lower case
@@ -281,7 +285,9 @@ def run(
         else:
             log.warning("per-person anonymous without history: pseudonyms change every run")
     settings = settings_of(inputs, salt)
-    report = build_report(collection, settings, window, inputs.compare_to, now, inputs.report_id)
+    report = build_report(
+        collection, settings, window, inputs.compare_to, now, inputs.report_id, teams=teams
+    )
     document = snapshot(report, env.run_id, env.run_attempt)
     report_json = _write_report_json(env.workspace, inputs.report_id, document)
 

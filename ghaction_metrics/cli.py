@@ -22,6 +22,7 @@ import yaml
 
 from ghaction_metrics.action import main as run_main
 from ghaction_metrics.inputs.config import env_name, server_url_of
+from ghaction_metrics.inputs.teams import MAX_BYTES
 from ghaction_metrics.publish.dry_run import DryRunSink
 from ghaction_metrics.workflow_commands import read_outputs
 
@@ -63,6 +64,8 @@ def parser(inputs: Mapping[str, Mapping[str, Any]] | None = None) -> argparse.Ar
             text += f" Default: $GITHUB_API_URL, else {DEFAULT_API_URL}."
         elif name == "repositories":
             text += " Default: --repository."
+        elif name == "teams":
+            text += " On the command line, relative to the current folder."
         elif default:
             text += f" Default: {default}."
         # argparse formats help with %: a literal one (as in "increases N%") must be doubled.
@@ -133,6 +136,8 @@ def environment(
     out = Path(args.out).resolve()
     workspace = out / "workspace"
     workspace.mkdir(parents=True, exist_ok=True)
+    if values.get("teams"):
+        _teams_into_workspace(str(values["teams"]), workspace)
     summary, output = out / "summary.md", out / "outputs.txt"
     for path in (summary, output):
         path.write_text("", encoding="utf-8")
@@ -153,6 +158,24 @@ def environment(
         given = values.get(name)
         env[env_name(name)] = given if given is not None else _default(spec)
     return env
+
+
+def _teams_into_workspace(path: str, workspace: Path) -> None:
+    """The action reads the teams file from its workspace, which in a workflow is the checked
+    out repository; from a terminal that is the current folder, so the file comes from there."""
+    source = Path(path)
+    if source.is_absolute() or ".." in source.parts:
+        return  # the input's own check refuses it, in the words a workflow gets
+    if not source.is_file():
+        raise UsageError(
+            f"--teams {path}: no such file; the path is relative to the current folder, as it "
+            "is to the repository in a workflow"
+        )
+    target = workspace / source
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as handle:
+        # One byte more than the action reads, so a file too large is still refused as such.
+        target.write_bytes(handle.read(MAX_BYTES + 1))
 
 
 def main(

@@ -120,6 +120,7 @@ BAD: dict[str, list[tuple[str, str]]] = {
         ("/etc/teams.yml", "relative path"),
         ("../teams.yml", "relative path"),
         ("teams.json", ".yml"),
+        ("no-such-teams.yml", "actions/checkout"),
     ],
 }
 CASES = [(name, value, fix) for name, values in BAD.items() for value, fix in values]
@@ -169,6 +170,44 @@ def test_a_bad_value_stops_the_run_before_anything_is_read_or_published(
     sent = server.requests[before:]
     # Only a token GitHub refuses needs a request to find out; it must be a read.
     assert [r.method for r in sent] == (["GET"] if name == "token" and value.strip() else [])
+
+
+# A teams file that is there but does not map teams to logins: (content, where it is named).
+BAD_TEAMS_FILES = [
+    ("payments: alice\n", "line 1"),
+    ("payments: [alice]\nplatform: []\n", "line 2"),
+    ("payments: [alice]\nplatform:\n  - bob\n  - bob@example.com\n", "line 4"),
+    ("payments: [alice]\npayments: [bob]\n", "line 2"),
+    ("payments: [alice\n", "line 2"),
+]
+
+
+@pytest.mark.parametrize(("content", "where"), BAD_TEAMS_FILES)
+def test_a_bad_teams_file_stops_the_run_naming_its_line_before_anything_is_read(
+    server: EmulatorServer, tmp_path: Path, content: str, where: str
+) -> None:
+    workspace = tmp_path / "workspace"
+    (workspace / ".github").mkdir(parents=True)
+    (workspace / ".github/teams.yml").write_text(content, encoding="utf-8")
+    environ = runner_environment(
+        api_url=server.api_url,
+        graphql_url=server.graphql_url,
+        server_url=server.url,
+        repository="acme/storefront",
+        workspace=workspace,
+        overrides={"teams": ".github/teams.yml"},
+    )
+    before = len(server.requests)
+    stream = io.StringIO()
+    assert main(environ, stream) == 1
+    errors = [line for line in stream.getvalue().splitlines() if line.startswith("::error::")]
+    assert len(errors) == 1, stream.getvalue()
+    message = errors[0].removeprefix("::error::")
+    assert message.startswith(f"Input 'teams' names .github/teams.yml, {where}: ")
+    summary = Path(environ["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert summary == f"## Engineering metrics\n\n**Error:** {_unescape(message)}\n"
+    assert Path(environ["GITHUB_OUTPUT"]).read_text(encoding="utf-8") == ""
+    assert server.requests[before:] == []
 
 
 def _unescape(message: str) -> str:

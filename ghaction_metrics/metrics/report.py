@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
+from ghaction_metrics.inputs.teams import Teams
 from ghaction_metrics.inputs.windows import Window, midnight
 from ghaction_metrics.metrics.bugs import BugRate
 from ghaction_metrics.metrics.changes import Settings
@@ -26,6 +27,7 @@ from ghaction_metrics.metrics.levels import Levels
 from ghaction_metrics.metrics.pulls import PullRequestMetrics, pull_request_metrics
 from ghaction_metrics.metrics.stats import Stat
 from ghaction_metrics.metrics.team import TeamMetrics, team_metrics
+from ghaction_metrics.metrics.teams import TeamsMetrics, team_figures, teams_json
 from ghaction_metrics.records import Collection, SkippedRepository
 
 SCHEMA_VERSION = 2
@@ -37,6 +39,7 @@ class PeriodReport:
     dora: DoraSummary
     pulls: PullRequestMetrics
     team: TeamMetrics
+    teams: TeamsMetrics | None = None  # per team, with the teams input
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ def build_report(
     compare_to: str,
     now: datetime,
     report_id: str,
+    *,
+    teams: Teams | None = None,
 ) -> Report:
     sides = comparison_windows(window, compare_to, settings.timezone, now)
     auto_periods = [window, window.previous()]
@@ -151,6 +156,7 @@ def build_report(
                 summarize(per_repo),
                 pull_request_metrics(collection.repositories, settings, span),
                 team_metrics(collection.repositories, settings, span, deployed),
+                team_figures(collection.repositories, settings, span, teams) if teams else None,
             )
         return cache[span]
 
@@ -432,6 +438,7 @@ def _period(period: PeriodReport) -> dict[str, Any]:
         "pull_requests": _pulls(period.pulls),
         "bugs": _bugs(period.pulls.bugs),
         "team": _team(period.team),
+        "teams": teams_json(period.teams, period.team.mode, _stat),
         "repositories": [_repository(repo) for repo in dora.repositories],
     }
 

@@ -214,6 +214,11 @@ class Limits:
     notes: int | None = None
     people: int | None = None
 
+    @property
+    def teams(self) -> int | None:
+        # One row per team, and teams are about as many as repositories: cut alike.
+        return self.repositories
+
 
 FULL = Limits()
 # Tried in order until the text fits: each step gives up detail a reader needs least. Even
