@@ -31,6 +31,7 @@ from ghaction_metrics_dev.dataset.truth import (
     ReworkReason,
     Source,
 )
+from ghaction_metrics_dev.dataset.usage import UsageTruth, add_copilot_usage
 from ghaction_metrics_dev.emulator.world import (
     Commit,
     Deployment,
@@ -462,6 +463,7 @@ class GeneratedDataset:
     home_repository: str
     seed: int
     profile: str
+    copilot_usage: UsageTruth | None = None  # the organisation's Copilot usage reports
 
 
 class _Generator:
@@ -1884,6 +1886,7 @@ def generate_dataset(
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(UTC)
     dataset = _Generator(seed, now, PROFILES[profile]).build()
+    usage = add_copilot_usage(dataset.world, ORGANISATION, seed, now)
     return GeneratedDataset(
         world=dataset.world,
         truth=dataset.truth,
@@ -1891,4 +1894,5 @@ def generate_dataset(
         home_repository=dataset.home_repository,
         seed=seed,
         profile=profile,
+        copilot_usage=usage,
     )
