@@ -25,7 +25,8 @@ from ghaction_metrics.metrics.levels import Levels
 from ghaction_metrics.metrics.pulls import PullRequestMetrics, pull_request_metrics
 from ghaction_metrics.metrics.stats import Stat
 from ghaction_metrics.metrics.team import TeamMetrics, team_metrics
-from ghaction_metrics.records import Collection, SkippedRepository
+from ghaction_metrics.metrics.usage import UsageSummary, summarize_usage
+from ghaction_metrics.records import Collection, CopilotUsage, SkippedRepository
 
 SCHEMA_VERSION = 2
 
@@ -36,6 +37,7 @@ class PeriodReport:
     dora: DoraSummary
     pulls: PullRequestMetrics
     team: TeamMetrics
+    usage: UsageSummary | None = None  # Copilot usage (input copilot-metrics), when read
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ def build_report(
     compare_to: str,
     now: datetime,
     report_id: str,
+    usage: CopilotUsage | None = None,
 ) -> Report:
     sides = comparison_windows(window, compare_to, settings.timezone, now)
     auto_periods = [window, window.previous()]
@@ -150,6 +153,7 @@ def build_report(
                 summarize(per_repo),
                 pull_request_metrics(collection.repositories, settings, span),
                 team_metrics(collection.repositories, settings, span, deployed),
+                summarize_usage(usage, span) if usage is not None else None,
             )
         return cache[span]
 
@@ -413,6 +417,36 @@ def _period(period: PeriodReport) -> dict[str, Any]:
         "pull_requests": _pulls(period.pulls),
         "team": _team(period.team),
         "repositories": [_repository(repo) for repo in dora.repositories],
+        "copilot_usage": _usage(period.usage),
+    }
+
+
+def _usage(usage: UsageSummary | None) -> dict[str, Any] | None:
+    """Copilot usage by the report files' field names; None when not read."""
+    if usage is None:
+        return None
+    return {
+        "organization": usage.organization,
+        "days": usage.days,
+        "period_days": usage.period_days,
+        "mean_daily_active_users": usage.mean_daily_active_users,
+        "mean_weekly_active_users": usage.mean_weekly_active_users,
+        "user_initiated_interaction_count": usage.interactions,
+        "code_generation_activity_count": usage.shown,
+        "code_acceptance_activity_count": usage.accepted,
+        "acceptance_rate": usage.acceptance_rate,
+        "per_day": [
+            {
+                "day": d.day.isoformat(),
+                "daily_active_users": d.daily_active_users,
+                "weekly_active_users": d.weekly_active_users,
+                "user_initiated_interaction_count": d.user_initiated_interaction_count,
+                "code_generation_activity_count": d.code_generation_activity_count,
+                "code_acceptance_activity_count": d.code_acceptance_activity_count,
+                "acceptance_rate": d.acceptance_rate,
+            }
+            for d in usage.series
+        ],
     }
 
 
