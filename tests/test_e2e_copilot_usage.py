@@ -135,6 +135,18 @@ def test_the_summary_shows_the_true_figures(runs: Runs) -> None:
     ) in summary
 
 
+def test_the_html_report_and_the_per_day_chart_are_written(runs: Runs) -> None:
+    folder = runs.allowed.workspace / ".ghaction-metrics" / "default"
+    chart = folder / "charts" / "copilot-usage.png"
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    html = (folder / "report.html").read_text()
+    assert "<h2>Copilot usage (acme)</h2>" in html
+    assert 'alt="Copilot usage over 30 days' in html
+    refused = runs.refused.workspace / ".ghaction-metrics" / "default"
+    assert not (refused / "charts" / "copilot-usage.png").exists()
+    assert "Copilot" not in (refused / "report.html").read_text()
+
+
 def test_the_reports_cost_three_api_requests_and_their_files_without_the_token(
     runs: Runs, contracts: Path
 ) -> None:

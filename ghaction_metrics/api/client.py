@@ -356,9 +356,8 @@ class Downloader:
             attempt += 1
             self.transport.count()
             try:
-                response = self.session.get(
-                    url, timeout=self.transport.timeout, allow_redirects=False
-                )
+                # Redirects are followed: the session carries no credential to pass on.
+                response = self.session.get(url, timeout=self.transport.timeout)
             except requests.RequestException as exc:
                 if attempt >= policy.attempts:
                     # The exception's text holds the link and its signature: not repeated.
