@@ -309,3 +309,29 @@ def test_a_periods_figures_equal_the_truth() -> None:
 def test_a_day_belongs_to_the_period_it_starts_in() -> None:
     window = Window(datetime(2026, 3, 1, 5, tzinfo=UTC), datetime(2026, 3, 4, 5, tzinfo=UTC), UTC)
     assert period_days(window) == [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)]
+
+
+def test_an_unknown_organisation_is_one_notice_saying_why(
+    served: tuple[EmulatorServer, UsageTruth], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, _ = served
+    with caplog.at_level(logging.INFO):
+        assert read_usage(_clients(server, VIEWER), "nobody", _window_days(3)) is None
+    (notice,) = [r.getMessage() for r in caplog.records if r.levelno == NOTICE]
+    assert "GitHub answered 404 (Not Found) for organisation nobody's" in notice
+    assert '"View Organization Copilot Metrics"' in notice
+
+
+def test_window_days_before_the_reports_begin_are_simply_not_reported(
+    served: tuple[EmulatorServer, UsageTruth],
+) -> None:
+    server, truth = served
+    before = truth.days[0].day - timedelta(days=2)
+    wanted = [before + timedelta(days=n) for n in range(4)]  # two days without a report
+    usage = read_usage(_clients(server, VIEWER), "acme", wanted)
+    assert usage is not None
+    covered = {d.day for d in usage.days} & set(wanted)
+    assert covered == {truth.days[0].day, truth.days[1].day}
+    assert [r.status for r in server.requests if "organization-1-day" in r.path] == [204] * 2 + [
+        200
+    ] * 2
