@@ -335,3 +335,16 @@ def test_window_days_before_the_reports_begin_are_simply_not_reported(
     assert [r.status for r in server.requests if "organization-1-day" in r.path] == [204] * 2 + [
         200
     ] * 2
+
+
+def test_a_server_error_after_the_retries_is_a_warning_and_no_usage(
+    served: tuple[EmulatorServer, UsageTruth], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, _ = served
+    server.faults.arm("server_error", count=100, status=500, path_contains="/copilot/")
+    with caplog.at_level(logging.INFO):
+        assert read_usage(_clients(server, VIEWER), "acme", _window_days(3)) is None
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("Copilot usage is not shown: GitHub answered HTTP 500")
+    assert len(server.requests) == 3  # the client's three attempts, then it goes on
+    assert not [r for r in caplog.records if r.levelno == NOTICE]
