@@ -27,6 +27,7 @@ from ghaction_metrics.api.client import (
 )
 from ghaction_metrics.api.quota import QuotaExhaustedError, RetryPolicy
 from ghaction_metrics.collect.baselines import bounds, prune
+from ghaction_metrics.collect.copilot_usage import read_usage
 from ghaction_metrics.collect.expand import expand_repositories
 from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan
@@ -51,6 +52,7 @@ from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import build_report, earliest_needed, outputs, snapshot
 from ghaction_metrics.metrics.shards import NoShardRecordsError, aggregate_collection, shard_files
 from ghaction_metrics.metrics.trends import EMPTY_HISTORY, History, NewerSnapshotError
+from ghaction_metrics.metrics.usage import period_days
 from ghaction_metrics.publish.branch_layout import foreign_files, refusal
 from ghaction_metrics.publish.history import HistoryError
 from ghaction_metrics.publish.history_read import load_history, read_shard_records
@@ -285,8 +287,19 @@ def run(
         else:
             log.warning("per-person anonymous without history: pseudonyms change every run")
     settings = settings_of(inputs, salt)
+    usage = None
+    if inputs.copilot_metrics:
+        with group(f"Reading the Copilot usage reports of {inputs.copilot_metrics}"):
+            usage = read_usage(clients, inputs.copilot_metrics, period_days(window))
     report = build_report(
-        collection, settings, window, inputs.compare_to, now, inputs.report_id, teams=teams
+        collection,
+        settings,
+        window,
+        inputs.compare_to,
+        now,
+        inputs.report_id,
+        teams=teams,
+        usage=usage,
     )
     document = snapshot(report, env.run_id, env.run_attempt)
     report_json = _write_report_json(env.workspace, inputs.report_id, document)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 BOT_SUFFIX = "[bot]"
 
@@ -234,3 +234,30 @@ class Collection:
     # repository they name, or for all measured repositories when they name none.
     incidents: tuple[Incident, ...] = ()
     incidents_private: bool = False  # incident-repository is private
+
+
+@dataclass(frozen=True)
+class CopilotDay:
+    """One day of an organisation's Copilot usage report (``day_totals`` entry), by the
+    report files' documented field names."""
+
+    day: date
+    daily_active_users: int
+    weekly_active_users: int | None  # absent from some files
+    user_initiated_interaction_count: int
+    code_generation_activity_count: int  # suggestions shown (generations)
+    code_acceptance_activity_count: int  # suggestions accepted
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        shown = self.code_generation_activity_count
+        return self.code_acceptance_activity_count / shown if shown else None
+
+
+@dataclass(frozen=True)
+class CopilotUsage:
+    """The usage reports read for ``copilot-metrics``: the days they cover, oldest first."""
+
+    organization: str
+    days: tuple[CopilotDay, ...]
+    requests: int  # API requests and file downloads

@@ -15,6 +15,7 @@ rate-limit details.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -259,6 +260,11 @@ class Transport:
                 continue
             return answer
 
+    def count(self) -> None:
+        """One more request sent (a download, which does not go through ``send``)."""
+        with self._lock:
+            self.sent += 1
+
     def _pace(self) -> None:
         """GitHub asks for a pause between content-creating requests."""
         with self._pace_lock:
@@ -314,12 +320,78 @@ class RestRequester:
         return url
 
 
+class DownloadRefusedError(Exception):
+    """A download link this client will not follow (not https, or no host)."""
+
+
+def redacted(url: str) -> str:
+    """A signed link without its query string, which is the credential: safe to log."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+class Downloader:
+    """Fetches the signed links GitHub hands out for report files.
+
+    They point at another host (blob storage) and carry their own signature in the query
+    string, so the request goes out on a session of its own, without the token: a link from
+    an answer must never receive the token, whatever host it names. GitHub's links are https;
+    an http link is followed only when the API itself is reached over http (an emulator).
+    """
+
+    def __init__(self, transport: Transport, api_url: str) -> None:
+        self.transport = transport
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": USER_AGENT})
+        self._schemes = {"https", urlsplit(api_url).scheme}
+
+    def get(self, url: str) -> Answer:
+        """The file's answer (any status), after the same retries as any GET."""
+        parts = urlsplit(url)
+        if parts.scheme not in self._schemes or not parts.netloc:
+            raise DownloadRefusedError(f"refusing to download {redacted(url)}")
+        policy = self.transport.waiter.policy
+        attempt = 0
+        while True:
+            attempt += 1
+            self.transport.count()
+            try:
+                # Redirects are followed: the session carries no credential to pass on.
+                response = self.session.get(url, timeout=self.transport.timeout)
+            except requests.RequestException as exc:
+                if attempt >= policy.attempts:
+                    # The exception's text holds the link and its signature: not repeated.
+                    raise GitHubUnreachableError(
+                        f"no answer from {redacted(url)} ({type(exc).__name__})"
+                    ) from None
+                self.transport.waiter.pause(
+                    self.transport.waiter.backoff(attempt), f"download {type(exc).__name__}"
+                )
+                continue
+            answer = Answer(
+                response.status_code,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.text,
+            )
+            if answer.status >= 500 and attempt < policy.attempts:
+                self.transport.waiter.pause(
+                    self.transport.waiter.backoff(attempt), f"download HTTP {answer.status}"
+                )
+                continue
+            return answer
+
+
 @dataclass
 class GitHubClients:
     rest: RestRequester
     transport: Transport
     graphql_url: str
     cost: QueryCost = field(default_factory=QueryCost)
+
+    @functools.cached_property
+    def downloads(self) -> Downloader:
+        """Signed report links, fetched without the token (see Downloader)."""
+        return Downloader(self.transport, self.rest.api_url)
 
     @property
     def waiter(self) -> Waiter:

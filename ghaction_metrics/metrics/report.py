@@ -28,7 +28,8 @@ from ghaction_metrics.metrics.pulls import PullRequestMetrics, pull_request_metr
 from ghaction_metrics.metrics.stats import Stat
 from ghaction_metrics.metrics.team import TeamMetrics, team_metrics
 from ghaction_metrics.metrics.teams import TeamsMetrics, team_figures, teams_json
-from ghaction_metrics.records import Collection, SkippedRepository
+from ghaction_metrics.metrics.usage import UsageSummary, summarize_usage
+from ghaction_metrics.records import Collection, CopilotUsage, SkippedRepository
 
 SCHEMA_VERSION = 2
 
@@ -40,6 +41,7 @@ class PeriodReport:
     pulls: PullRequestMetrics
     team: TeamMetrics
     teams: TeamsMetrics | None = None  # per team, with the teams input
+    usage: UsageSummary | None = None  # Copilot usage (input copilot-metrics), when read
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def build_report(
     report_id: str,
     *,
     teams: Teams | None = None,
+    usage: CopilotUsage | None = None,
 ) -> Report:
     sides = comparison_windows(window, compare_to, settings.timezone, now)
     auto_periods = [window, window.previous()]
@@ -157,6 +160,7 @@ def build_report(
                 pull_request_metrics(collection.repositories, settings, span),
                 team_metrics(collection.repositories, settings, span, deployed),
                 team_figures(collection.repositories, settings, span, teams) if teams else None,
+                summarize_usage(usage, span) if usage is not None else None,
             )
         return cache[span]
 
@@ -440,6 +444,36 @@ def _period(period: PeriodReport) -> dict[str, Any]:
         "team": _team(period.team),
         "teams": teams_json(period.teams, period.team.mode, _stat),
         "repositories": [_repository(repo) for repo in dora.repositories],
+        "copilot_usage": _usage(period.usage),
+    }
+
+
+def _usage(usage: UsageSummary | None) -> dict[str, Any] | None:
+    """Copilot usage by the report files' field names; None when not read."""
+    if usage is None:
+        return None
+    return {
+        "organization": usage.organization,
+        "days": usage.days,
+        "period_days": usage.period_days,
+        "mean_daily_active_users": usage.mean_daily_active_users,
+        "mean_weekly_active_users": usage.mean_weekly_active_users,
+        "user_initiated_interaction_count": usage.interactions,
+        "code_generation_activity_count": usage.shown,
+        "code_acceptance_activity_count": usage.accepted,
+        "acceptance_rate": usage.acceptance_rate,
+        "per_day": [
+            {
+                "day": d.day.isoformat(),
+                "daily_active_users": d.daily_active_users,
+                "weekly_active_users": d.weekly_active_users,
+                "user_initiated_interaction_count": d.user_initiated_interaction_count,
+                "code_generation_activity_count": d.code_generation_activity_count,
+                "code_acceptance_activity_count": d.code_acceptance_activity_count,
+                "acceptance_rate": d.acceptance_rate,
+            }
+            for d in usage.series
+        ],
     }
 
 

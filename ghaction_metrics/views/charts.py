@@ -366,6 +366,49 @@ def before_after_chart(report: Report) -> Chart | None:
     return Chart("before-after.png", "Before and after", alt, png)
 
 
+def usage_chart(report: Report) -> Chart | None:
+    """Copilot usage per day (input copilot-metrics): daily and weekly active users, and the
+    share of suggestions accepted, over the days the report read (previous window included)."""
+    periods = [report.previous, report.current]
+    days = {d.day: d for period in periods if period and period.usage for d in period.usage.series}
+    if not days:
+        return None
+    series = [days[day] for day in sorted(days)]
+    xs = [datetime(d.day.year, d.day.month, d.day.day, tzinfo=UTC) for d in series]
+    rates = [(x, d.acceptance_rate) for x, d in zip(xs, series, strict=True)]
+    with _figure(7, 4) as figure:
+        active, accepted = figure.subplots(2, 1, sharex=True)
+        active.set_title("Copilot active users per day", loc="left")
+        active.plot(xs, [d.daily_active_users for d in series], color=BLUE, label="daily active")
+        weekly = [(x, d.weekly_active_users) for x, d in zip(xs, series, strict=True)]
+        weekly_points = [(x, w) for x, w in weekly if w is not None]
+        if weekly_points:
+            active.plot(
+                [x for x, _ in weekly_points], [w for _, w in weekly_points],
+                color=GREEN, linewidth=1, label="weekly active",
+            )  # fmt: skip
+        active.set_ylim(bottom=0)
+        active.legend(loc="upper left", fontsize=7, frameon=False)
+        accepted.set_title("Suggestions accepted per day (%)", loc="left")
+        shown = [(x, r * 100) for x, r in rates if r is not None]
+        accepted.plot([x for x, _ in shown], [y for _, y in shown], color=ORANGE)
+        accepted.set_ylim(bottom=0)
+        _dates(accepted)
+        png = _png(figure)
+    first, last = series[0], series[-1]
+    low = min(d.daily_active_users for d in series)
+    high = max(d.daily_active_users for d in series)
+    known = [r for _, r in rates if r is not None]
+    alt = (
+        f"Copilot usage over {len(series)} days, {first.day} to {last.day}: daily active users "
+        f"from {low} to {high} ({first.daily_active_users} on the first day, "
+        f"{last.daily_active_users} on the last)"
+    )
+    if known:
+        alt += f"; suggestions accepted from {min(known):.1%} to {max(known):.1%} a day"
+    return Chart("copilot-usage.png", "Copilot usage per day", alt + ".", png)
+
+
 def all_charts(report: Report, points: Sequence[TrendPoint]) -> tuple[Chart, ...]:
     """Every chart the report has data for, in the order the views show them."""
     optional = (
@@ -373,6 +416,7 @@ def all_charts(report: Report, points: Sequence[TrendPoint]) -> tuple[Chart, ...
         size_chart(report),
         stages_chart(report),
         review_network_chart(report),
+        usage_chart(report),
     )
     return (
         trend_chart(points),

@@ -32,6 +32,7 @@ from ghaction_metrics_dev.dataset.truth import (
     ReworkReason,
     Source,
 )
+from ghaction_metrics_dev.dataset.usage import UsageTruth, add_copilot_usage
 from ghaction_metrics_dev.emulator.world import (
     Commit,
     Deployment,
@@ -463,6 +464,7 @@ class GeneratedDataset:
     home_repository: str
     seed: int
     profile: str
+    copilot_usage: UsageTruth | None = None  # the organisation's Copilot usage reports
 
 
 class _Generator:
@@ -1886,6 +1888,7 @@ def generate_dataset(
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(UTC)
     dataset = _Generator(seed, now, PROFILES[profile]).build()
+    usage = add_copilot_usage(dataset.world, ORGANISATION, seed, now)
     return GeneratedDataset(
         world=dataset.world,
         truth=dataset.truth,
@@ -1893,4 +1896,5 @@ def generate_dataset(
         home_repository=dataset.home_repository,
         seed=seed,
         profile=profile,
+        copilot_usage=usage,
     )

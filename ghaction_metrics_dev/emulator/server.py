@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from ghaction_metrics_dev.emulator.copilot import REPORTS_PREFIX, serve_report
 from ghaction_metrics_dev.emulator.graphql_api import handle as handle_graphql
 from ghaction_metrics_dev.emulator.payloads import PinInfo, Urls, error
 from ghaction_metrics_dev.emulator.rest import handle as handle_rest
@@ -35,7 +36,7 @@ class RequestRecord:
     path: str
     query: dict[str, str]
     status: int
-    kind: Literal["rest", "graphql"]
+    kind: Literal["rest", "graphql", "download"]
     request_body: bytes
     response_body: bytes
     graphql_cost: int | None
@@ -351,9 +352,16 @@ class EmulatorServer:
         parts = urlsplit(raw_path)
         path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        kind: Literal["rest", "graphql"] = "graphql" if path == "/api/graphql" else "rest"
+        kind: Literal["rest", "graphql", "download"] = (
+            "graphql" if path == "/api/graphql" else "rest"
+        )
+        if path.startswith(REPORTS_PREFIX):
+            kind = "download"  # a signed report link: no token, no rate limit
         fault = self.faults.take(kind, method, path, body)
         response = self._before(fault, kind) if fault else None
+        if response is None and kind == "download":
+            with self.lock:
+                response = serve_report(self, path, query, headers)
         if response is None:
             try:
                 with self.lock:
@@ -378,6 +386,8 @@ class EmulatorServer:
         if delay > 0:
             self.sleep(delay)
         payload = b"" if response.body is None else json.dumps(response.body).encode()
+        if response.raw is not None:
+            payload = response.raw
         out_headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),

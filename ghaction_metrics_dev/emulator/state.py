@@ -7,6 +7,7 @@ import cycle between them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -58,6 +59,7 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     graphql_cost: int | None = None
+    raw: bytes | None = None  # a body sent as it is (a report file), not as JSON
 
 
 class ServerState(Protocol):
@@ -67,6 +69,7 @@ class ServerState(Protocol):
     comment_pins: dict[int, PinInfo]
     commit_identities: dict[str, dict[str, Any]]
     cache: dict[Any, Any]
+    clock: Callable[[], float]
 
     @property
     def url(self) -> str: ...

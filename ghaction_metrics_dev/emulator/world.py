@@ -249,6 +249,9 @@ class World:
     users: dict[str, User] = field(default_factory=dict)  # by REST login
     repositories: dict[str, Repository] = field(default_factory=dict)  # by "owner/name"
     next_id: int = 10_000_000
+    # Copilot usage reports by organisation login: one record per day in the report files'
+    # documented ``day_totals`` shape (emulator/copilot.py serves them).
+    copilot_usage: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
     def new_id(self) -> int:
         self.next_id += 1
