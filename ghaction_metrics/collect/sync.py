@@ -63,8 +63,12 @@ log = logging.getLogger(__name__)
 # 3: pull requests keep their conversation comments (for the time to first response) and
 #    every commit's authored time.
 # 4: one folder of plain-text weekly parts per repository (the lines are those of 3).
-CACHE_SCHEMA = 4
+# 5: pull requests keep their commits' authors and Co-authored-by trailers (AI cohorts).
+CACHE_SCHEMA = 5
 _READABLE_SCHEMAS = (CACHE_SCHEMA,)
+# The folder keeps its name when the schema changes, so a cache of an earlier schema is
+# replaced in place by the next write instead of being left behind on the branch.
+_FOLDER_VERSION = 4
 # "Complete from the beginning": the connection was read to its end.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HEADER = "state.json"
@@ -73,7 +77,7 @@ _PART = re.compile(r"^\d{4}-\d{2}-\d{2}\.jsonl$")
 
 def cache_root(report_id: str) -> str:
     """Every repository's cache folder is under this one."""
-    return f"{report_id}/cache/v{CACHE_SCHEMA}/"
+    return f"{report_id}/cache/v{_FOLDER_VERSION}/"
 
 
 def cache_folder(report_id: str, repository: str) -> str:
@@ -364,6 +368,10 @@ class CacheError(ValueError):
     """The cache file cannot be used (corrupt, another schema, another repository)."""
 
 
+class OutdatedCacheError(CacheError):
+    """A cache written by an earlier version, which lacks what this one records."""
+
+
 def decode_state(data: bytes, repository: str) -> RepoState:
     """A state from one text (``encode_state``, or a header followed by its parts' lines) or
     from the gzip'd file of schema 2."""
@@ -377,7 +385,10 @@ def decode_state(data: bytes, repository: str) -> RepoState:
     if not rows or not isinstance(rows[0], dict) or rows[0].get("kind") != "header":
         raise CacheError("no header line")
     header = rows[0]
-    if header.get("schema") not in _READABLE_SCHEMAS:
+    schema = header.get("schema")
+    if isinstance(schema, int) and schema < min(_READABLE_SCHEMAS):
+        raise OutdatedCacheError(f"schema {schema}, this version reads {CACHE_SCHEMA}")
+    if schema not in _READABLE_SCHEMAS:
         raise CacheError(f"schema {header.get('schema')!r}, this version reads {CACHE_SCHEMA}")
     if str(header.get("repository", "")).lower() != repository.lower():
         raise CacheError(f"it holds {header.get('repository')!r}")
@@ -444,6 +455,9 @@ def read_cache(
         state = decode_state(blob + b"".join(parts.values()), repository)
         state.parts = parts
         return state, f"cache {path}"
+    except OutdatedCacheError:
+        # An upgrade, not damage: read afresh once, and the new cache replaces the old one.
+        return None, "the cache of an earlier version lacks what this one records"
     except (CacheError, SealError, GithubException, HistoryError, QuotaExhaustedError) as exc:
         log.warning("The collection cache %s is unreadable (%s); collecting everything.", path, exc)
         return None, f"the cache file {path} is unreadable"
