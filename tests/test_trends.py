@@ -115,12 +115,22 @@ def test_a_version_1_snapshot_is_still_read() -> None:
     # Version 2 only added sections; runs of earlier versions stay on the branch for ever.
     older = {
         key: value
-        for key, value in dict(DOCUMENT, schema=1).items()
+        for key, value in dict(json.loads(json.dumps(DOCUMENT)), schema=1).items()
         if key in V1_SCHEMA["properties"]
     }
+    # Nor did its periods have the AI-assisted cohorts.
+    for period in (older["current"], older["previous"]):
+        if period:
+            del period["cohorts"]
+            del period["pull_requests"]["ai_assisted_share"]
+            del period["pull_requests"]["ai_adoption_weeks"]
+    if older["comparison"]:
+        deltas = older["comparison"]["deltas"]
+        older["comparison"]["deltas"] = [d for d in deltas if d["metric"] != "ai_assisted_share"]
     jsonschema.validate(older, V1_SCHEMA)
     point = point_from_snapshot(older)
     assert point.merged_prs == point_from_snapshot(DOCUMENT).merged_prs
+    assert point.ai_assisted_share is None
 
 
 def test_snapshot_names_and_backfill_suffix() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.agents import HUMAN
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.stats import EMPTY, Stat, hours, ratio
 from ghaction_metrics.records import PullRequest, RepositoryData, Review
@@ -78,6 +79,7 @@ class PullRequestMetrics:
     first_response_times: tuple[float, ...] = ()
     # negative durations per figure (clock skew, reviews during draft, approvals after merge)
     negative_by_figure: tuple[tuple[str, int], ...] = ()
+    ai_assisted: int = 0  # merged pull requests that are agent-authored or agent-assisted
 
 
 def touches(pull: PullRequest, window: Window) -> bool:
@@ -105,7 +107,7 @@ def merged_population(
                 continue
             if not settings.counts_base(pull, repo.info.default_branch):
                 continue
-            if pull.author.is_bot and not settings.include_bots:
+            if settings.left_out_bot(pull.author):
                 bots += 1
                 continue
             if not settings.counts_author(pull.author):
@@ -283,6 +285,7 @@ def pull_request_metrics(
         first_review_times=tuple(first_review.values),
         first_response_times=tuple(response.values),
         negative_by_figure=tuple((f.name, f.negative) for f in figures if f.negative),
+        ai_assisted=sum(settings.agents.cohort(pull) != HUMAN for pull in population),
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from ghaction_metrics.inputs.windows import Window, midnight
 from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.cohorts import CohortMetrics, cohort_metrics
 from ghaction_metrics.metrics.compare import Delta, Significance, deltas, significance
 from ghaction_metrics.metrics.dora import (
     DoraSummary,
@@ -23,7 +24,7 @@ from ghaction_metrics.metrics.headline import OUTPUTS, Figure, Headline, Kind, h
 from ghaction_metrics.metrics.incidents import incidents_for
 from ghaction_metrics.metrics.levels import Levels
 from ghaction_metrics.metrics.pulls import PullRequestMetrics, pull_request_metrics
-from ghaction_metrics.metrics.stats import Stat
+from ghaction_metrics.metrics.stats import Stat, ratio
 from ghaction_metrics.metrics.team import TeamMetrics, team_metrics
 from ghaction_metrics.records import Collection, SkippedRepository
 
@@ -36,6 +37,7 @@ class PeriodReport:
     dora: DoraSummary
     pulls: PullRequestMetrics
     team: TeamMetrics
+    cohorts: CohortMetrics = field(default_factory=lambda: CohortMetrics(()))
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def build_report(
                 summarize(per_repo),
                 pull_request_metrics(collection.repositories, settings, span),
                 team_metrics(collection.repositories, settings, span, deployed),
+                cohort_metrics(collection.repositories, settings, span, shipping),
             )
         return cache[span]
 
@@ -351,7 +354,32 @@ def _pulls(pulls: PullRequestMetrics) -> dict[str, Any]:
         "excluded_authors": pulls.excluded_authors,
         "negative_durations": pulls.negative_durations,
         "negative_durations_by_figure": dict(pulls.negative_by_figure),
+        "ai_assisted_share": ratio(pulls.ai_assisted, pulls.merged),
     }
+
+
+def _cohorts(cohorts: CohortMetrics) -> dict[str, Any]:
+    """Every cohort's figures in one uniform shape: {cohort: {metric: {value, n}}}."""
+    return {
+        cohort.name: {
+            metric: {"value": reading.value, "n": reading.n}
+            for metric, reading in cohort.readings().items()
+        }
+        for cohort in cohorts.cohorts
+    }
+
+
+def _adoption_weeks(cohorts: CohortMetrics) -> list[dict[str, Any]]:
+    return [
+        {
+            "start": week.start.isoformat(),
+            "merged": week.merged,
+            "agent_authored": week.agent_authored,
+            "agent_assisted": week.agent_assisted,
+            "share": week.share,
+        }
+        for week in cohorts.weeks
+    ]
 
 
 def _team(team: TeamMetrics) -> dict[str, Any]:
@@ -410,8 +438,12 @@ def _period(period: PeriodReport) -> dict[str, Any]:
             "awaiting_deployment": dora.awaiting,
             "levels": _levels(dora.levels),
         },
-        "pull_requests": _pulls(period.pulls),
+        "pull_requests": {
+            **_pulls(period.pulls),
+            "ai_adoption_weeks": _adoption_weeks(period.cohorts),
+        },
         "team": _team(period.team),
+        "cohorts": _cohorts(period.cohorts),
         "repositories": [_repository(repo) for repo in dora.repositories],
     }
 

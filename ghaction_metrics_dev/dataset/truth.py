@@ -77,6 +77,8 @@ class PullRecord:
     first_response_at: datetime | None = None
     labels: tuple[str, ...] = ()
     reverts: int | None = None  # number of the PR this one reverts
+    # agent-authored, agent-assisted or human, as the generator built it (dataset/agents.py)
+    cohort: str = "human"
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class HeadlineTruth:
     time_to_first_review_hours: float | None
     time_to_first_response_hours: float | None
     deployments: int
+    ai_assisted_share: float | None = None
     source: dict[str, str] = field(default_factory=dict)
 
 
@@ -164,6 +167,7 @@ class GroundTruth:
         failed_deployments = 0
         rework_deployments = 0
         merged_prs = 0
+        agent_merged = 0
         deployments = 0
         source: dict[str, str] = {}
 
@@ -179,6 +183,7 @@ class GroundTruth:
                 if not since <= merged < until:
                     continue
                 merged_prs += 1
+                agent_merged += pull.cohort != "human"
                 cycle.append(_hours(pull.created_at, merged))
                 if pull.first_review_at is not None:
                     first_review.append(_hours(pull.ready_at, pull.first_review_at))
@@ -229,4 +234,5 @@ class GroundTruth:
             time_to_first_response_hours=_median(first_response),
             deployments=deployments,
             source=source,
+            ai_assisted_share=agent_merged / merged_prs if merged_prs else None,
         )
