@@ -15,6 +15,7 @@ from emulator_contracts import rest_contract_problems
 
 from ghaction_metrics.collect.queries import ALL_DOCUMENTS
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.dataset.truth_cohorts import COHORTS, cohort_truth
 from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_TOKEN,
     ActionRun,
@@ -39,6 +40,7 @@ HEADLINE = {
     "rework-rate": "rework_rate",
     "cycle-time-hours": "cycle_time_hours",
     "time-to-first-response-hours": "time_to_first_response_hours",
+    "ai-assisted-share": "ai_assisted_share",
     "merged-prs": "merged_prs",
 }
 
@@ -109,6 +111,25 @@ def test_outputs_equal_ground_truth(two_runs: TwoRuns, output: str) -> None:
         assert actual == ""
     else:
         assert float(actual) == pytest.approx(float(expected), rel=0.01), (output, actual)
+
+
+def test_every_cohort_figure_in_the_snapshot_equals_ground_truth(two_runs: TwoRuns) -> None:
+    since, until = _window(two_runs.first)
+    run = two_runs.first
+    document = json.loads((run.workspace / run.outputs["report-json"]).read_text())
+    expected = cohort_truth(
+        two_runs.dataset.truth, [two_runs.dataset.home_repository], since, until
+    )
+    cohorts = document["current"]["cohorts"]
+    assert cohorts["agent-authored"]["merged"]["value"] > 0
+    for cohort in COHORTS:
+        for metric, (value, n) in expected[cohort].figures.items():
+            found = cohorts[cohort][metric]
+            assert found["n"] == n, (cohort, metric)
+            if value is None:
+                assert found["value"] is None, (cohort, metric)
+            else:
+                assert found["value"] == pytest.approx(value, rel=1e-9), (cohort, metric)
 
 
 def test_exactly_one_dashboard_issue_with_one_report_comment(two_runs: TwoRuns) -> None:

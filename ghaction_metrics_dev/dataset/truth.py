@@ -79,6 +79,11 @@ class PullRecord:
     reverts: int | None = None  # number of the PR this one reverts
     # agent-authored, agent-assisted or human, as the generator built it (dataset/agents.py)
     cohort: str = "human"
+    requester: str | None = None  # agent-authored: the person who asked the agent
+    size: int = 0  # additions + deletions
+    changes_requested: int = 0  # reviews requesting changes, by people other than the author
+    review_comments: int = 0  # review comments in reviews by people other than the author
+    ai_reviews: int = 0  # reviews by bots and AI reviewers
 
 
 @dataclass(frozen=True)
