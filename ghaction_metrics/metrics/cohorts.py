@@ -17,9 +17,11 @@ from statistics import fmean
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.agents import AGENT_ASSISTED, AGENT_AUTHORED, COHORTS, HUMAN
 from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.compare import Significance, significance
 from ghaction_metrics.metrics.dora import Shipping
 from ghaction_metrics.metrics.pulls import first_response_at, merged_population, reviews_by_others
 from ghaction_metrics.metrics.stats import Stat, hours, ratio
+from ghaction_metrics.metrics.team import namer
 from ghaction_metrics.records import PullRequest, RepositoryData
 
 
@@ -187,9 +189,12 @@ def cohort_metrics(
         comments = [float(sum(r.comments for r in reviews_by_others(p, settings))) for p in pulls]
         redone = sum((p.repository.lower(), f"pr:{p.number}") in later for p in pulls)
         asked: Counter[str] = Counter()
-        if name == AGENT_AUTHORED:
+        if name == AGENT_AUTHORED and settings.per_person != "false":
+            # Who asked is a person: named as per-person names people (a pseudonym with
+            # anonymous), and not at all with per-person false.
+            name_of = namer(settings)
             for pull in pulls:
-                asked.update(settings.agents.requesters(pull))
+                asked.update(name_of(who) for who in settings.agents.requesters(pull))
         cohorts.append(
             Cohort(
                 name=name,
@@ -233,3 +238,42 @@ def _weeks(population: Sequence[PullRequest], settings: Settings) -> tuple[Adopt
         )
         for start, found in sorted(counts.items())
     )
+
+
+# The figures the before/after comparison tests, as the overall comparison does.
+TESTED = (
+    ("cycle_time_hours", "cycle_times"),
+    ("time_to_first_response_hours", "first_response_times"),
+    ("lead_time_hours", "lead_times"),
+)
+
+
+@dataclass(frozen=True)
+class CohortChange:
+    """One cohort's figure before and after ``compare-to``, with its significance."""
+
+    cohort: str
+    metric: str
+    before: Reading
+    after: Reading
+    significance: Significance
+
+
+def cohort_changes(before: CohortMetrics, after: CohortMetrics) -> tuple[CohortChange, ...]:
+    """Per cohort, the tested figures' medians before and after, each with the Mann-Whitney
+    test of the overall comparison (below n = 5 on a side, no significance claimed)."""
+    found = []
+    for name in COHORTS:
+        then, now = before.by_name(name), after.by_name(name)
+        for metric, values in TESTED:
+            old, new = getattr(then, values), getattr(now, values)
+            found.append(
+                CohortChange(
+                    cohort=name,
+                    metric=metric,
+                    before=then.readings()[metric],
+                    after=now.readings()[metric],
+                    significance=significance(metric, old, new),
+                )
+            )
+    return tuple(found)
