@@ -8,6 +8,7 @@ from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.views.charts import BLUE, GREEN, GREY, ORANGE, Chart, _figure, _fmt, _png
 
 _LABELS = {"agent-authored": "agent-authored", "agent-assisted": "agent-assisted", "human": "human"}
+_FLOOR_HOURS = 1 / 60
 _COLOURS = {"agent-authored": ORANGE, "agent-assisted": GREEN, "human": BLUE}
 
 
@@ -21,8 +22,10 @@ def cohort_cycle_chart(report: Report) -> Chart | None:
         axes.set_title("Cycle time by cohort, hours (box: quartiles; whiskers: p10 to p90)",
                        loc="left")  # fmt: skip
         shown = [c for c in cohorts if c.cycle_times]
+        # A log scale: cycle times span minutes to weeks. A zero (merged at once) is drawn at
+        # one minute, the scale's floor.
         boxes = axes.boxplot(
-            [list(c.cycle_times) for c in shown],
+            [[max(v, _FLOOR_HOURS) for v in c.cycle_times] for c in shown],
             orientation="horizontal",
             whis=(10, 90),
             showfliers=False,
@@ -36,7 +39,8 @@ def cohort_cycle_chart(report: Report) -> Chart | None:
             range(1, len(shown) + 1),
             [f"{_LABELS[c.name]}\nn={len(c.cycle_times)}" for c in shown],
         )
-        axes.set_xscale("symlog", linthresh=1)
+        axes.set_xscale("log")
+        axes.set_xlabel("hours (log scale)", fontsize=7, color=GREY)
         axes.grid(axis="y", visible=False)
         png = _png(figure)
     parts = [
