@@ -164,3 +164,4 @@ def test_weeks_follow_the_timezone() -> None:
     found = cohort_metrics([data], Settings(timezone=zone), WINDOW, [])
     (week,) = found.weeks
     assert week.start == (h(0) + timedelta(days=7)).date()
+    assert week.partial  # the window ends at its first hours

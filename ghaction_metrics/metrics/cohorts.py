@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
-from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.inputs.windows import Window, midnight
 from ghaction_metrics.metrics.agents import AGENT_ASSISTED, AGENT_AUTHORED, COHORTS, HUMAN
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.compare import Significance, significance
@@ -75,6 +75,7 @@ class AdoptionWeek:
     merged: int
     agent_authored: int
     agent_assisted: int
+    partial: bool = False  # the week is cut by the window's start or end
 
     @property
     def share(self) -> float | None:
@@ -214,7 +215,7 @@ def cohort_metrics(
                 lead_times=tuple(shipped[name]),
             )
         )
-    return CohortMetrics(tuple(cohorts), _weeks(population, settings))
+    return CohortMetrics(tuple(cohorts), _weeks(population, settings, window))
 
 
 def _ai_reviews(pull: PullRequest) -> int:
@@ -222,7 +223,9 @@ def _ai_reviews(pull: PullRequest) -> int:
     return sum(1 for review in pull.reviews if review.author.is_bot)
 
 
-def _weeks(population: Sequence[PullRequest], settings: Settings) -> tuple[AdoptionWeek, ...]:
+def _weeks(
+    population: Sequence[PullRequest], settings: Settings, window: Window
+) -> tuple[AdoptionWeek, ...]:
     counts: dict[date, Counter[str]] = {}
     for pull in population:
         assert pull.merged_at is not None
@@ -235,6 +238,8 @@ def _weeks(population: Sequence[PullRequest], settings: Settings) -> tuple[Adopt
             merged=sum(found.values()),
             agent_authored=found[AGENT_AUTHORED],
             agent_assisted=found[AGENT_ASSISTED],
+            partial=midnight(start, settings.timezone) < window.since
+            or midnight(start + timedelta(days=7), settings.timezone) > window.until,
         )
         for start, found in sorted(counts.items())
     )

@@ -377,6 +377,7 @@ def _adoption_weeks(cohorts: CohortMetrics) -> list[dict[str, Any]]:
             "agent_authored": week.agent_authored,
             "agent_assisted": week.agent_assisted,
             "share": week.share,
+            "partial": week.partial,
         }
         for week in cohorts.weeks
     ]
