@@ -12,7 +12,7 @@ from metric_records import BOB, T0, h, linear, pull, repo, review
 
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
-from ghaction_metrics.metrics.report import Report, build_report
+from ghaction_metrics.metrics.report import Report, build_report, outputs
 from ghaction_metrics.records import Actor, Collection, PullRequest
 from ghaction_metrics.views.cohort_charts import cohort_charts
 from ghaction_metrics.views.html import report_html
@@ -112,3 +112,12 @@ def test_the_html_report_has_the_cohort_table_and_charts() -> None:
     table = next(t for t in page.tables if t[0][:3] == ["Cohort", "Merged", "Share"])
     assert table[1][:4] == ["Agent-authored", "2", "18.2% n=11", "20.0 h n=2"]
     assert ("", charts[1].alt) in [("", alt) for _, alt in page.images]
+
+
+def test_the_output_is_the_share_of_merges_agents_wrote_or_helped_with() -> None:
+    assert outputs(_report())["ai-assisted-share"] == "0.2727"  # 3 of 11
+    empty = build_report(
+        Collection((repo([], []),), (), 0, 0), Settings(), WINDOW, "none", NOW, "default"
+    )
+    assert outputs(empty)["ai-assisted-share"] == ""
+    assert outputs(empty)["merged-prs"] == "0"
