@@ -46,6 +46,7 @@ from ghaction_metrics.collect.visibility import is_private
 from ghaction_metrics.inputs.config import InputError, Inputs, RunnerEnv, RunnerEnvError, env_name
 from ghaction_metrics.inputs.teams import Teams, TeamsFileError, load_teams
 from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.agents import Agents
 from ghaction_metrics.metrics.alerts import alerts_output, evaluate
 from ghaction_metrics.metrics.backfill import backfill_snapshots, collection_since
 from ghaction_metrics.metrics.changes import Settings
@@ -147,6 +148,7 @@ def settings_of(inputs: Inputs, salt: str = "") -> Settings:
         # anyone can guess would reveal them.
         pseudonym_salt=inputs.pseudonym_salt or salt or secrets.token_hex(16),
         incident_repository=inputs.incident_repository,
+        agents=Agents.of(inputs.ai_authors),
     )
 
 

@@ -80,6 +80,12 @@ class PullRequest:
     review_count: int  # GitHub's total; larger than len(reviews) when the page was cut
     ready_for_review_at: tuple[datetime, ...]
     comments: tuple[Comment, ...] = ()
+    # Who wrote its commits, for the AI-assisted cohorts: each commit author's login (bots
+    # without "[bot]") and e-mail, lower case, distinct. Identities, not whole commits, so the
+    # collection cache stays small.
+    commit_authors: tuple[str, ...] = ()
+    # The commits' ``Co-authored-by:`` trailers as written ("Name <e-mail>"), distinct.
+    co_authors: tuple[str, ...] = ()
 
     @property
     def ready_at(self) -> datetime:

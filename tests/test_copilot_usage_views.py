@@ -93,9 +93,10 @@ def test_the_html_report_shows_the_same_figures() -> None:
 
 def test_without_usage_there_is_no_block_no_chart_and_a_null_section() -> None:
     report = sample_report()
+    # (The AI-assisted work section names the Copilot agent; the usage block is what is absent.)
     for markdown in (summary_markdown(View(report)), comment_markdown(View(report))):
-        assert "Copilot" not in markdown
-    assert "Copilot" not in report_html(report, [], [], "https://github.com").decode()
+        assert "Copilot usage" not in markdown
+    assert "Copilot usage" not in report_html(report, [], [], "https://github.com").decode()
     assert usage_chart(report) is None
     assert all(c.name != "copilot-usage.png" for c in all_charts(report, []))
     document = snapshot(report, "1", "1")

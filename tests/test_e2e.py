@@ -15,6 +15,7 @@ from emulator_contracts import rest_contract_problems
 
 from ghaction_metrics.collect.queries import ALL_DOCUMENTS
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
+from ghaction_metrics_dev.dataset.truth_cohorts import COHORTS, cohort_truth
 from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_TOKEN,
     ActionRun,
@@ -39,6 +40,7 @@ HEADLINE = {
     "rework-rate": "rework_rate",
     "cycle-time-hours": "cycle_time_hours",
     "time-to-first-response-hours": "time_to_first_response_hours",
+    "ai-assisted-share": "ai_assisted_share",
     "merged-prs": "merged_prs",
     "bug-rate": "bug_rate",
 }
@@ -123,6 +125,25 @@ def test_the_warm_run_counts_the_cached_bug_reports_as_the_truth_does(two_runs: 
     assert (bugs["opened"], bugs["merged_prs"]) == (truth.bugs_opened, truth.merged_prs)
     assert float(two_runs.second.outputs["bug-rate"]) == pytest.approx(truth.bug_rate, abs=1e-4)
     assert "| Bug rate (per 100 merged pull requests) |" in two_runs.second.summary
+
+
+def test_every_cohort_figure_in_the_snapshot_equals_ground_truth(two_runs: TwoRuns) -> None:
+    since, until = _window(two_runs.first)
+    run = two_runs.first
+    document = json.loads((run.workspace / run.outputs["report-json"]).read_text())
+    expected = cohort_truth(
+        two_runs.dataset.truth, [two_runs.dataset.home_repository], since, until
+    )
+    cohorts = document["current"]["cohorts"]
+    assert cohorts["agent-authored"]["merged"]["value"] > 0
+    for cohort in COHORTS:
+        for metric, (value, n) in expected[cohort].figures.items():
+            found = cohorts[cohort][metric]
+            assert found["n"] == n, (cohort, metric)
+            if value is None:
+                assert found["value"] is None, (cohort, metric)
+            else:
+                assert found["value"] == pytest.approx(value, rel=1e-9), (cohort, metric)
 
 
 def test_exactly_one_dashboard_issue_with_one_report_comment(two_runs: TwoRuns) -> None:

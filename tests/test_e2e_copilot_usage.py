@@ -144,7 +144,7 @@ def test_the_html_report_and_the_per_day_chart_are_written(runs: Runs) -> None:
     assert 'alt="Copilot usage over 30 days' in html
     refused = runs.refused.workspace / ".ghaction-metrics" / "default"
     assert not (refused / "charts" / "copilot-usage.png").exists()
-    assert "Copilot" not in (refused / "report.html").read_text()
+    assert "Copilot usage" not in (refused / "report.html").read_text()
 
 
 def test_the_reports_cost_three_api_requests_and_their_files_without_the_token(
@@ -174,7 +174,7 @@ def test_the_workflow_token_gets_one_notice_and_changes_nothing_else(runs: Runs)
     assert "the workflow token never has it" in copilot[0]
     assert not [line for line in runs.refused.stdout.splitlines() if "::warning" in line]
     assert runs.refused.outputs == runs.without.outputs
-    assert "Copilot" not in runs.refused.summary
+    assert "Copilot usage" not in runs.refused.summary
     assert _document(runs.refused)["current"]["copilot_usage"] is None
     refused = [r for r in runs.requests["refused"] if "/copilot/" in r.path]
     assert [(r.status, r.kind) for r in refused] == [(403, "rest")]
@@ -182,4 +182,4 @@ def test_the_workflow_token_gets_one_notice_and_changes_nothing_else(runs: Runs)
 
 def test_without_the_input_nothing_is_requested(runs: Runs) -> None:
     assert not [r for r in runs.requests["without"] if "copilot" in r.path or r.kind == "download"]
-    assert "Copilot" not in runs.without.summary
+    assert "Copilot usage" not in runs.without.summary

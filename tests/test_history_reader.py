@@ -43,7 +43,9 @@ def _write(folder: Path, run: str, until: datetime, lead: float, backfill: bool 
 
 
 def _lead(frame: pd.DataFrame) -> pd.DataFrame:
-    chosen = frame[(frame.repository == "*") & (frame.metric == "lead-time-hours")]
+    chosen = frame[
+        (frame.repository == "*") & (frame.cohort == "all") & (frame.metric == "lead-time-hours")
+    ]
     return chosen.reset_index(drop=True)
 
 

@@ -54,6 +54,8 @@ def assert_equal_to_truth(report: Report, truth: HeadlineTruth) -> None:
         ),
         ("bug_rate", pulls.bugs.rate_per_100, truth.bug_rate),
     ]
+    share = pulls.ai_assisted / pulls.merged if pulls.merged else None
+    pairs.append(("ai_assisted_share", share, truth.ai_assisted_share))
     for name, actual, expected in pairs:
         if expected is None:
             assert actual is None, name

@@ -100,6 +100,7 @@ def test_headline_table_renders_with_the_expected_cells() -> None:
         "Pull request cycle time (median)",
         "Time to first review (median)",
         "Time to first response (median)",
+        "AI-assisted share of merged pull requests",
         "Merged pull requests",
         "Bug rate (per 100 merged pull requests)",
     }

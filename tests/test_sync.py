@@ -396,7 +396,6 @@ def test_the_one_file_cache_of_earlier_versions_is_not_read_and_then_replaced(
     clients = _clients(server.api_url, server.graphql_url)
     home = "acme/storefront"
     text = encode_state(state).decode().replace(f'"schema": {CACHE_SCHEMA}', '"schema": 2', 1)
-    assert '"schema": 2' in text
     legacy = legacy_cache_path("default", name)
     assert legacy == "default/cache/v2/acme/docs.jsonl.gz"
     dropped_week = "default/cache/v4/acme/docs/2020-01-06.jsonl"
@@ -440,3 +439,27 @@ def test_a_week_that_only_lost_records_past_the_coverage_keeps_its_file(
     header = after[folder + "state.json"]
     parts = [after[folder + part] for part in sorted(json.loads(header)["parts"])]
     assert encode_state(decode_state(header + b"".join(parts), name)) == encode_state(later)
+
+
+def test_a_folder_cache_of_an_earlier_schema_is_collected_afresh_without_a_warning(
+    emulator_factory: EmulatorFactory, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Schema 4 lacks the commit authors and trailers pull requests now carry (AI cohorts): an
+    # upgrade, not damage; the folder keeps its name, so the next write replaces it in place.
+    name = "acme/docs"
+    state = _cold_state(world, emulator_factory, name)
+    server = emulator_factory(world)
+    clients = _clients(server.api_url, server.graphql_url)
+    home = "acme/storefront"
+    files = cache_files("default", state)
+    header = cache_path("default", name)
+    files[header] = files[header].replace(f'"schema": {CACHE_SCHEMA}'.encode(), b'"schema": 4', 1)
+    commit_files(clients, home, "metrics", files, "an earlier version's cache")
+    tree = read_tree(clients, home, "metrics")
+    assert tree is not None
+    caplog.set_level(logging.INFO)
+    read, why = read_cache(clients, home, tree.files, "default", name)
+    assert read is None
+    assert "earlier version" in why
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert set(cache_files("default", state)) == set(files)

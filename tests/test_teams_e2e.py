@@ -119,7 +119,10 @@ def expected_teams(
     cycles: dict[str, list[float]] = {name: [] for name in counts}
     matrix: Counter[tuple[str, str]] = Counter()
     for pull in repo.pull_requests:
-        if pull.base_ref != repo.default_branch or is_bot(pull.author):
+        # The Copilot coding agent's pull requests count although it is a bot (SPEC §5,
+        # AI-assisted work); its commits, like every bot's, are no person's.
+        agent = who(pull.author) == "copilot"
+        if pull.base_ref != repo.default_branch or (is_bot(pull.author) and not agent):
             continue
         mine = counts[team(pull.author)]
         if inside(pull.created_at):
@@ -146,7 +149,11 @@ def expected_teams(
         pending.extend(repo.commits[oid].parents)
     for oid in reachable:
         commit = repo.commits[oid]
-        if commit.author is not None and not is_bot(commit.author) and inside(commit.authored_at):
+        # A coding agent's commits count, like its pull requests (the Copilot agent commits as
+        # copilot-swe-agent[bot]); a bot's commit with no [bot] name is nobody's (GraphQL's
+        # commit author has no user for a bot).
+        pushed_by_bot = is_bot(commit.author) and who(commit.author) != "copilot-swe-agent"
+        if commit.author is not None and not pushed_by_bot and inside(commit.authored_at):
             counts[team(commit.author)]["commits"] += 1
     return {
         name: {

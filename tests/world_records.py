@@ -8,6 +8,9 @@ test covers the real collector; this keeps property tests fast.
 
 from __future__ import annotations
 
+from typing import Any
+
+from ghaction_metrics.collect.nodes import commit_identities
 from ghaction_metrics.records import (
     GHOST,
     Actor,
@@ -23,6 +26,7 @@ from ghaction_metrics.records import (
     RepositoryInfo,
     Review,
 )
+from ghaction_metrics_dev.emulator.world import Commit as WorldCommit
 from ghaction_metrics_dev.emulator.world import Repository, World
 
 
@@ -48,6 +52,22 @@ def _history(repo: Repository) -> list[str]:
     return sorted(seen, key=lambda oid: repo.commits[oid].committed_at, reverse=True)
 
 
+def _commit_node(world: World, commit: WorldCommit) -> dict[str, Any]:
+    """A pull request's commit as GraphQL answers it: author name, e-mail and ``User``."""
+    user = world.users.get(commit.author) if commit.author else None
+    if user is None or user.deleted:
+        author: dict[str, Any] = {"name": "Unknown", "email": "unknown@example.com", "user": None}
+    else:
+        email = user.commit_email or f"{user.id}+{user.login}@users.noreply.github.com"
+        is_user = user.type == "User" and not user.login.endswith("[bot]")
+        author = {
+            "name": user.login,
+            "email": email,
+            "user": {"login": user.login} if is_user else None,
+        }
+    return {"author": author, "message": commit.message}
+
+
 def repository_data(world: World, name: str, incident_label: str = "incident") -> RepositoryData:
     repo = world.repositories[name]
     pulls = []
@@ -55,6 +75,9 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
         authored = [repo.commits[oid].authored_at for oid in pr.commits]
         first = min(authored) if authored else None
         merged = pr.merged_at is not None
+        identities = commit_identities(
+            [_commit_node(world, repo.commits[oid]) for oid in pr.commits]
+        )
         pulls.append(
             PullRequest(
                 repository=name,
@@ -83,6 +106,8 @@ def repository_data(world: World, name: str, incident_label: str = "incident") -
                 review_count=len(pr.reviews),
                 ready_for_review_at=tuple(pr.ready_for_review_at),
                 comments=tuple(Comment(actor(world, c.author), c.created_at) for c in pr.comments),
+                commit_authors=identities[0],
+                co_authors=identities[1],
             )
         )
     deployments = tuple(

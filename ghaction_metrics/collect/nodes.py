@@ -38,6 +38,7 @@ def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
     # The earliest authored of all its commits: the first listed is not always the earliest
     # (a commit rebased onto later work, an amended date).
     authored = [required_time(c["commit"]["authoredDate"]) for c in commits["nodes"]]
+    authors, co_authors = commit_identities([c["commit"] for c in commits["nodes"]])
     reviews = tuple(
         Review(
             author=actor(r.get("author")),
@@ -83,7 +84,30 @@ def pull_request(node: dict[str, Any], repository: str) -> PullRequest:
         review_count=int(node["reviews"]["totalCount"]),
         ready_for_review_at=ready,
         comments=comments,
+        commit_authors=authors,
+        co_authors=co_authors,
     )
+
+
+_CO_AUTHORED_BY = re.compile(r"^\s*co-authored-by:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def commit_identities(commits: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The distinct author identities (login and e-mail, lower case) and ``Co-authored-by:``
+    trailers of a pull request's commits, in the order first seen."""
+    authors: dict[str, None] = {}
+    trailers: dict[str, None] = {}
+    for node in commits:
+        author = node.get("author") or {}
+        found = git_author(author)
+        if found is not None:
+            authors[found.login.lower()] = None
+        email = (author.get("email") or "").strip().lower()
+        if email:
+            authors[email] = None
+        for match in _CO_AUTHORED_BY.finditer(node.get("message") or ""):
+            trailers[match.group(1)] = None
+    return tuple(authors), tuple(trailers)
 
 
 def deployment(

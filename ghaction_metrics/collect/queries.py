@@ -33,7 +33,7 @@ fragment PullRequestFields on PullRequest {{
   commits(first: 100) {{
     totalCount
     pageInfo {{ hasNextPage endCursor }}
-    nodes {{ commit {{ authoredDate }} }}
+    nodes {{ commit {{ ...PullCommitFields }} }}
   }}
   reviews(first: $reviewsFirst) {{
     totalCount
@@ -56,6 +56,16 @@ fragment TimelineFields on PullRequestTimelineItems {{
   ... on ReadyForReviewEvent {{ createdAt }}
   ... on IssueComment {{ author {{ {ACTOR} }} createdAt }}
 }}
+"""
+# A pull request's commits: the authored time (coding time, lead time), and the author and
+# message that tell a coding agent's work (AI-assisted cohorts). Scalars of a connection read
+# anyway: they add nothing to a page's cost.
+PULL_COMMIT_FIELDS = """
+fragment PullCommitFields on Commit {
+  authoredDate
+  author { name email user { login } }
+  message
+}
 """
 REVIEW_FIELDS = f"""
 fragment ReviewFields on PullRequestReview {{
@@ -184,6 +194,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
 }}
 {PULL_REQUEST_FIELDS}
 {TIMELINE_FIELDS}
+{PULL_COMMIT_FIELDS}
 {REVIEW_FIELDS}
 {DEPLOYMENT_FIELDS}
 {RELEASE_FIELDS}
@@ -199,7 +210,7 @@ query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
     ... on PullRequest {{
       commits(first: 100, after: $after) @include(if: $commits) {{
         pageInfo {{ hasNextPage endCursor }}
-        nodes {{ commit {{ authoredDate }} }}
+        nodes {{ commit {{ ...PullCommitFields }} }}
       }}
       reviews(first: 100, after: $after) @include(if: $reviews) {{
         pageInfo {{ hasNextPage endCursor }}
@@ -221,6 +232,7 @@ query Overflow($id: ID!, $after: String, $reviews: Boolean!, $ready: Boolean!,
 }}
 {REVIEW_FIELDS}
 {TIMELINE_FIELDS}
+{PULL_COMMIT_FIELDS}
 """
 
 # The deployments of the production environments whose baseline COLLECT did not reach (it

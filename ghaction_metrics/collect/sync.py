@@ -65,9 +65,10 @@ log = logging.getLogger(__name__)
 # 3: pull requests keep their conversation comments (for the time to first response) and
 #    every commit's authored time.
 # 4: one folder of plain-text weekly parts per repository (the lines are those of 3).
-# 5: bug-labelled issues (for the bug rate), and the history of deployed commits off the
-#    default branch ("side-commit" lines), in the same folders as 4. A cache of 4 lacks the
-#    bug reports, so it means one full collection.
+# 5: bug-labelled issues (for the bug rate), the history of deployed commits off the
+#    default branch ("side-commit" lines), and each pull request's commit authors and
+#    Co-authored-by trailers (for the AI-assisted cohorts), in the same folders as 4. A cache
+#    of 4 lacks them, so it means one full collection.
 CACHE_SCHEMA = 5
 # The folder a cache is kept in: a schema that only adds records keeps it, so a new run
 # rewrites the same files instead of leaving the earlier version's on the branch.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.agents import Agents
 from ghaction_metrics.records import Actor, Commit, PullRequest, RepositoryData
 
 _REVERTS_PR = re.compile(r"\bReverts\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(\d+)")
@@ -36,11 +37,17 @@ class Settings:
     per_person: str = "true"  # true, false or anonymous
     pseudonym_salt: str = field(default="", repr=False)  # HMAC key for anonymous pseudonyms
     incident_repository: str | None = None  # owner/name where incidents are filed, if not each
+    agents: Agents = field(default_factory=Agents)  # the Copilot coding agent and ai-authors
 
     def counts_author(self, actor: Actor) -> bool:
-        if actor.is_bot and not self.include_bots:
+        if self.left_out_bot(actor):
             return False
         return not self.exclude_authors or actor.login.lower() not in self.exclude_authors
+
+    def left_out_bot(self, actor: Actor) -> bool:
+        """A bot left out by include-bots false. Coding agents are bots whose pull requests
+        are the work measured (SPEC §5 AI-assisted work), so they stay in."""
+        return actor.is_bot and not self.include_bots and not self.agents.is_agent(actor)
 
     def counts_base(self, pull: PullRequest, default_branch: str) -> bool:
         if self.base_branches == ("*",):

@@ -15,6 +15,7 @@ from typing import Any
 
 from ghaction_metrics.metrics.dora import DoraSummary
 from ghaction_metrics.metrics.pulls import PullRequestMetrics
+from ghaction_metrics.metrics.stats import ratio
 
 Value = float | int | str | None
 
@@ -123,6 +124,11 @@ class Headline:
         higher_is_better=False,
         snapshot=("pull_requests", "time_to_first_response_hours", "median"),
         read=lambda d, p: Reading(p.time_to_first_response.median, p.time_to_first_response.n),
+    ))  # fmt: skip
+    ai_assisted_share: float | None = field(metadata=_figure(
+        "ai-assisted-share", "AI-assisted share of merged pull requests", Kind.RATIO,
+        higher_is_better=True, snapshot=("pull_requests", "ai_assisted_share"),
+        read=lambda d, p: Reading(ratio(p.ai_assisted, p.merged), p.merged),
     ))  # fmt: skip
     merged_prs: int = field(metadata=_figure(
         "merged-prs", "Merged pull requests", Kind.COUNT,

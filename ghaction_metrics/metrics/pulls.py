@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.agents import HUMAN
 from ghaction_metrics.metrics.bugs import NO_BUGS, BugRate, bug_rate
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.stats import EMPTY, Stat, hours, ratio
@@ -80,6 +81,7 @@ class PullRequestMetrics:
     # negative durations per figure (clock skew, reviews during draft, approvals after merge)
     negative_by_figure: tuple[tuple[str, int], ...] = ()
     bugs: BugRate = NO_BUGS  # bug reports per 100 of these merged pull requests (bugs.py)
+    ai_assisted: int = 0  # merged pull requests that are agent-authored or agent-assisted
 
 
 def touches(pull: PullRequest, window: Window) -> bool:
@@ -107,7 +109,7 @@ def merged_population(
                 continue
             if not settings.counts_base(pull, repo.info.default_branch):
                 continue
-            if pull.author.is_bot and not settings.include_bots:
+            if settings.left_out_bot(pull.author):
                 bots += 1
                 continue
             if not settings.counts_author(pull.author):
@@ -286,6 +288,7 @@ def pull_request_metrics(
         first_response_times=tuple(response.values),
         negative_by_figure=tuple((f.name, f.negative) for f in figures if f.negative),
         bugs=bug_rate(repositories, population, window, settings.timezone),
+        ai_assisted=sum(settings.agents.cohort(pull) != HUMAN for pull in population),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -11,6 +11,7 @@ from ghaction_metrics.inputs.teams import Teams
 from ghaction_metrics.inputs.windows import Window, midnight
 from ghaction_metrics.metrics.bugs import BugRate
 from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.cohorts import CohortMetrics, cohort_metrics
 from ghaction_metrics.metrics.compare import Delta, Significance, deltas, significance
 from ghaction_metrics.metrics.dora import (
     DoraSummary,
@@ -25,7 +26,7 @@ from ghaction_metrics.metrics.headline import OUTPUTS, Figure, Headline, Kind, h
 from ghaction_metrics.metrics.incidents import incidents_for
 from ghaction_metrics.metrics.levels import Levels
 from ghaction_metrics.metrics.pulls import PullRequestMetrics, pull_request_metrics
-from ghaction_metrics.metrics.stats import Stat
+from ghaction_metrics.metrics.stats import Stat, ratio
 from ghaction_metrics.metrics.team import TeamMetrics, team_metrics
 from ghaction_metrics.metrics.teams import TeamsMetrics, team_figures, teams_json
 from ghaction_metrics.metrics.usage import UsageSummary, summarize_usage
@@ -42,6 +43,7 @@ class PeriodReport:
     team: TeamMetrics
     teams: TeamsMetrics | None = None  # per team, with the teams input
     usage: UsageSummary | None = None  # Copilot usage (input copilot-metrics), when read
+    cohorts: CohortMetrics = field(default_factory=lambda: CohortMetrics(()))
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ def build_report(
                 team_metrics(collection.repositories, settings, span, deployed),
                 team_figures(collection.repositories, settings, span, teams) if teams else None,
                 summarize_usage(usage, span) if usage is not None else None,
+                cohort_metrics(collection.repositories, settings, span, shipping),
             )
         return cache[span]
 
@@ -362,7 +365,33 @@ def _pulls(pulls: PullRequestMetrics) -> dict[str, Any]:
         "excluded_authors": pulls.excluded_authors,
         "negative_durations": pulls.negative_durations,
         "negative_durations_by_figure": dict(pulls.negative_by_figure),
+        "ai_assisted_share": ratio(pulls.ai_assisted, pulls.merged),
     }
+
+
+def _cohorts(cohorts: CohortMetrics) -> dict[str, Any]:
+    """Every cohort's figures in one uniform shape: {cohort: {metric: {value, n}}}."""
+    return {
+        cohort.name: {
+            metric: {"value": reading.value, "n": reading.n}
+            for metric, reading in cohort.readings().items()
+        }
+        for cohort in cohorts.cohorts
+    }
+
+
+def _adoption_weeks(cohorts: CohortMetrics) -> list[dict[str, Any]]:
+    return [
+        {
+            "start": week.start.isoformat(),
+            "merged": week.merged,
+            "agent_authored": week.agent_authored,
+            "agent_assisted": week.agent_assisted,
+            "share": week.share,
+            "partial": week.partial,
+        }
+        for week in cohorts.weeks
+    ]
 
 
 def _team(team: TeamMetrics) -> dict[str, Any]:
@@ -439,10 +468,14 @@ def _period(period: PeriodReport) -> dict[str, Any]:
             "awaiting_deployment": dora.awaiting,
             "levels": _levels(dora.levels),
         },
-        "pull_requests": _pulls(period.pulls),
+        "pull_requests": {
+            **_pulls(period.pulls),
+            "ai_adoption_weeks": _adoption_weeks(period.cohorts),
+        },
         "bugs": _bugs(period.pulls.bugs),
         "team": _team(period.team),
         "teams": teams_json(period.teams, period.team.mode, _stat),
+        "cohorts": _cohorts(period.cohorts),
         "repositories": [_repository(repo) for repo in dora.repositories],
         "copilot_usage": _usage(period.usage),
     }

@@ -123,9 +123,9 @@ def check_schema(document: object, path: str) -> int:
 def _figure_value(figure: Figure, period: Mapping[str, Any]) -> Value:
     value: Any = period
     for step in figure.snapshot:
-        if figure.kind in (Kind.MEDIAN_HOURS, Kind.PER_100) and step not in value:
-            # A median (or the bug rate) added after the snapshot was written: that run did
-            # not measure it.
+        if (figure.needs_sample or figure.kind is Kind.PER_100) and step not in value:
+            # A median, ratio or the bug rate added after the snapshot was written: that run
+            # did not measure it.
             return None
         value = value[step]
     return _checked(figure, value)
@@ -173,7 +173,9 @@ def _point_json(point: TrendPoint) -> dict[str, Any]:
 def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
     """A trend point from the index, checked like a snapshot's figures: the index is a file
     anyone with write access can change."""
-    values: dict[str, Any] = {f.key: _checked(f, data[f.key]) for f in FIGURES}
+    values: dict[str, Any] = {
+        f.key: _checked(f, data.get(f.key) if f.needs_sample else data[f.key]) for f in FIGURES
+    }
     backfill = data["backfill"]
     if not isinstance(backfill, bool):
         raise UnreadableSnapshotError(f"expected true or false, found {backfill!r}")

@@ -52,6 +52,7 @@ from ghaction_metrics.publish.exports import BlobReader, Exports, export_files
 from ghaction_metrics.publish.history import HistoryError, commit_files, git_blob_sha
 from ghaction_metrics.publish.history_read import blob_reader
 from ghaction_metrics.views.charts import Chart, all_charts
+from ghaction_metrics.views.cohort_charts import cohort_charts
 from ghaction_metrics.views.html import index_html, report_html, root_index_html
 from ghaction_metrics.views.markdown import (
     ChartLink,
@@ -221,7 +222,7 @@ def publish(
     kept = without(history, pruned)
     backfill = backfill or {}
     points = trend_points(kept, document, backfill)
-    charts = all_charts(report, points)
+    charts = (*all_charts(report, points), *cohort_charts(report))
     html = report_html(report, charts, alerts, env.server_url)
     _write_workspace(env.workspace, inputs.report_id, html, charts)
     if "history" in inputs.publish:

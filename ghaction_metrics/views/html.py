@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ghaction_metrics.metrics.alerts import AlertResult
+from ghaction_metrics.metrics.cohorts import cohort_changes
 from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.metrics.trends import TrendPoint
 from ghaction_metrics.views.charts import Chart
@@ -70,7 +71,9 @@ def environment() -> Environment:
         level=level,
         evidence=readable_evidence,
     )
-    env.globals.update(change=change, csp=CSP, set_formation=set_formation)
+    env.globals.update(
+        change=change, cohort_changes=cohort_changes, csp=CSP, set_formation=set_formation
+    )
     return env
 
 

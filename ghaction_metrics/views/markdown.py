@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from ghaction_metrics.metrics.alerts import AlertResult
+from ghaction_metrics.metrics.cohorts import cohort_changes
 from ghaction_metrics.metrics.dora import DeploymentOutcome, DoraSummary, RepositoryDora
 from ghaction_metrics.metrics.headline import BY_KEY
 from ghaction_metrics.metrics.report import Report
@@ -302,6 +303,7 @@ def environment() -> Environment:
     env.filters.update(per_100=per_100)
     env.globals.update(
         change=change,
+        cohort_changes=cohort_changes,
         cut=cut,
         evidence=evidence,
         failed=_failed,

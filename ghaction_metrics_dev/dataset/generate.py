@@ -19,6 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
+from ghaction_metrics_dev.dataset.agents import (
+    AgentWork,
+    agent_users,
+    mark_cohorts,
+    pull_truth,
+    write_agent_work,
+)
 from ghaction_metrics_dev.dataset.bugs import bug_records
 from ghaction_metrics_dev.dataset.truth import (
     ChangeRecord,
@@ -389,6 +396,7 @@ class _PullPlan:
     number: int = 0
     own_oids: list[str] = field(default_factory=list)
     merge_commit: str | None = None
+    work: AgentWork | None = None  # a coding agent's work (dataset/agents.py)
 
     @property
     def ready(self) -> int:
@@ -1261,10 +1269,13 @@ class _Generator:
 
     def build(self) -> GeneratedDataset:
         self.add_users()
+        agent_users(self.world)
         ledgers: dict[str, RepositoryLedger] = {}
         for profile in self.profiles:
             plan = self.plan_repository(profile)
+            mark_cohorts(plan, self.seed, DELETED_LOGIN)
             repo = self.write_repository(plan)
+            write_agent_work(plan, repo, self.world)
             self.world.repositories[repo.full_name] = repo
             ledgers[repo.full_name] = self.ledger(plan)
         # After every repository, so no id or random draw any truth depends on moves.
@@ -1842,6 +1853,7 @@ class _Generator:
                 ),
                 labels=tuple(pull.labels),
                 reverts=pull.reverts.number if pull.reverts is not None else None,
+                **pull_truth(pull),
             )
             for pull in sorted(plan.pulls, key=lambda pull: pull.number)
         )

@@ -77,6 +77,13 @@ class PullRecord:
     first_response_at: datetime | None = None
     labels: tuple[str, ...] = ()
     reverts: int | None = None  # number of the PR this one reverts
+    # agent-authored, agent-assisted or human, as the generator built it (dataset/agents.py)
+    cohort: str = "human"
+    requester: str | None = None  # agent-authored: the person who asked the agent
+    size: int = 0  # additions + deletions
+    changes_requested: int = 0  # reviews requesting changes, by people other than the author
+    review_comments: int = 0  # review comments in reviews by people other than the author
+    ai_reviews: int = 0  # reviews by bots and AI reviewers
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ class HeadlineTruth:
     time_to_first_review_hours: float | None
     time_to_first_response_hours: float | None
     deployments: int
+    ai_assisted_share: float | None = None
     source: dict[str, str] = field(default_factory=dict)
     # Bug reports opened per 100 merged pull requests; None when none was merged.
     bug_rate: float | None = None
@@ -177,6 +185,7 @@ class GroundTruth:
         failed_deployments = 0
         rework_deployments = 0
         merged_prs = 0
+        agent_merged = 0
         deployments = 0
         bugs_opened = 0
         source: dict[str, str] = {}
@@ -194,6 +203,7 @@ class GroundTruth:
                 if not since <= merged < until:
                     continue
                 merged_prs += 1
+                agent_merged += pull.cohort != "human"
                 cycle.append(_hours(pull.created_at, merged))
                 if pull.first_review_at is not None:
                     first_review.append(_hours(pull.ready_at, pull.first_review_at))
@@ -246,4 +256,5 @@ class GroundTruth:
             source=source,
             bug_rate=100 * bugs_opened / merged_prs if merged_prs else None,
             bugs_opened=bugs_opened,
+            ai_assisted_share=agent_merged / merged_prs if merged_prs else None,
         )

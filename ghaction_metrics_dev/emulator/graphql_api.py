@@ -976,6 +976,8 @@ def _git_actor(ctx: GqlContext, login: str | None, when: datetime) -> JSON:
     user = _user_of(ctx.world, login)
     name = user.login if user else "Unknown"
     email = f"{user.id}+{user.login}@users.noreply.github.com" if user else "unknown@example.com"
+    if user is not None and user.commit_email:
+        email = user.commit_email
     return {
         "name": name,
         "email": email,

@@ -22,6 +22,9 @@ class User:
     id: int
     type: UserType = "User"
     deleted: bool = False  # a deleted account: served as the "ghost" user / null author
+    # The e-mail its commits carry when not "<id>+<login>@users.noreply.github.com": the
+    # Copilot coding agent commits as copilot-swe-agent[bot] with 198982749+Copilot@….
+    commit_email: str | None = None
 
 
 @dataclass
