@@ -18,10 +18,11 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ghaction_metrics.metrics.figure_rows import FigureRow, figure_rows
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
 from ghaction_metrics.metrics.report import SCHEMA_VERSION
 
@@ -50,6 +51,9 @@ class TrendPoint(Headline):
     generated_at: datetime
     backfill: bool
     deployments: int
+    # The snapshot's current window as tidy rows (per repository, per cohort) for the trends
+    # page's filters; not part of a point's identity.
+    rows: tuple[FigureRow, ...] = field(default=(), compare=False, repr=False)
 
 
 # No snapshot can describe a time before any repository held data, nor one far beyond any
@@ -152,6 +156,7 @@ def point_from_snapshot(
             generated_at=_time(document["generated_at"]),
             backfill=backfill,
             deployments=_count(current["dora"]["deployments"]),
+            rows=tuple(r for r in figure_rows(document, path) if r.period == "current"),
             **figures,
         )
     except (KeyError, TypeError) as exc:
@@ -160,12 +165,41 @@ def point_from_snapshot(
 
 def _point_json(point: TrendPoint) -> dict[str, Any]:
     data = asdict(point)
+    del data["rows"]  # kept beside the point, compactly
     data["until"] = point.until.isoformat()
     data["generated_at"] = point.generated_at.isoformat()
     return data
 
 
-def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
+def _rows_json(point: TrendPoint) -> list[list[Any]]:
+    return [list(astuple(row)) for row in point.rows]
+
+
+_ROW_TEXT_FIELDS = 8  # run … metric; then value and n
+
+
+def _rows_from_json(data: object) -> tuple[FigureRow, ...]:
+    """Rows from the index, checked: the index is a file anyone with write access can change."""
+    if not isinstance(data, list):
+        raise UnreadableSnapshotError("the index entry has no rows")
+    rows = []
+    for item in data:
+        if not isinstance(item, list) or len(item) != _ROW_TEXT_FIELDS + 2:
+            raise UnreadableSnapshotError(f"not a figure row: {item!r}")
+        run, generated_at, since, until, period, repository, cohort, metric, value, n = item
+        texts = (run, generated_at, since, until, period, repository, cohort, metric)
+        if not all(isinstance(text, str) for text in texts):
+            raise UnreadableSnapshotError(f"not a figure row: {item!r}")
+        rows.append(
+            FigureRow(
+                run, generated_at, since, until, period, repository, cohort, metric,
+                _number(value), _count(n),
+            )
+        )  # fmt: skip
+    return tuple(rows)
+
+
+def _point_from_json(data: Mapping[str, Any], rows: object) -> TrendPoint:
     """A trend point from the index, checked like a snapshot's figures: the index is a file
     anyone with write access can change."""
     values: dict[str, Any] = {f.key: _checked(f, data[f.key]) for f in FIGURES}
@@ -177,6 +211,7 @@ def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
         generated_at=_time(data["generated_at"]),
         backfill=backfill,
         deployments=_count(data["deployments"]),
+        rows=_rows_from_json(rows),
         **values,
     )
 
@@ -260,21 +295,28 @@ def read_index(data: bytes | None) -> dict[str, Any]:
 
 
 def encode_index(entries: Mapping[str, tuple[str, TrendPoint]]) -> bytes:
-    document = {
-        "version": INDEX_VERSION,
-        "entries": {
-            path: {"blob": blob, "point": _point_json(point)}
-            for path, (blob, point) in sorted(entries.items())
-        },
-    }
-    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+    # Compact: the index grows with every run and is rewritten by each, on a branch everyone
+    # clones; one entry a line keeps its diffs readable.
+    lines = [
+        json.dumps(path)
+        + ":"
+        + json.dumps(
+            {"blob": blob, "point": _point_json(point), "rows": _rows_json(point)},
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+        for path, (blob, point) in sorted(entries.items())
+    ]
+    body = ",\n".join(lines)
+    return f'{{"version":{INDEX_VERSION},"entries":{{\n{body}\n}}}}\n'.encode()
 
 
 def _cached_point(entry: object, snap: SnapshotFile) -> TrendPoint | None:
-    """The index's point for a snapshot, when the index covers this very blob."""
+    """The index's point for a snapshot, when the index covers this very blob (an entry
+    written before the index kept rows does not: the snapshot is read once more)."""
     if isinstance(entry, dict) and entry.get("blob") == snap.blob:
         try:
-            return _point_from_json(entry["point"])
+            return _point_from_json(entry["point"], entry.get("rows"))
         except (KeyError, TypeError, UnreadableSnapshotError):
             pass  # a damaged entry: read the snapshot itself
     return None

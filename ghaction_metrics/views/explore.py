@@ -1,0 +1,60 @@
+"""What the trends page needs to be explored: its figure rows as JSON that is safe inside a
+``<script>`` element, and its script with the hash the Content-Security-Policy allows."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import astuple, fields
+from pathlib import Path
+
+from ghaction_metrics.metrics.figure_rows import FigureRow
+from ghaction_metrics.metrics.headline import FIGURES, Kind
+from ghaction_metrics.metrics.trends import TrendPoint
+from ghaction_metrics.views.markdown import TEMPLATES
+
+SCRIPT = (Path(TEMPLATES) / "explore.js").read_text(encoding="utf-8")
+# The page's policy runs this script and no other: an injected one would not match.
+SCRIPT_SOURCE = (
+    "'sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode() + "'"
+)
+
+# JSON is valid JavaScript string content except for these, which would end the element
+# (``</script>``), start a comment (``<!--``) or break a line in older parsers.
+_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def script_json(value: object) -> str:
+    """``value`` as JSON that no string in it can break out of a script element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return "".join(_ESCAPES.get(char, char) for char in text)
+
+
+def _rounded(value: float | None) -> float | None:
+    # Four decimals, like the outputs: the page is rewritten by every run.
+    return None if value is None else round(value, 4)
+
+
+def page_data(points: Sequence[TrendPoint]) -> str:
+    """The figure rows of every snapshot the trends show, with the metrics' labels and kinds
+    (how the page formats them), as script-safe JSON."""
+    rows: list[FigureRow] = [row for point in points for row in point.rows]
+    return script_json(
+        {
+            "metrics": [
+                {"name": f.name, "label": f.label, "kind": f.kind.value}
+                for f in FIGURES
+                if f.kind is not Kind.LEVEL and any(r.metric == f.name for r in rows)
+            ],
+            "columns": [f.name for f in fields(FigureRow)],
+            "rows": [[*astuple(r)[:-2], _rounded(r.value), r.n] for r in rows],
+        }
+    )
