@@ -25,10 +25,12 @@
   data.columns.forEach(function (name, i) {
     columns[name] = i;
   });
+  // Each row names its snapshot (run, generated_at, since, until, period) by index.
   var rows = data.rows.map(function (r) {
+    var values = data.snapshots[r[0]].concat(r.slice(1));
     var row = {};
     Object.keys(columns).forEach(function (name) {
-      row[name] = r[columns[name]];
+      row[name] = values[columns[name]];
     });
     return row;
   });

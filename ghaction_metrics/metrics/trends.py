@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -171,31 +171,48 @@ def _point_json(point: TrendPoint) -> dict[str, Any]:
     return data
 
 
-def _rows_json(point: TrendPoint) -> list[list[Any]]:
-    return [list(astuple(row)) for row in point.rows]
+def rounded(value: float | None) -> float | None:
+    """A figure as stored beside the history: four decimals, like the outputs (SPEC §4)."""
+    return None if value is None else round(value, 4)
 
 
-_ROW_TEXT_FIELDS = 8  # run … metric; then value and n
+def _rows_json(point: TrendPoint) -> dict[str, Any]:
+    """A point's rows, compactly: they share the snapshot's run and window (the index is
+    rewritten by every run, on a branch everyone clones)."""
+    first = point.rows[0] if point.rows else None
+    shared = [first.run, first.generated_at, first.since, first.until] if first else []
+    return {
+        "snapshot": shared,
+        "figures": [[r.repository, r.cohort, r.metric, rounded(r.value), r.n] for r in point.rows],
+    }
+
+
+def _texts(values: object, count: int) -> list[str]:
+    if not isinstance(values, list) or len(values) != count:
+        raise UnreadableSnapshotError(f"expected {count} values, found {values!r}")
+    if not all(isinstance(value, str) for value in values):
+        raise UnreadableSnapshotError(f"expected text, found {values!r}")
+    return values
 
 
 def _rows_from_json(data: object) -> tuple[FigureRow, ...]:
     """Rows from the index, checked: the index is a file anyone with write access can change."""
-    if not isinstance(data, list):
+    if not isinstance(data, dict) or not isinstance(data.get("figures"), list):
         raise UnreadableSnapshotError("the index entry has no rows")
+    if not data["figures"]:
+        return ()
+    run, generated_at, since, until = _texts(data.get("snapshot"), 4)
     rows = []
-    for item in data:
-        if not isinstance(item, list) or len(item) != _ROW_TEXT_FIELDS + 2:
+    for item in data["figures"]:
+        if not isinstance(item, list) or len(item) != 5:
             raise UnreadableSnapshotError(f"not a figure row: {item!r}")
-        run, generated_at, since, until, period, repository, cohort, metric, value, n = item
-        texts = (run, generated_at, since, until, period, repository, cohort, metric)
-        if not all(isinstance(text, str) for text in texts):
-            raise UnreadableSnapshotError(f"not a figure row: {item!r}")
+        repository, cohort, metric = _texts(item[:3], 3)
+        value, n = _number(item[3]), _count(item[4])
         rows.append(
             FigureRow(
-                run, generated_at, since, until, period, repository, cohort, metric,
-                _number(value), _count(n),
+                run, generated_at, since, until, "current", repository, cohort, metric, value, n
             )
-        )  # fmt: skip
+        )
     return tuple(rows)
 
 

@@ -7,12 +7,12 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import astuple, fields
+from dataclasses import fields
 from pathlib import Path
 
 from ghaction_metrics.metrics.figure_rows import FigureRow
 from ghaction_metrics.metrics.headline import FIGURES, Kind
-from ghaction_metrics.metrics.trends import TrendPoint
+from ghaction_metrics.metrics.trends import TrendPoint, rounded
 from ghaction_metrics.views.markdown import TEMPLATES
 
 SCRIPT = (Path(TEMPLATES) / "explore.js").read_text(encoding="utf-8")
@@ -38,15 +38,15 @@ def script_json(value: object) -> str:
     return "".join(_ESCAPES.get(char, char) for char in text)
 
 
-def _rounded(value: float | None) -> float | None:
-    # Four decimals, like the outputs: the page is rewritten by every run.
-    return None if value is None else round(value, 4)
-
-
 def page_data(points: Sequence[TrendPoint]) -> str:
     """The figure rows of every snapshot the trends show, with the metrics' labels and kinds
-    (how the page formats them), as script-safe JSON."""
+    (how the page formats them), as script-safe JSON. Each row names its snapshot by index
+    into ``snapshots`` (run, generated_at, since, until, period): the page is rewritten by
+    every run, and the script expands them into the tidy rows of ``columns``."""
     rows: list[FigureRow] = [row for point in points for row in point.rows]
+    snapshots: dict[tuple[str, str, str, str, str], int] = {}
+    for r in rows:
+        snapshots.setdefault((r.run, r.generated_at, r.since, r.until, r.period), len(snapshots))
     return script_json(
         {
             "metrics": [
@@ -55,6 +55,17 @@ def page_data(points: Sequence[TrendPoint]) -> str:
                 if f.kind is not Kind.LEVEL and any(r.metric == f.name for r in rows)
             ],
             "columns": [f.name for f in fields(FigureRow)],
-            "rows": [[*astuple(r)[:-2], _rounded(r.value), r.n] for r in rows],
+            "snapshots": [list(key) for key in snapshots],
+            "rows": [
+                [
+                    snapshots[r.run, r.generated_at, r.since, r.until, r.period],
+                    r.repository,
+                    r.cohort,
+                    r.metric,
+                    rounded(r.value),
+                    r.n,
+                ]
+                for r in rows
+            ],
         }
     )
