@@ -26,7 +26,12 @@ from ghaction_metrics.metrics.trends import (
     unindexed,
 )
 from ghaction_metrics.views.charts import all_charts
-from ghaction_metrics.views.explore import SCRIPT_SOURCE, script_json
+from ghaction_metrics.views.explore import (
+    SCRIPT,
+    SCRIPT_FILE,
+    SCRIPT_SOURCE,
+    script_json,
+)
 from ghaction_metrics.views.html import index_html
 from ghaction_metrics_dev.browser import visit
 
@@ -309,3 +314,26 @@ def test_a_link_with_the_hash_reproduces_the_view(page: Path, explored: dict[str
     assert again["rows"] == view["rows"]
     assert again["charts"] == view["charts"]
     assert again["status"] == view["status"]
+
+
+def test_the_branch_copy_runs_the_script_file_beside_it(tmp_path: Path) -> None:
+    # As on the history branch: the charts and the script are files next to the page.
+    points = _points()
+    charts = all_charts(REPORT, points)
+    (tmp_path / "charts").mkdir()
+    for chart in charts:
+        (tmp_path / "charts" / chart.name).write_bytes(chart.png)
+    (tmp_path / SCRIPT_FILE).write_text(SCRIPT, encoding="utf-8")
+    page = tmp_path / "index.html"
+    page.write_bytes(index_html("default", points, charts, None, chart_folder="charts/"))
+    text = page.read_text(encoding="utf-8")
+    assert f'<script src="{SCRIPT_FILE}"></script>' in text
+    assert "script-src &#39;self&#39;" in text
+    seen = visit(page, probes={"set": _set("repository", "acme/api"), "view": VIEW})
+    assert seen.errors == []
+    assert sorted(seen.requests) == sorted(
+        [page.resolve().as_uri(), (tmp_path / SCRIPT_FILE).resolve().as_uri()]
+        + [(tmp_path / "charts" / c.name).resolve().as_uri() for c in charts]
+    )
+    view = seen.values["view"]
+    assert _column(view, "Lead time for changes")[:2] == ["– n=0", "6.8 h n=4"]

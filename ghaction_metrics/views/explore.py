@@ -12,14 +12,15 @@ from pathlib import Path
 
 from ghaction_metrics.metrics.figure_rows import FigureRow
 from ghaction_metrics.metrics.headline import FIGURES, Kind
-from ghaction_metrics.metrics.trends import TrendPoint, rounded
+from ghaction_metrics.metrics.trends import TrendPoint
 from ghaction_metrics.views.markdown import TEMPLATES
 
-SCRIPT = (Path(TEMPLATES) / "explore.js").read_text(encoding="utf-8")
-# The page's policy runs this script and no other: an injected one would not match.
-SCRIPT_SOURCE = (
-    "'sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode() + "'"
-)
+SCRIPT_FILE = "explore.js"  # beside the trends page on the history branch
+SCRIPT = (Path(TEMPLATES) / SCRIPT_FILE).read_text(encoding="utf-8")
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+# A self-contained page's policy runs its inline script and no other: an injected one would
+# not match the hash.
+SCRIPT_SOURCE = f"'{SCRIPT_HASH}'"
 
 # JSON is valid JavaScript string content except for these, which would end the element
 # (``</script>``), start a comment (``<!--``) or break a line in older parsers.
@@ -36,6 +37,11 @@ def script_json(value: object) -> str:
     """``value`` as JSON that no string in it can break out of a script element."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return "".join(_ESCAPES.get(char, char) for char in text)
+
+
+def _shown(value: float | None) -> float | None:
+    """Four significant digits, more than the page shows: it is rewritten by every run."""
+    return None if value is None else float(f"{value:.4g}")
 
 
 def page_data(points: Sequence[TrendPoint]) -> str:
@@ -62,7 +68,7 @@ def page_data(points: Sequence[TrendPoint]) -> str:
                     r.repository,
                     r.cohort,
                     r.metric,
-                    rounded(r.value),
+                    _shown(r.value),
                     r.n,
                 ]
                 for r in rows
