@@ -21,6 +21,7 @@
     return;
   }
   var data = JSON.parse(source.textContent);
+  var ALL = data.all; // the repository and cohort of the figures of the whole set
   var columns = {};
   data.columns.forEach(function (name, i) {
     columns[name] = i;
@@ -50,20 +51,20 @@
   function distinct(field) {
     var seen = {};
     rows.forEach(function (r) {
-      if (r[field] !== "") {
+      if (r[field] !== ALL[field]) {
         seen[r[field]] = true;
       }
     });
     return Object.keys(seen);
   }
 
-  option(select.repository, "", "All repositories");
+  option(select.repository, ALL.repository, "All repositories");
   distinct("repository")
     .sort()
     .forEach(function (name) {
       option(select.repository, name, name);
     });
-  option(select.cohort, "", "All pull requests");
+  option(select.cohort, ALL.cohort, "All pull requests");
   var cohorts = distinct("cohort").sort(function (a, b) {
     var ia = COHORTS.indexOf(a) < 0 ? COHORTS.length : COHORTS.indexOf(a);
     var ib = COHORTS.indexOf(b) < 0 ? COHORTS.length : COHORTS.indexOf(b);
@@ -301,8 +302,8 @@
       charts.appendChild(chart(metric, snaps));
     });
     table(snaps);
-    var what = s.repository === "" ? "all repositories" : s.repository;
-    var cohort = s.cohort === "" ? "all pull requests" : COHORT_LABELS[s.cohort] || s.cohort;
+    var what = s.repository === ALL.repository ? "all repositories" : s.repository;
+    var cohort = s.cohort === ALL.cohort ? "all pull requests" : COHORT_LABELS[s.cohort] || s.cohort;
     document.getElementById("explore-status").textContent =
       snaps.length + " snapshot" + (snaps.length === 1 ? "" : "s") + " for " + what + ", " + cohort +
       ", " + select.period.options[select.period.selectedIndex].text.toLowerCase() + ".";

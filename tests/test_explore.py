@@ -8,15 +8,15 @@ import html
 import json
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sample_reports import sample_report
 
-from ghaction_metrics.metrics.figure_rows import ALL, FigureRow, figure_rows
 from ghaction_metrics.metrics.report import snapshot
+from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, FigureRow, figure_rows
 from ghaction_metrics.metrics.trends import (
     TrendPoint,
     encode_index,
@@ -43,24 +43,10 @@ HOSTILE_REPO = "acme/</script><script>alert(1)</script><!--"
 # -- rows from snapshots and the index --------------------------------------------------------
 
 
-def test_a_snapshot_gives_set_and_per_repository_rows_with_n() -> None:
-    rows = figure_rows(DOCUMENT, "s.json")
-    current = [r for r in rows if r.period == "current"]
-    dora = DOCUMENT["current"]["dora"]
-    lead = next(r for r in current if r.repository == ALL and r.metric == "lead-time-hours")
-    assert (lead.value, lead.n) == (dora["lead_time_hours"]["median"], dora["lead_time_hours"]["n"])
-    assert lead.run == "41"
-    assert lead.until == DOCUMENT["current"]["window"]["until"]
-    repos = {r.repository for r in current} - {ALL}
-    assert repos == set(REPORT.repositories)
-    first = DOCUMENT["current"]["repositories"][0]
-    cfr = next(
-        r
-        for r in current
-        if r.repository == first["repository"] and r.metric == "change-failure-rate"
-    )
-    assert (cfr.value, cfr.n) == (first["change_failure_rate"], first["deployments"])
-    assert {r.period for r in rows} == {"current", "previous"}
+def test_a_trend_point_carries_its_snapshots_tidy_rows() -> None:
+    point = point_from_snapshot(DOCUMENT, "s.json")
+    assert point.rows == tuple(figure_rows(DOCUMENT, "s.json"))
+    assert {r.repository for r in point.rows} == {ALL_REPOSITORIES, *REPORT.repositories}
 
 
 def test_a_trend_point_keeps_its_current_rows_through_the_index() -> None:
@@ -84,8 +70,9 @@ def test_an_index_entry_without_rows_makes_the_snapshot_read_again() -> None:
     index = read_index(encode_index({path: ("blob1", point)}))
     del index[path]["rows"]  # as an index written before the rows were kept
     assert [s.path for s in unindexed({path: "blob1"}, "default", index)] == [path]
-    index[path]["rows"] = {"snapshot": ["41", "x", "y", "z"], "figures": [["", "", "m", "many", 1]]}
-    assert [s.path for s in unindexed({path: "blob1"}, "default", index)] == [path]
+    damaged = read_index(encode_index({path: ("blob1", point)}))
+    damaged[path]["rows"]["figures"][0][3] = "many"  # not a number
+    assert [s.path for s in unindexed({path: "blob1"}, "default", damaged)] == [path]
 
 
 # -- escaping ---------------------------------------------------------------------------------
@@ -134,32 +121,40 @@ REPOS = ("acme/api", HOSTILE_REPO)
 
 
 def _row(
-    until: str, run: str, repository: str, cohort: str, metric: str, value: Any, n: int
+    until: datetime, run: str, repository: str, cohort: str, metric: str, value: Any, n: int
 ) -> FigureRow:
-    return FigureRow(run, until, until, until, "current", repository, cohort, metric, value, n)
+    since = until - timedelta(days=30)
+    return FigureRow(run, until, since, until, "current", repository, cohort, metric, value, n)
 
 
 def _point(week: int, repo_lead: dict[str, float | None]) -> TrendPoint:
     """Snapshot ``week`` (0 the oldest) with set, per-repository and per-cohort rows; values
     are made from the week so a table cell names the snapshot it came from."""
-    until_time = BASE.until - timedelta(weeks=WEEKS - 1 - week)
-    until = until_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = BASE.until - timedelta(weeks=WEEKS - 1 - week)
     run = str(100 + week)
     rows = [
-        _row(until, run, ALL, ALL, "lead-time-hours", 10.0 + week, 5),
-        _row(until, run, ALL, ALL, "merged-prs", 100 + week, 100 + week),
-        _row(until, run, ALL, ALL, "cycle-time-hours", 20.0 + week, 9),
-        _row(until, run, ALL, "agent-authored", "merged-prs", week, week),
-        _row(until, run, ALL, "agent-authored", "cycle-time-hours", 2.0 + week, 3),
-        _row(until, run, ALL, "human", "merged-prs", 100, 100),
-        _row(until, run, ALL, "human", "cycle-time-hours", None, 0),
+        _row(until, run, ALL_REPOSITORIES, ALL_COHORTS, "lead-time-hours", 10.0 + week, 5),
+        _row(until, run, ALL_REPOSITORIES, ALL_COHORTS, "merged-prs", 100 + week, 100 + week),
+        _row(until, run, ALL_REPOSITORIES, ALL_COHORTS, "cycle-time-hours", 20.0 + week, 9),
+        _row(until, run, ALL_REPOSITORIES, "agent-authored", "merged-prs", week, week),
+        _row(until, run, ALL_REPOSITORIES, "agent-authored", "cycle-time-hours", 2.0 + week, 3),
+        _row(until, run, ALL_REPOSITORIES, "human", "merged-prs", 100, 100),
+        _row(until, run, ALL_REPOSITORIES, "human", "cycle-time-hours", None, 0),
     ]
     for repository, lead in repo_lead.items():
         rows.append(
-            _row(until, run, repository, ALL, "lead-time-hours", lead, 0 if lead is None else 4)
+            _row(
+                until,
+                run,
+                repository,
+                ALL_COHORTS,
+                "lead-time-hours",
+                lead,
+                0 if lead is None else 4,
+            )
         )
-        rows.append(_row(until, run, repository, ALL, "change-failure-rate", 0.25, 4))
-    return replace(BASE, until=until_time, generated_at=until_time, rows=tuple(rows))
+        rows.append(_row(until, run, repository, ALL_COHORTS, "change-failure-rate", 0.25, 4))
+    return replace(BASE, until=until, generated_at=until, rows=tuple(rows))
 
 
 def _points() -> list[TrendPoint]:
@@ -211,7 +206,7 @@ def explored(page: Path) -> dict[str, Any]:
             ("period", "4w"),
             ("repository", "acme/api"),
             ("repository", HOSTILE_REPO),
-            ("repository", ""),
+            ("repository", ALL_REPOSITORIES),
             ("cohort", "agent-authored"),
             ("period", "12w"),
             ("period", "6m"),
@@ -239,8 +234,12 @@ def test_the_page_loads_with_no_request_and_no_error(page: Path, explored: dict[
 def test_filters_are_labelled_and_offer_what_the_data_holds(explored: dict[str, Any]) -> None:
     view = explored["initial"]
     assert sorted(view["labels"]) == ["f-cohort", "f-period", "f-repository"]
-    assert view["options"]["repository"] == ["", *sorted(REPOS)]
-    assert view["options"]["cohort"] == ["", "agent-authored", "human"]  # no agent-assisted rows
+    assert view["options"]["repository"] == [ALL_REPOSITORIES, *sorted(REPOS)]
+    assert view["options"]["cohort"] == [
+        ALL_COHORTS,
+        "agent-authored",
+        "human",
+    ]  # no agent-assisted rows
     assert view["options"]["period"] == ["4w", "12w", "6m", "1y", "all"]
     assert len(view["rows"]) == WEEKS
     assert view["status"].startswith(f"{WEEKS} snapshots for all repositories")
@@ -291,9 +290,9 @@ def test_the_cohort_filter_shows_that_cohorts_figures(explored: dict[str, Any]) 
 
 
 def test_each_change_is_kept_in_the_hash(explored: dict[str, Any]) -> None:
-    assert explored["view0"]["hash"] == "#repository=&cohort=&period=4w"
-    assert explored["view1"]["hash"] == "#repository=acme%2Fapi&cohort=&period=4w"
-    assert explored["view8"]["hash"] == "#repository=&cohort=human&period=1y"
+    assert explored["view0"]["hash"] == "#repository=*&cohort=all&period=4w"
+    assert explored["view1"]["hash"] == "#repository=acme%2Fapi&cohort=all&period=4w"
+    assert explored["view8"]["hash"] == "#repository=*&cohort=human&period=1y"
 
 
 def test_no_markup_is_shown_as_text(explored: dict[str, Any]) -> None:

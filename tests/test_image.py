@@ -39,6 +39,7 @@ for name in names:
     importlib.import_module(name)
 holders = importlib.metadata.packages_distributions()
 stdlib = sysconfig.get_paths()["stdlib"]
+site = sysconfig.get_paths()["purelib"] + "/"
 loaded = {}
 for name, module in sorted(sys.modules.items()):
     path = getattr(module, "__file__", None)
@@ -47,7 +48,10 @@ for name, module in sorted(sys.modules.items()):
         continue
     if path.startswith(stdlib):
         continue
-    loaded[name] = {"file": path, "dists": holders.get(top, [])}
+    # Extension modules may register under a top-level name of their own (pandas's
+    # _cyutility): their distribution is the one holding the folder they were loaded from.
+    folder = path[len(site):].split("/")[0] if path.startswith(site) else top
+    loaded[name] = {"file": path, "dists": holders.get(top, []) or holders.get(folder, [])}
 print(json.dumps({"loaded": loaded, "prefix": sys.prefix, "base": sys.base_prefix}))
 """
 

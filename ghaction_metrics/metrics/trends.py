@@ -22,9 +22,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ghaction_metrics.metrics.figure_rows import FigureRow, figure_rows
+import pandas as pd
+
+from ghaction_metrics.metrics.frame import BACKFILL_SUFFIX, one_per_window
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
-from ghaction_metrics.metrics.report import SCHEMA_VERSION
+
+# What reads a snapshot document lives below the tidy rows, which the points carry; the
+# modules that read snapshots through the trends still find it here.
+from ghaction_metrics.metrics.snapshot_document import NewerSnapshotError as NewerSnapshotError
+from ghaction_metrics.metrics.snapshot_document import (
+    UnreadableSnapshotError as UnreadableSnapshotError,
+)
+from ghaction_metrics.metrics.snapshot_document import check_schema as check_schema
+from ghaction_metrics.metrics.snapshot_document import count as _count
+from ghaction_metrics.metrics.snapshot_document import number as _number
+from ghaction_metrics.metrics.snapshot_document import parse_json as parse_json
+from ghaction_metrics.metrics.snapshot_document import snapshot_time as snapshot_time
+from ghaction_metrics.metrics.tidy import PERIOD, FigureRow, figure_rows
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +47,6 @@ _SNAPSHOT_NAME = re.compile(
     r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{6}Z)-run(?P<run>[A-Za-z0-9_.]+?)(?P<backfill>-backfill)?\.json$"
 )
 _REPORT_NAME = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{6}Z)-run[A-Za-z0-9_.]+\.html$")
-
-
-class NewerSnapshotError(RuntimeError):
-    """A snapshot on the branch was written by a newer version of the action."""
-
-
-class UnreadableSnapshotError(ValueError):
-    """A snapshot that does not have the shape its schema version promises."""
 
 
 @dataclass(frozen=True)
@@ -54,70 +60,6 @@ class TrendPoint(Headline):
     # The snapshot's current window as tidy rows (per repository, per cohort) for the trends
     # page's filters; not part of a point's identity.
     rows: tuple[FigureRow, ...] = field(default=(), compare=False, repr=False)
-
-
-# No snapshot can describe a time before any repository held data, nor one far beyond any
-# run; such a time only breaks the charts' date arithmetic (year 1, year 9999).
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-def _time(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise UnreadableSnapshotError(f"expected a time, found {value!r}")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UnreadableSnapshotError(str(exc)) from None
-    if moment.tzinfo is None:
-        raise UnreadableSnapshotError(f"time without a zone: {value!r}")
-    try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:
-        raise UnreadableSnapshotError(f"time out of range: {value!r}") from None
-    if not _EARLIEST <= moment < _LATEST:
-        raise UnreadableSnapshotError(f"implausible time: {value!r}")
-    return moment
-
-
-def parse_json(data: bytes) -> object:
-    """JSON of a history file; UnreadableSnapshotError for anything that is not JSON,
-    including arrays nested so deep that the parser gives up with a RecursionError."""
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise UnreadableSnapshotError(f"not JSON: {type(exc).__name__}") from None
-
-
-def _number(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UnreadableSnapshotError(f"expected a number, found {value!r}")
-    return float(value)
-
-
-def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UnreadableSnapshotError(f"expected a count, found {value!r}")
-    return value
-
-
-def check_schema(document: object, path: str) -> int:
-    """The snapshot's schema version; NewerSnapshotError when this code cannot read it."""
-    if not isinstance(document, dict):
-        raise UnreadableSnapshotError("not a JSON object")
-    version = document.get("schema")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise UnreadableSnapshotError(f"no schema version (found {version!r})")
-    if version > SCHEMA_VERSION:
-        raise NewerSnapshotError(
-            f"The history branch holds {path} in snapshot schema version {version}, but this "
-            f"version of the action reads versions up to {SCHEMA_VERSION}. A newer version of "
-            "the action has written to this branch: use that version (or newer) in this "
-            "workflow, or point history-branch at another branch. Nothing was published."
-        )
-    return version
 
 
 def _figure_value(figure: Figure, period: Mapping[str, Any]) -> Value:
@@ -152,11 +94,11 @@ def point_from_snapshot(
         current = document["current"]
         figures: dict[str, Any] = {f.key: _figure_value(f, current) for f in FIGURES}
         return TrendPoint(
-            until=_time(current["window"]["until"]),
-            generated_at=_time(document["generated_at"]),
+            until=snapshot_time(current["window"]["until"]),
+            generated_at=snapshot_time(document["generated_at"]),
             backfill=backfill,
             deployments=_count(current["dora"]["deployments"]),
-            rows=tuple(r for r in figure_rows(document, path) if r.period == "current"),
+            rows=tuple(figure_rows(document, path)),
             **figures,
         )
     except (KeyError, TypeError) as exc:
@@ -176,11 +118,18 @@ def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def iso(moment: datetime) -> str:
+    """A time as snapshots write it: UTC, to the second, with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _rows_json(point: TrendPoint) -> dict[str, Any]:
     """A point's rows, compactly: they share the snapshot's run and window (the index is
     rewritten by every run, on a branch everyone clones)."""
     first = point.rows[0] if point.rows else None
-    shared = [first.run, first.generated_at, first.since, first.until] if first else []
+    shared = (
+        [first.run, iso(first.generated_at), iso(first.since), iso(first.until)] if first else []
+    )
     return {
         "snapshot": shared,
         "figures": [[r.repository, r.cohort, r.metric, rounded(r.value), r.n] for r in point.rows],
@@ -201,7 +150,9 @@ def _rows_from_json(data: object) -> tuple[FigureRow, ...]:
         raise UnreadableSnapshotError("the index entry has no rows")
     if not data["figures"]:
         return ()
-    run, generated_at, since, until = _texts(data.get("snapshot"), 4)
+    run, generated_text, since_text, until_text = _texts(data.get("snapshot"), 4)
+    generated_at = snapshot_time(generated_text)
+    since, until = snapshot_time(since_text), snapshot_time(until_text)
     rows = []
     for item in data["figures"]:
         if not isinstance(item, list) or len(item) != 5:
@@ -209,9 +160,7 @@ def _rows_from_json(data: object) -> tuple[FigureRow, ...]:
         repository, cohort, metric = _texts(item[:3], 3)
         value, n = _number(item[3]), _count(item[4])
         rows.append(
-            FigureRow(
-                run, generated_at, since, until, "current", repository, cohort, metric, value, n
-            )
+            FigureRow(run, generated_at, since, until, PERIOD, repository, cohort, metric, value, n)
         )
     return tuple(rows)
 
@@ -224,8 +173,8 @@ def _point_from_json(data: Mapping[str, Any], rows: object) -> TrendPoint:
     if not isinstance(backfill, bool):
         raise UnreadableSnapshotError(f"expected true or false, found {backfill!r}")
     return TrendPoint(
-        until=_time(data["until"]),
-        generated_at=_time(data["generated_at"]),
+        until=snapshot_time(data["until"]),
+        generated_at=snapshot_time(data["generated_at"]),
         backfill=backfill,
         deployments=_count(data["deployments"]),
         rows=_rows_from_json(rows),
@@ -387,11 +336,20 @@ def _order(point: TrendPoint) -> tuple[datetime, datetime]:
 
 def series(points: Iterable[TrendPoint]) -> list[TrendPoint]:
     """One point per window end, oldest first: a real run wins over a backfilled week, and the
-    latest run over earlier runs of the same day."""
-    chosen: dict[datetime, TrendPoint] = {}
-    for point in sorted(points, key=lambda p: (not p.backfill, p.generated_at)):
-        chosen[point.until] = point
-    return [chosen[key] for key in sorted(chosen)]
+    latest run over earlier runs of the same day (the rule of the analysts' DataFrame,
+    metrics/frame.py, applied to the points)."""
+    listed = list(points)
+    if not listed:
+        return []
+    frame = pd.DataFrame(
+        {
+            "run": [f"{i}{BACKFILL_SUFFIX if p.backfill else ''}" for i, p in enumerate(listed)],
+            "generated_at": [p.generated_at for p in listed],
+            "until": [p.until for p in listed],
+            "position": range(len(listed)),
+        }
+    )
+    return [listed[int(i)] for i in one_per_window(frame)["position"]]
 
 
 def expired(

@@ -1,7 +1,7 @@
 """What the action writes on its history branch, and which files on a branch it did not.
 
 Every file the action writes lies in a report id's folder (``REPORT_ID/…``: snapshots, the
-cache, charts, pages, the trends index, the pseudonym salt), plus the branch root's
+cache, the exports, charts, pages, the trends index, the pseudonym salt), plus the branch root's
 ``index.html`` (the list of report ids) and ``.nojekyll``. A branch that holds anything else,
 such as a GitHub Pages site on ``gh-pages``, is someone else's: writing the root page there
 would overwrite the site's ``index.html``, so the run refuses such a branch instead.
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 # The root files the action writes; only next to a report folder of its own.
 ROOT_FILES = frozenset({"index.html", ".nojekyll"})
 # What marks a top-level folder as a report id's: files only the action writes there.
-_REPORT_MARKS = ("snapshots/", "cache/", "trends-index.json", "pseudonym-salt")
+_REPORT_MARKS = ("snapshots/", "cache/", "exports/", "trends-index.json", "pseudonym-salt")
 
 
 def report_folders(paths: Iterable[str]) -> set[str]:

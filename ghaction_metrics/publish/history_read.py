@@ -4,9 +4,13 @@ sense of them without any I/O of their own."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 
-from ghaction_metrics.api.client import GitHubClients
+from github import GithubException
+
+from ghaction_metrics.api.client import GitHubClients, GitHubUnreachableError
+from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.collect.seal import Seal
 from ghaction_metrics.collect.sync import cached_repositories, read_cache
 from ghaction_metrics.metrics.shards import ShardRecords
@@ -19,6 +23,8 @@ from ghaction_metrics.metrics.trends import (
     unindexed,
 )
 from ghaction_metrics.publish.history import read_blob, read_tree
+
+log = logging.getLogger(__name__)
 
 
 def load_history(clients: GitHubClients, repository: str, branch: str, report_id: str) -> History:
@@ -48,3 +54,17 @@ def read_shard_records(
         name: read_cache(clients, home, files, report_id, name, seal)
         for name in cached_repositories(files or {}, report_id)
     }
+
+
+def blob_reader(clients: GitHubClients, repository: str) -> Callable[[str], bytes | None]:
+    """Reads blobs of the history branch for files that can be rebuilt (the exports): one
+    that cannot be read is None, with a warning, and the run goes on."""
+
+    def read(sha: str) -> bytes | None:
+        try:
+            return read_blob(clients, repository, sha)
+        except (GithubException, GitHubUnreachableError, QuotaExhaustedError) as exc:
+            log.warning("Could not read blob %s of the history branch: %s", sha, exc)
+            return None
+
+    return read

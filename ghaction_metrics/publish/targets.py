@@ -31,6 +31,7 @@ from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.inputs.config import Inputs, RunnerEnv
 from ghaction_metrics.metrics.alerts import AlertResult
 from ghaction_metrics.metrics.report import Report
+from ghaction_metrics.metrics.tidy import FigureRow, figure_rows
 from ghaction_metrics.metrics.trends import (
     EMPTY_HISTORY,
     History,
@@ -47,7 +48,9 @@ from ghaction_metrics.metrics.trends import (
 )
 from ghaction_metrics.metrics.trends import snapshot_path as _snapshot_path
 from ghaction_metrics.publish.dashboard import DashboardError, publish_dashboard
+from ghaction_metrics.publish.exports import BlobReader, Exports, export_files
 from ghaction_metrics.publish.history import HistoryError, commit_files, git_blob_sha
+from ghaction_metrics.publish.history_read import blob_reader
 from ghaction_metrics.views.charts import Chart, all_charts
 from ghaction_metrics.views.explore import SCRIPT, SCRIPT_FILE
 from ghaction_metrics.views.html import index_html, report_html, root_index_html
@@ -228,6 +231,7 @@ def publish(
                 published = _publish_history(
                     inputs, env, target, report, document, extra_files or {},
                     kept, [*pruned, *extra_deletions], backfill, points, charts, alerts,
+                    blob_reader(clients, env.repository),
                 )  # fmt: skip
             except HistoryError as exc:
                 problems.append(f"The history branch was not updated: {exc}. {PERMISSIONS_FIX}")
@@ -303,6 +307,7 @@ def _publish_history(
     points: Sequence[TrendPoint],
     charts: Sequence[Chart],
     alerts: Sequence[AlertResult],
+    read: BlobReader,
 ) -> Published:
     rid = inputs.report_id
     path = snapshot_path(rid, report, env.run_id)
@@ -350,6 +355,9 @@ def _publish_history(
     for chart in charts:
         files[chart_path(rid, chart)] = chart.png
     deletions = sorted((set(stale) | set(pruned)) - set(files))
+    exports = _exports(rid, history.files, deletions, files, {path: document, **backfill}, read)
+    files.update(exports.files)
+    deletions = sorted(set(deletions) | set(exports.deletions))
     # What the tip holds already is not sent again: no blob request, no bytes.
     files = {p: data for p, data in files.items() if history.files.get(p) != git_blob_sha(data)}
     if pruned:
@@ -360,6 +368,34 @@ def _publish_history(
     )
     log.info("Snapshot %s committed as %s", path, sha)
     return Published(history_sha=sha, snapshot_path=path, html_report_path=html_path)
+
+
+def _exports(
+    report_id: str,
+    before: Mapping[str, str],
+    deletions: Sequence[str],
+    files: Mapping[str, bytes],
+    snapshots: Mapping[str, Mapping[str, object] | bytes],
+    read: BlobReader,
+) -> Exports:
+    """The CSV and OpenMetrics exports of the branch as this commit leaves it; ``snapshots``
+    are this run's (its own document first, then the backfilled weeks' JSON)."""
+    after = {p: b for p, b in before.items() if p not in set(deletions)}
+    after.update((p, git_blob_sha(data)) for p, data in files.items())
+    # ``before`` is the history as the trends see it, without the snapshots retention
+    # prunes; they were on the branch, and their month's rows must go with them.
+    before = {**{p: "" for p in deletions}, **before}
+    rows: dict[str, list[FigureRow]] = {}
+    for path, snap in snapshots.items():
+        try:
+            document = parse_json(snap) if isinstance(snap, bytes) else snap
+            if not isinstance(document, Mapping):
+                raise UnreadableSnapshotError("not a JSON object")
+            rows[path] = figure_rows(document, path)
+        except UnreadableSnapshotError as exc:  # our own output: a bug
+            log.warning("Snapshot %s left out of the exports: %s", path, exc)
+    latest = next(iter(rows.values()), [])
+    return export_files(report_id, before, after, rows, latest, read)
 
 
 def snapshot_files_all(files: Mapping[str, str]) -> list[str]:

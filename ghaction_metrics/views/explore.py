@@ -7,12 +7,11 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import fields
 from pathlib import Path
 
-from ghaction_metrics.metrics.figure_rows import FigureRow
 from ghaction_metrics.metrics.headline import FIGURES, Kind
-from ghaction_metrics.metrics.trends import TrendPoint
+from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, COLUMNS, FigureRow
+from ghaction_metrics.metrics.trends import TrendPoint, iso
 from ghaction_metrics.views.markdown import TEMPLATES
 
 SCRIPT_FILE = "explore.js"  # beside the trends page on the history branch
@@ -51,8 +50,10 @@ def page_data(points: Sequence[TrendPoint]) -> str:
     every run, and the script expands them into the tidy rows of ``columns``."""
     rows: list[FigureRow] = [row for point in points for row in point.rows]
     snapshots: dict[tuple[str, str, str, str, str], int] = {}
+    keys = []
     for r in rows:
-        snapshots.setdefault((r.run, r.generated_at, r.since, r.until, r.period), len(snapshots))
+        key = (r.run, iso(r.generated_at), iso(r.since), iso(r.until), r.period)
+        keys.append(snapshots.setdefault(key, len(snapshots)))
     return script_json(
         {
             "metrics": [
@@ -60,18 +61,12 @@ def page_data(points: Sequence[TrendPoint]) -> str:
                 for f in FIGURES
                 if f.kind is not Kind.LEVEL and any(r.metric == f.name for r in rows)
             ],
-            "columns": [f.name for f in fields(FigureRow)],
+            "all": {"repository": ALL_REPOSITORIES, "cohort": ALL_COHORTS},
+            "columns": list(COLUMNS),
             "snapshots": [list(key) for key in snapshots],
             "rows": [
-                [
-                    snapshots[r.run, r.generated_at, r.since, r.until, r.period],
-                    r.repository,
-                    r.cohort,
-                    r.metric,
-                    _shown(r.value),
-                    r.n,
-                ]
-                for r in rows
+                [key, r.repository, r.cohort, r.metric, _shown(r.value), r.n]
+                for key, r in zip(keys, rows, strict=True)
             ],
         }
     )

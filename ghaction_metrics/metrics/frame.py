@@ -1,0 +1,50 @@
+"""The tidy figures as a pandas DataFrame, and what the trends take from it: one snapshot per
+window end, and weekly buckets with weeks in the report's time zone.
+
+A frame has the columns of metrics/tidy.py's ``COLUMNS``: times tz-aware, ``value`` a float
+(NaN for no data), ``n`` an integer. Functions here need only the columns they name, so the
+trends can pass a frame of their own points (metrics/trends.py ``series``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+BACKFILL_SUFFIX = "-backfill"
+
+
+def is_backfill(frame: pd.DataFrame) -> pd.Series:
+    """Rows of weeks computed by backfill on a first run (their run id carries the suffix)."""
+    return frame["run"].astype(str).str.endswith(BACKFILL_SUFFIX)
+
+
+def one_per_window(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one snapshot per window end (``until``), oldest first: a real run wins
+    over a backfilled week, and the latest run over earlier runs of the same window.
+
+    Needs the columns ``run``, ``generated_at`` and ``until``.
+    """
+    ranked = frame.assign(_real=~is_backfill(frame))
+    snapshots = ranked[["until", "_real", "generated_at", "run"]].drop_duplicates()
+    chosen = snapshots.sort_values(["until", "_real", "generated_at"], kind="stable")
+    chosen = chosen.drop_duplicates("until", keep="last")[["run", "generated_at"]]
+    kept = ranked.merge(chosen, on=["run", "generated_at"], how="inner")
+    kept = kept.sort_values(["until", "generated_at"], kind="stable")
+    return kept.drop(columns="_real").reset_index(drop=True)
+
+
+def weekly(frame: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
+    """One row per week, repository, cohort and metric: the figure of the last window that
+    ends in that week (weeks start on Monday at local midnight in ``timezone``; a window ends
+    at a midnight, so it belongs to the week of the day before its end).
+
+    Columns: ``week`` (the week's first day, a date), ``repository``, ``cohort``,
+    ``metric``, ``value``, ``n``, ``until``.
+    """
+    chosen = one_per_window(frame)
+    last_day = (chosen["until"].dt.tz_convert(timezone) - pd.Timedelta(microseconds=1)).dt.date
+    week = pd.to_datetime(last_day).dt.to_period("W-SUN").dt.start_time.dt.date
+    buckets = chosen.assign(week=week).sort_values(["week", "until"], kind="stable")
+    keys = ["week", "repository", "cohort", "metric"]
+    latest = buckets.drop_duplicates(keys, keep="last")
+    return latest[[*keys, "value", "n", "until"]].reset_index(drop=True)
