@@ -26,14 +26,21 @@
   data.columns.forEach(function (name, i) {
     columns[name] = i;
   });
-  // Each row names its snapshot (run, generated_at, since, until, period) by index.
-  var rows = data.rows.map(function (r) {
-    var values = data.snapshots[r[0]].concat(r.slice(1));
-    var row = {};
-    Object.keys(columns).forEach(function (name) {
-      row[name] = values[columns[name]];
+  // Series (repository, cohort, metric, a value and an n per snapshot) back into tidy rows;
+  // an n of null is no row for that snapshot.
+  var rows = [];
+  data.series.forEach(function (s) {
+    s[4].forEach(function (n, i) {
+      if (n === null) {
+        return;
+      }
+      var values = data.snapshots[i].concat([s[0], s[1], s[2], s[3][i], n]);
+      var row = {};
+      Object.keys(columns).forEach(function (name) {
+        row[name] = values[columns[name]];
+      });
+      rows.push(row);
     });
-    return row;
   });
   var select = {
     repository: document.getElementById("f-repository"),

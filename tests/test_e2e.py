@@ -259,7 +259,7 @@ def test_the_trends_page_carries_every_snapshots_rows_and_the_filters(two_runs: 
     home = two_runs.dataset.home_repository
     latest = max(range(len(data["snapshots"])), key=lambda i: data["snapshots"][i][3])
     assert data["snapshots"][latest][0] == "2002"  # the later run of the same day
-    rows = {(r[1], r[2], r[3]): (r[4], r[5]) for r in data["rows"] if r[0] == latest}
+    rows = {(s[0], s[1], s[2]): (s[3][latest], s[4][latest]) for s in data["series"]}
     for output in ("lead-time-hours", "merged-prs", "cycle-time-hours"):
         value, _ = rows["*", "all", output]
         expected = two_runs.second.outputs[output]

@@ -114,8 +114,10 @@ def _point_json(point: TrendPoint) -> dict[str, Any]:
 
 
 def rounded(value: float | None) -> float | None:
-    """A figure as stored beside the history: four decimals, like the outputs (SPEC §4)."""
-    return None if value is None else round(value, 4)
+    """A row's figure as the index keeps it for the trends page: four significant digits,
+    more than the page shows (the index is rewritten by every run; the snapshot and the
+    exports keep the figure whole)."""
+    return None if value is None else float(f"{value:.4g}")
 
 
 def iso(moment: datetime) -> str:

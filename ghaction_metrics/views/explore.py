@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ghaction_metrics.metrics.headline import FIGURES, Kind
 from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, COLUMNS, FigureRow
-from ghaction_metrics.metrics.trends import TrendPoint, iso
+from ghaction_metrics.metrics.trends import TrendPoint, iso, rounded
 from ghaction_metrics.views.markdown import TEMPLATES
 
 SCRIPT_FILE = "explore.js"  # beside the trends page on the history branch
@@ -38,22 +38,27 @@ def script_json(value: object) -> str:
     return "".join(_ESCAPES.get(char, char) for char in text)
 
 
-def _shown(value: float | None) -> float | None:
-    """Four significant digits, more than the page shows: it is rewritten by every run."""
-    return None if value is None else float(f"{value:.4g}")
-
-
 def page_data(points: Sequence[TrendPoint]) -> str:
     """The figure rows of every snapshot the trends show, with the metrics' labels and kinds
-    (how the page formats them), as script-safe JSON. Each row names its snapshot by index
-    into ``snapshots`` (run, generated_at, since, until, period): the page is rewritten by
-    every run, and the script expands them into the tidy rows of ``columns``."""
+    (how the page formats them), as script-safe JSON.
+
+    The page is rewritten by every run, so the rows travel as series: one per repository,
+    cohort and metric, with a value and an n per snapshot (``snapshots``: run, generated_at,
+    since, until, period); an n of null is no row. The script expands them into the tidy rows
+    of ``columns``.
+    """
     rows: list[FigureRow] = [row for point in points for row in point.rows]
     snapshots: dict[tuple[str, str, str, str, str], int] = {}
-    keys = []
     for r in rows:
         key = (r.run, iso(r.generated_at), iso(r.since), iso(r.until), r.period)
-        keys.append(snapshots.setdefault(key, len(snapshots)))
+        snapshots.setdefault(key, len(snapshots))
+    series: dict[tuple[str, str, str], tuple[list[float | None], list[int | None]]] = {}
+    for r in rows:
+        values, counts = series.setdefault(
+            (r.repository, r.cohort, r.metric), ([None] * len(snapshots), [None] * len(snapshots))
+        )
+        at = snapshots[r.run, iso(r.generated_at), iso(r.since), iso(r.until), r.period]
+        values[at], counts[at] = rounded(r.value), r.n
     return script_json(
         {
             "metrics": [
@@ -64,9 +69,6 @@ def page_data(points: Sequence[TrendPoint]) -> str:
             "all": {"repository": ALL_REPOSITORIES, "cohort": ALL_COHORTS},
             "columns": list(COLUMNS),
             "snapshots": [list(key) for key in snapshots],
-            "rows": [
-                [key, r.repository, r.cohort, r.metric, _shown(r.value), r.n]
-                for key, r in zip(keys, rows, strict=True)
-            ],
+            "series": [[*key, values, counts] for key, (values, counts) in series.items()],
         }
     )
