@@ -220,7 +220,7 @@ class Run:
 
 def _file_kind(path: str) -> str:
     parts = path.split("/")
-    if len(parts) > 2 and parts[1] in ("snapshots", "cache", "charts", "reports"):
+    if len(parts) > 2 and parts[1] in ("snapshots", "cache", "charts", "reports", "exports"):
         return parts[1]
     return "pages" if path.endswith(".html") else "other"
 
