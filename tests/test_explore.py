@@ -336,3 +336,12 @@ def test_the_branch_copy_runs_the_script_file_beside_it(tmp_path: Path) -> None:
     )
     view = seen.values["view"]
     assert _column(view, "Lead time for changes")[:2] == ["– n=0", "6.8 h n=4"]
+
+
+def test_a_damaged_or_stale_link_keeps_the_defaults_it_cannot_apply(page: Path) -> None:
+    # A malformed escape and a cohort the data does not hold: those filters stay at "all".
+    seen = visit(page, fragment="#repository=%ZZ&cohort=robots&period=4w", probes={"view": VIEW})
+    assert seen.errors == []
+    view = seen.values["view"]
+    assert len(view["rows"]) == 4
+    assert view["status"].startswith("4 snapshots for all repositories, all pull requests")
