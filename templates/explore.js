@@ -227,8 +227,9 @@
     var bottom = Math.min(0, Math.min.apply(null, values));
     var first = snaps[0].time;
     var last = snaps[snaps.length - 1].time;
+    var left = 48; // room for the range's labels
     function x(t) {
-      return last === first ? width / 2 : pad + ((t - first) / (last - first)) * (width - 2 * pad);
+      return last === first ? (left + width - pad) / 2 : left + ((t - first) / (last - first)) * (width - left - pad);
     }
     function y(v) {
       return top === bottom ? height / 2 : height - pad - ((v - bottom) / (top - bottom)) * (height - 2 * pad);
@@ -242,7 +243,16 @@
         metric.label + ": " + points.length + " point" + (points.length === 1 ? "" : "s") +
         ", latest " + formatted(metric.kind, values[values.length - 1]) + " (the table below lists every value)",
     });
-    picture.appendChild(svg("line", { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, class: "axis" }));
+    picture.appendChild(svg("line", { x1: left, y1: height - pad, x2: width - pad, y2: height - pad, class: "axis" }));
+    // The range the line spans, so a flat line near the top still reads as a value.
+    [
+      [top, pad + 8],
+      [bottom, height - pad - 3],
+    ].forEach(function (mark) {
+      var label = svg("text", { x: left - 6, y: mark[1], class: "range", "text-anchor": "end" });
+      label.textContent = formatted(metric.kind, mark[0]);
+      picture.appendChild(label);
+    });
     var d = points
       .map(function (snap, i) {
         return (i === 0 ? "M" : "L") + x(snap.time).toFixed(1) + " " + y(snap.figures[metric.name].value).toFixed(1);
@@ -257,8 +267,8 @@
       dot.appendChild(title);
       picture.appendChild(dot);
     });
-    figure.appendChild(picture);
     figure.appendChild(caption);
+    figure.appendChild(picture);
     return figure;
   }
 
