@@ -140,6 +140,8 @@ def _point(week: int, repo_lead: dict[str, float | None]) -> TrendPoint:
         _row(until, run, ALL_REPOSITORIES, "agent-authored", "cycle-time-hours", 2.0 + week, 3),
         _row(until, run, ALL_REPOSITORIES, "human", "merged-prs", 100, 100),
         _row(until, run, ALL_REPOSITORIES, "human", "cycle-time-hours", None, 0),
+        # A cohort section's own figure, which no headline declares.
+        _row(until, run, ALL_REPOSITORIES, "agent-authored", "reverted-share", 0.1, week),
     ]
     for repository, lead in repo_lead.items():
         rows.append(
@@ -282,8 +284,10 @@ def test_the_cohort_filter_shows_that_cohorts_figures(explored: dict[str, Any]) 
         "change-failure-rate": 0,
         "cycle-time-hours": 4,
         "merged-prs": 4,
+        "reverted-share": 4,
     }
-    assert agent["paths"] == 2
+    assert agent["paths"] == 3
+    assert _column(agent, "Reverted share")[0] == "10.0% n=59"
     assert len(human["rows"]) == 53
     assert set(_column(human, "Pull request cycle time")) == {"– n=0"}
     assert human["charts"]["cycle-time-hours"] == 0

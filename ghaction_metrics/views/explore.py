@@ -38,6 +38,26 @@ def script_json(value: object) -> str:
     return "".join(_ESCAPES.get(char, char) for char in text)
 
 
+def _kind(metric: str) -> Kind:
+    """How to show a figure no headline declares (a cohort's own), by its name's unit."""
+    if metric.endswith("-hours"):
+        return Kind.MEDIAN_HOURS
+    if metric.endswith(("-share", "-rate")):
+        return Kind.RATIO
+    return Kind.COUNT
+
+
+def _metrics(names: set[str]) -> list[dict[str, str]]:
+    """The metrics the rows hold: the headline figures in their order and with their labels,
+    then any other (a cohort section's own figures) by name."""
+    declared = [f for f in FIGURES if f.kind is not Kind.LEVEL and f.name in names]
+    others = sorted(names - {f.name for f in declared})
+    return [{"name": f.name, "label": f.label, "kind": f.kind.value} for f in declared] + [
+        {"name": name, "label": name.replace("-", " ").capitalize(), "kind": _kind(name).value}
+        for name in others
+    ]
+
+
 def page_data(points: Sequence[TrendPoint]) -> str:
     """The figure rows of every snapshot the trends show, with the metrics' labels and kinds
     (how the page formats them), as script-safe JSON.
@@ -61,11 +81,7 @@ def page_data(points: Sequence[TrendPoint]) -> str:
         values[at], counts[at] = rounded(r.value), r.n
     return script_json(
         {
-            "metrics": [
-                {"name": f.name, "label": f.label, "kind": f.kind.value}
-                for f in FIGURES
-                if f.kind is not Kind.LEVEL and any(r.metric == f.name for r in rows)
-            ],
+            "metrics": _metrics({r.metric for r in rows}),
             "all": {"repository": ALL_REPOSITORIES, "cohort": ALL_COHORTS},
             "columns": list(COLUMNS),
             "snapshots": [list(key) for key in snapshots],
