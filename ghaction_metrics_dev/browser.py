@@ -124,10 +124,12 @@ def visit(
     height: int = 900,
     timeout: float = 30,
     probes: Mapping[str, str] | None = None,
+    fragment: str = "",
 ) -> PageVisit:
-    """Open a local file, wait for it to load, record its requests and logs, its rendered text
-    and the JSON value of each JavaScript expression in ``probes``, and screenshot it."""
-    url = path.resolve().as_uri()
+    """Open a local file (at ``fragment``, e.g. ``#a=b``), wait for it to load, record its
+    requests and logs, its rendered text and the JSON value of each JavaScript expression in
+    ``probes`` (evaluated in order, so one may change what the next sees), and screenshot it."""
+    url = path.resolve().as_uri() + fragment
     record = PageVisit(url)
     profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
     deadline = time.monotonic() + timeout

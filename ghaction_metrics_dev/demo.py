@@ -140,13 +140,16 @@ def _views(out: Path, history: dict[str, bytes], report_html: bytes) -> list[str
         lines.append("  report.html             this run's self-contained HTML report")
     if "default/index.html" in history:
         (out / "index.html").write_bytes(history["default/index.html"])
+        if "default/explore.js" in history:  # the trends page's filters
+            (out / "explore.js").write_bytes(history["default/explore.js"])
         # The trends page links each snapshot's report relative to itself: copy them alongside.
         for path, content in history.items():
             if path.startswith("default/reports/"):
                 target = out / path.removeprefix("default/")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content)
-        lines.append("  index.html              the trends page across all snapshots")
+        lines.append("  index.html              the trends page across all snapshots, to explore")
+        lines.append("  explore.js              its filters: repository, cohort and period")
         lines.append("  reports/                the snapshots' HTML reports the trends page links")
     return lines
 

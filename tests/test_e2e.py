@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from emulator_contracts import rest_contract_problems
 
 from ghaction_metrics.collect.queries import ALL_DOCUMENTS
+from ghaction_metrics.views.explore import SCRIPT
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics_dev.dataset.truth_cohorts import COHORTS, cohort_truth
 from ghaction_metrics_dev.emulator.harness import (
@@ -268,3 +270,40 @@ def test_every_rest_payload_served_satisfies_githubs_openapi(
 
 def test_the_workflow_token_never_calls_get_user(two_runs: TwoRuns) -> None:
     assert not [r for r in two_runs.server.requests if r.path.rstrip("/").endswith("/api/v3/user")]
+
+
+def test_the_trends_page_carries_every_snapshots_rows_and_the_filters(two_runs: TwoRuns) -> None:
+    files = two_runs.history_after_second
+    index = files["default/index.html"].decode()
+    for control in ('id="f-repository"', 'id="f-cohort"', 'id="f-period"'):
+        assert control in index
+    # The filters' script is a file beside the page, the one the action ships.
+    assert '<script src="explore.js"></script>' in index
+    assert files["default/explore.js"] == SCRIPT.encode()
+    found = re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', index)
+    assert found is not None
+    data = json.loads(found.group(1))
+    shown = {tuple(s) for s in data["snapshots"]}
+    # One column per window end: the twelve backfilled weeks and the day of both runs.
+    untils = set()
+    for path, content in files.items():
+        if "/snapshots/" in path:
+            untils.add(json.loads(content)["current"]["window"]["until"])
+    assert {s[3] for s in shown} == untils
+    assert len(shown) == 13
+    home = two_runs.dataset.home_repository
+    latest = max(range(len(data["snapshots"])), key=lambda i: data["snapshots"][i][3])
+    assert data["snapshots"][latest][0] == "2002"  # the later run of the same day
+    rows = {(s[0], s[1], s[2]): (s[3][latest], s[4][latest]) for s in data["series"]}
+    for output in ("lead-time-hours", "merged-prs", "cycle-time-hours"):
+        value, _ = rows["*", "all", output]
+        expected = two_runs.second.outputs[output]
+        # The page keeps four significant digits, more than it shows.
+        assert (value is None and expected == "") or float(expected) == pytest.approx(
+            value, rel=1e-3
+        )
+    assert "lead-time-hours" in {m for (repo, _, m) in rows if repo == home}
+    # The index kept the rows, so the next run reads no snapshot to draw the page.
+    trends_index = json.loads(files["default/trends-index.json"])
+    assert len(trends_index["entries"]) == 14
+    assert all(entry["rows"]["figures"] for entry in trends_index["entries"].values())

@@ -39,7 +39,8 @@ def test_nothing_is_loaded_from_outside_the_file() -> None:
         index_html("default", POINTS, CHARTS, "reports/x.html").decode(),
         root_index_html(["default"]).decode(),
     ):
-        assert f'content="{escape(CSP)}"' in page
+        # The trends page adds the hash of its one script to the same policy.
+        assert f'content="{escape(CSP)}' in page
         assert "url(" not in page
         assert "@import" not in page
         for target in LOADS.findall(page):

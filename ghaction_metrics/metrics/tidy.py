@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Kind
-from ghaction_metrics.metrics.trends import (
+from ghaction_metrics.metrics.snapshot_document import (
     UnreadableSnapshotError,
     check_schema,
     snapshot_time,

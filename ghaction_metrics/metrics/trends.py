@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,19 @@ import pandas as pd
 
 from ghaction_metrics.metrics.frame import BACKFILL_SUFFIX, one_per_window
 from ghaction_metrics.metrics.headline import FIGURES, Figure, Headline, Kind, Value
-from ghaction_metrics.metrics.report import SCHEMA_VERSION
+
+# What reads a snapshot document lives below the tidy rows, which the points carry; the
+# modules that read snapshots through the trends still find it here.
+from ghaction_metrics.metrics.snapshot_document import NewerSnapshotError as NewerSnapshotError
+from ghaction_metrics.metrics.snapshot_document import (
+    UnreadableSnapshotError as UnreadableSnapshotError,
+)
+from ghaction_metrics.metrics.snapshot_document import check_schema as check_schema
+from ghaction_metrics.metrics.snapshot_document import count as _count
+from ghaction_metrics.metrics.snapshot_document import number as _number
+from ghaction_metrics.metrics.snapshot_document import parse_json as parse_json
+from ghaction_metrics.metrics.snapshot_document import snapshot_time as snapshot_time
+from ghaction_metrics.metrics.tidy import PERIOD, FigureRow, figure_rows
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +49,6 @@ _SNAPSHOT_NAME = re.compile(
 _REPORT_NAME = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{6}Z)-run[A-Za-z0-9_.]+\.html$")
 
 
-class NewerSnapshotError(RuntimeError):
-    """A snapshot on the branch was written by a newer version of the action."""
-
-
-class UnreadableSnapshotError(ValueError):
-    """A snapshot that does not have the shape its schema version promises."""
-
-
 @dataclass(frozen=True)
 class TrendPoint(Headline):
     """One snapshot's headline figures (SPEC §4 pooling), placed at its window's end."""
@@ -53,71 +57,9 @@ class TrendPoint(Headline):
     generated_at: datetime
     backfill: bool
     deployments: int
-
-
-# No snapshot can describe a time before any repository held data, nor one far beyond any
-# run; such a time only breaks the charts' date arithmetic (year 1, year 9999).
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-def snapshot_time(value: object) -> datetime:
-    """A snapshot's ISO time in UTC; UnreadableSnapshotError for anything else."""
-    if not isinstance(value, str):
-        raise UnreadableSnapshotError(f"expected a time, found {value!r}")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UnreadableSnapshotError(str(exc)) from None
-    if moment.tzinfo is None:
-        raise UnreadableSnapshotError(f"time without a zone: {value!r}")
-    try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:
-        raise UnreadableSnapshotError(f"time out of range: {value!r}") from None
-    if not _EARLIEST <= moment < _LATEST:
-        raise UnreadableSnapshotError(f"implausible time: {value!r}")
-    return moment
-
-
-def parse_json(data: bytes) -> object:
-    """JSON of a history file; UnreadableSnapshotError for anything that is not JSON,
-    including arrays nested so deep that the parser gives up with a RecursionError."""
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise UnreadableSnapshotError(f"not JSON: {type(exc).__name__}") from None
-
-
-def _number(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UnreadableSnapshotError(f"expected a number, found {value!r}")
-    return float(value)
-
-
-def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UnreadableSnapshotError(f"expected a count, found {value!r}")
-    return value
-
-
-def check_schema(document: object, path: str) -> int:
-    """The snapshot's schema version; NewerSnapshotError when this code cannot read it."""
-    if not isinstance(document, dict):
-        raise UnreadableSnapshotError("not a JSON object")
-    version = document.get("schema")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise UnreadableSnapshotError(f"no schema version (found {version!r})")
-    if version > SCHEMA_VERSION:
-        raise NewerSnapshotError(
-            f"The history branch holds {path} in snapshot schema version {version}, but this "
-            f"version of the action reads versions up to {SCHEMA_VERSION}. A newer version of "
-            "the action has written to this branch: use that version (or newer) in this "
-            "workflow, or point history-branch at another branch. Nothing was published."
-        )
-    return version
+    # The snapshot's current window as tidy rows (per repository, per cohort) for the trends
+    # page's filters; not part of a point's identity.
+    rows: tuple[FigureRow, ...] = field(default=(), compare=False, repr=False)
 
 
 def _figure_value(figure: Figure, period: Mapping[str, Any]) -> Value:
@@ -157,6 +99,7 @@ def point_from_snapshot(
             generated_at=snapshot_time(document["generated_at"]),
             backfill=backfill,
             deployments=_count(current["dora"]["deployments"]),
+            rows=tuple(figure_rows(document, path)),
             **figures,
         )
     except (KeyError, TypeError) as exc:
@@ -165,12 +108,67 @@ def point_from_snapshot(
 
 def _point_json(point: TrendPoint) -> dict[str, Any]:
     data = asdict(point)
+    del data["rows"]  # kept beside the point, compactly
     data["until"] = point.until.isoformat()
     data["generated_at"] = point.generated_at.isoformat()
     return data
 
 
-def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
+def rounded(value: float | None) -> float | None:
+    """A row's figure as the index keeps it for the trends page: four significant digits,
+    more than the page shows (the index is rewritten by every run; the snapshot and the
+    exports keep the figure whole)."""
+    return None if value is None else float(f"{value:.4g}")
+
+
+def iso(moment: datetime) -> str:
+    """A time as snapshots write it: UTC, to the second, with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rows_json(point: TrendPoint) -> dict[str, Any]:
+    """A point's rows, compactly: they share the snapshot's run and window (the index is
+    rewritten by every run, on a branch everyone clones)."""
+    first = point.rows[0] if point.rows else None
+    shared = (
+        [first.run, iso(first.generated_at), iso(first.since), iso(first.until)] if first else []
+    )
+    return {
+        "snapshot": shared,
+        "figures": [[r.repository, r.cohort, r.metric, rounded(r.value), r.n] for r in point.rows],
+    }
+
+
+def _texts(values: object, count: int) -> list[str]:
+    if not isinstance(values, list) or len(values) != count:
+        raise UnreadableSnapshotError(f"expected {count} values, found {values!r}")
+    if not all(isinstance(value, str) for value in values):
+        raise UnreadableSnapshotError(f"expected text, found {values!r}")
+    return values
+
+
+def _rows_from_json(data: object) -> tuple[FigureRow, ...]:
+    """Rows from the index, checked: the index is a file anyone with write access can change."""
+    if not isinstance(data, dict) or not isinstance(data.get("figures"), list):
+        raise UnreadableSnapshotError("the index entry has no rows")
+    if not data["figures"]:
+        return ()
+    run, generated_text, since_text, until_text = _texts(data.get("snapshot"), 4)
+    generated_at = snapshot_time(generated_text)
+    since, until = snapshot_time(since_text), snapshot_time(until_text)
+    rows = []
+    for item in data["figures"]:
+        if not isinstance(item, list) or len(item) != 5:
+            raise UnreadableSnapshotError(f"not a figure row: {item!r}")
+        repository, cohort, metric = _texts(item[:3], 3)
+        value, n = _number(item[3]), _count(item[4])
+        rows.append(
+            FigureRow(run, generated_at, since, until, PERIOD, repository, cohort, metric, value, n)
+        )
+    return tuple(rows)
+
+
+def _point_from_json(data: Mapping[str, Any], rows: object) -> TrendPoint:
     """A trend point from the index, checked like a snapshot's figures: the index is a file
     anyone with write access can change."""
     values: dict[str, Any] = {
@@ -184,6 +182,7 @@ def _point_from_json(data: Mapping[str, Any]) -> TrendPoint:
         generated_at=snapshot_time(data["generated_at"]),
         backfill=backfill,
         deployments=_count(data["deployments"]),
+        rows=_rows_from_json(rows),
         **values,
     )
 
@@ -267,21 +266,28 @@ def read_index(data: bytes | None) -> dict[str, Any]:
 
 
 def encode_index(entries: Mapping[str, tuple[str, TrendPoint]]) -> bytes:
-    document = {
-        "version": INDEX_VERSION,
-        "entries": {
-            path: {"blob": blob, "point": _point_json(point)}
-            for path, (blob, point) in sorted(entries.items())
-        },
-    }
-    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+    # Compact: the index grows with every run and is rewritten by each, on a branch everyone
+    # clones; one entry a line keeps its diffs readable.
+    lines = [
+        json.dumps(path)
+        + ":"
+        + json.dumps(
+            {"blob": blob, "point": _point_json(point), "rows": _rows_json(point)},
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+        for path, (blob, point) in sorted(entries.items())
+    ]
+    body = ",\n".join(lines)
+    return f'{{"version":{INDEX_VERSION},"entries":{{\n{body}\n}}}}\n'.encode()
 
 
 def _cached_point(entry: object, snap: SnapshotFile) -> TrendPoint | None:
-    """The index's point for a snapshot, when the index covers this very blob."""
+    """The index's point for a snapshot, when the index covers this very blob (an entry
+    written before the index kept rows does not: the snapshot is read once more)."""
     if isinstance(entry, dict) and entry.get("blob") == snap.blob:
         try:
-            return _point_from_json(entry["point"])
+            return _point_from_json(entry["point"], entry.get("rows"))
         except (KeyError, TypeError, UnreadableSnapshotError):
             pass  # a damaged entry: read the snapshot itself
     return None

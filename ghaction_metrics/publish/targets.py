@@ -53,6 +53,7 @@ from ghaction_metrics.publish.history import HistoryError, commit_files, git_blo
 from ghaction_metrics.publish.history_read import blob_reader
 from ghaction_metrics.views.charts import Chart, all_charts
 from ghaction_metrics.views.cohort_charts import cohort_charts
+from ghaction_metrics.views.explore import SCRIPT, SCRIPT_FILE
 from ghaction_metrics.views.html import index_html, report_html, root_index_html
 from ghaction_metrics.views.markdown import (
     ChartLink,
@@ -346,6 +347,7 @@ def _publish_history(
         html_path: html,
         index_path(rid): encode_index(entries),
         f"{rid}/index.html": index_html(rid, points, charts, latest, chart_folder="charts/"),
+        f"{rid}/{SCRIPT_FILE}": SCRIPT.encode(),
         "index.html": root_index_html(sorted(report_ids)),
         # Pages would otherwise run the branch through Jekyll, which skips nothing we need
         # but takes minutes; the files are plain HTML already.

@@ -16,12 +16,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from ghaction_metrics.metrics.alerts import AlertResult
 from ghaction_metrics.metrics.cohorts import cohort_changes
 from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.metrics.trends import TrendPoint
 from ghaction_metrics.views.charts import Chart
+from ghaction_metrics.views.explore import (
+    SCRIPT,
+    SCRIPT_FILE,
+    SCRIPT_SOURCE,
+    page_data,
+)
 from ghaction_metrics.views.markdown import (
     TEMPLATES,
     change,
@@ -106,13 +113,24 @@ def index_html(
     *,
     chart_folder: str | None = None,
 ) -> bytes:
-    """The trends page of one report id; ``latest`` is the latest HTML report, relative."""
+    """The trends page of one report id; ``latest`` is the latest HTML report, relative.
+    Its script (the filters) is the only one its policy runs: inline, or, with
+    ``chart_folder``, the file ``SCRIPT_FILE`` beside it, which does not change from run to
+    run, so the history branch does not store it again with every page."""
+    sources = _chart_sources(chart_folder)
+    linked = chart_folder is not None
+    script_source = "'self'" if linked else SCRIPT_SOURCE
     context: dict[str, Any] = {
         "report_id": report_id,
         "points": list(reversed(points)),
         "charts": charts,
         "latest": latest,
-        **_chart_sources(chart_folder),
+        **sources,
+        "csp": f"{sources['csp']}; script-src {script_source}",
+        # Both are made safe for a script element by views/explore.py, not by HTML escaping.
+        "explore_data": Markup(page_data(points)),
+        "explore_script": None if linked else Markup(SCRIPT),
+        "explore_file": SCRIPT_FILE,
     }
     return environment().get_template("index.html.j2").render(context).encode("utf-8")
 
