@@ -39,6 +39,15 @@ from ghaction_metrics_dev.emulator.server import EmulatorServer
 
 log = logging.getLogger("ghaction_metrics_dev.demo")
 
+# The demo organisation's people in teams (input teams), one of them (maya-ross) in none.
+TEAMS_PATH = ".github/teams.yml"
+TEAMS_FILE = """\
+# Who is in which team: logins, as in the input teams (see the README's Teams section).
+web: [alice-chen, bmartinez, dkowalski, liam-oconnor]
+platform: [emma-lund, farid-h, grace-obi, hiro-tanaka, ines-costa]
+data: [jonas-weber, kpatel]
+"""
+
 
 def run_demo(
     out: Path, seed: int = 7, repositories: str = "acme/*", screenshots: Path | None = None
@@ -54,8 +63,12 @@ def run_demo(
             server_url=server.url,
             repository=home,
             workspace=Path(tmp) / "workspace",
-            overrides={"repositories": repositories},
+            overrides={"repositories": repositories, "teams": TEAMS_PATH},
         )
+        # The checkout of the repository running the workflow holds the teams file.
+        teams_file = Path(tmp) / "workspace" / TEAMS_PATH
+        teams_file.parent.mkdir(parents=True, exist_ok=True)
+        teams_file.write_text(TEAMS_FILE, encoding="utf-8")
         log.info("Emulator at %s serving %s; running the action", server.url, home)
         result = run_action(env)
         requests = server.requests
@@ -175,6 +188,8 @@ _HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("pull_requests", "time_to_first_response_hours", "median"),
     ),
     ("merged pull requests", "merged_prs", ("pull_requests", "merged")),
+    ("AI-assisted share", "ai_assisted_share", ("pull_requests", "ai_assisted_share")),
+    ("bug rate, per 100 merged", "bug_rate", ("bugs", "rate_per_100")),
 )
 
 

@@ -97,10 +97,12 @@ def test_figures_per_cohort() -> None:
         review(BOB, "CHANGES_REQUESTED", 2, comments=3),
         review(BOB, "CHANGES_REQUESTED", 4, comments=1),
         review(REVIEWER, "COMMENTED", 1, comments=5),
+        # A lint bot's review is neither a person's nor an AI reviewer's.
+        review(Actor("github-actions", is_bot=True), "COMMENTED", 1, comments=1),
         review(BOB, "APPROVED", 6),
     )
     pulls = [
-        dataclasses.replace(_agent_pull(1, 0, 10), reviews=reviews, review_count=4),
+        dataclasses.replace(_agent_pull(1, 0, 10), reviews=reviews, review_count=5),
         dataclasses.replace(_agent_pull(2, 0, 30, asked_by="kpatel"), review_count=0),
         _with(pull(3, 0, 4, size=(100, 0)), ("alice",), ("Copilot <x@example.com>",)),
         pull(4, 0, 2, author=BOB, reviews=(review(ALICE, "APPROVED", 1, comments=2),)),
@@ -142,6 +144,23 @@ def test_figures_per_cohort() -> None:
         2,
         1,
     )
+
+
+@pytest.mark.parametrize(
+    ("reviewer", "extra", "ai"),
+    [
+        (REVIEWER, (), True),
+        (Actor("copilot-pull-request-reviewer[bot]", is_bot=True), (), True),
+        (DEPENDABOT, (), False),
+        (Actor("github-actions", is_bot=True), (), False),
+        (Actor("coderabbitai", is_bot=True), ("coderabbitai",), True),
+        (BOB, (), False),
+    ],
+)
+def test_ai_reviews_are_copilot_code_review_s_and_the_named_agents_only(
+    reviewer: Actor, extra: tuple[str, ...], ai: bool
+) -> None:
+    assert Agents.of(extra).reviews_as_ai(reviewer) is ai
 
 
 def test_an_empty_cohort_is_no_data_with_n_zero() -> None:

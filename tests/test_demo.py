@@ -83,14 +83,25 @@ def test_it_prints_the_headline_figures_beside_the_truth(demo: Demo) -> None:
         "deployments per day": (report["dora"]["deployment_frequency"], "deployment_frequency"),
         "lead time, hours": (report["dora"]["lead_time_hours"]["median"], "lead_time_hours"),
         "merged pull requests": (report["pull_requests"]["merged"], "merged_prs"),
+        "AI-assisted share": (report["pull_requests"]["ai_assisted_share"], "ai_assisted_share"),
+        "bug rate, per 100 merged": (report["bugs"]["rate_per_100"], "bug_rate"),
         "deployments": (report["dora"]["deployments"], "deployments"),
     }
     seen = {}
     for row in rows:
         label, action, expected, mark = re.split(r"\s{2,}", row.strip())
         seen[label] = (action, expected, mark)
-    assert len(seen) == 10
+    assert len(seen) == 12
     for label, (value, name) in figures.items():
         assert seen[label][:2] == (format_number(value), format_number(truth[name]))
     # The demo's data are built so that the action finds exactly the truth.
     assert {mark for _, _, mark in seen.values()} == {"same"}
+
+
+def test_it_shows_the_teams_of_its_teams_file(demo: Demo) -> None:
+    summary = (demo.out / "job-summary.md").read_text(encoding="utf-8")
+    teams = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))["current"]["teams"]
+    assert [team["name"] for team in teams["teams"]] == ["web", "platform", "data", "other"]
+    assert "### Teams" in summary
+    for name in ("web", "platform", "data", "other"):
+        assert f"| {name} |" in summary

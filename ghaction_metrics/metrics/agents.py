@@ -24,6 +24,10 @@ COHORTS = (AGENT_AUTHORED, AGENT_ASSISTED, HUMAN)
 # identities are defaults; ``ai-authors`` adds others.
 COPILOT_AGENT = ("Copilot", "copilot-swe-agent", "198982749+Copilot@users.noreply.github.com")
 
+# Copilot code review, as GitHub documents it (a Bot). Reviews by it, or by an identity in
+# ``ai-authors``, are AI reviews: counted per cohort, never as a person's review.
+AI_REVIEWERS = ("copilot-pull-request-reviewer",)
+
 _TRAILER = re.compile(r"^(?P<name>.*?)\s*(?:<(?P<email>[^>]*)>)?\s*$")
 _NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[^@]+)@users\.noreply\.github\.com$", re.IGNORECASE)
 
@@ -56,6 +60,10 @@ class Agents:
 
     def is_agent(self, actor: Actor) -> bool:
         return self.names(actor.login)
+
+    def reviews_as_ai(self, actor: Actor) -> bool:
+        """An AI reviewer's review; other bots' reviews (linters, bots of CI) are not AI's."""
+        return self.names(actor.login) or identity_key(actor.login) in AI_REVIEWERS
 
     def in_trailer(self, trailer: str) -> bool:
         name, email = trailer_parts(trailer)

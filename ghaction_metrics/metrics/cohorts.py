@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from statistics import fmean
 
 from ghaction_metrics.inputs.windows import Window, midnight
-from ghaction_metrics.metrics.agents import AGENT_ASSISTED, AGENT_AUTHORED, COHORTS, HUMAN
+from ghaction_metrics.metrics.agents import AGENT_ASSISTED, AGENT_AUTHORED, COHORTS, HUMAN, Agents
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.compare import Significance, significance
 from ghaction_metrics.metrics.dora import Shipping
@@ -43,7 +43,7 @@ class Cohort:
     size: Stat  # lines (additions + deletions)
     lead_time: Stat  # of its changes shipped in the window
     reverted_or_hotfixed: Reading  # share of its merged pull requests
-    ai_reviews: Reading  # reviews by bots and AI reviewers on its pull requests; n = merged
+    ai_reviews: Reading  # reviews by AI reviewers on its pull requests; n = merged
     requesters: tuple[tuple[str, int], ...] = ()  # agent-authored: who asked, how often
     cycle_times: tuple[float, ...] = ()  # for the before/after significance test
     first_response_times: tuple[float, ...] = ()
@@ -208,7 +208,7 @@ def cohort_metrics(
                 size=Stat.of([float(p.additions + p.deletions) for p in pulls]),
                 lead_time=Stat.of(shipped[name]),
                 reverted_or_hotfixed=Reading(ratio(redone, count), count),
-                ai_reviews=Reading(sum(_ai_reviews(p) for p in pulls), count),
+                ai_reviews=Reading(sum(_ai_reviews(p, settings.agents) for p in pulls), count),
                 requesters=tuple(sorted(asked.items(), key=lambda i: (-i[1], i[0].lower()))),
                 cycle_times=tuple(cycle),
                 first_response_times=tuple(response),
@@ -218,9 +218,9 @@ def cohort_metrics(
     return CohortMetrics(tuple(cohorts), _weeks(population, settings, window))
 
 
-def _ai_reviews(pull: PullRequest) -> int:
-    """Reviews by bots and AI reviewers (Copilot code review is a Bot): never human reviews."""
-    return sum(1 for review in pull.reviews if review.author.is_bot)
+def _ai_reviews(pull: PullRequest, agents: Agents) -> int:
+    """Reviews by AI reviewers (Copilot code review, or an ``ai-authors`` identity)."""
+    return sum(1 for review in pull.reviews if agents.reviews_as_ai(review.author))
 
 
 def _weeks(

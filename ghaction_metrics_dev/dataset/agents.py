@@ -165,5 +165,5 @@ def pull_truth(pull: _PullPlan) -> dict[str, Any]:
         "size": pull.additions + pull.deletions,
         "changes_requested": sum(1 for r in people if r[1] == "CHANGES_REQUESTED"),
         "review_comments": sum(r[2] for r in people),
-        "ai_reviews": sum(1 for r in drawn if r[0].endswith("[bot]")),
+        "ai_reviews": sum(1 for r in drawn if r[0] == AI_REVIEWER),
     }

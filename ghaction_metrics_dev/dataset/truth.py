@@ -83,7 +83,7 @@ class PullRecord:
     size: int = 0  # additions + deletions
     changes_requested: int = 0  # reviews requesting changes, by people other than the author
     review_comments: int = 0  # review comments in reviews by people other than the author
-    ai_reviews: int = 0  # reviews by bots and AI reviewers
+    ai_reviews: int = 0  # reviews by AI reviewers (Copilot code review)
 
 
 @dataclass(frozen=True)
