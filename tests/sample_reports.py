@@ -8,11 +8,19 @@ references into every piece of user text the records carry.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
 
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
+from ghaction_metrics.metrics.headline import BY_KEY
 from ghaction_metrics.metrics.report import Report, build_report
+from ghaction_metrics.metrics.tidy import figure_rows
+from ghaction_metrics.metrics.trends import windows
 from ghaction_metrics.records import (
     Actor,
     Collection,
@@ -131,3 +139,38 @@ def sample_report(
     collection = Collection(repos, skipped, graphql_points=1, requests=1)
     settings = Settings(deployment_source="deployments")
     return build_report(collection, settings, WINDOW, compare_to, NOW, report_id)
+
+
+def moved(document: Mapping[str, Any], weeks: int, **figures: float | None) -> dict[str, Any]:
+    """A copy of a snapshot ``document`` taken ``weeks`` earlier (its window and time moved
+    back), with the named headline figures (``lead_time_hours=None``) set."""
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    shift = timedelta(weeks=weeks)
+
+    def earlier(text: str) -> str:
+        return (datetime.fromisoformat(text.replace("Z", "+00:00")) - shift).isoformat()
+
+    copy["generated_at"] = earlier(copy["generated_at"])
+    window = copy["current"]["window"]
+    window["since"], window["until"] = earlier(window["since"]), earlier(window["until"])
+    for key, value in figures.items():
+        holder = copy["current"]
+        steps = BY_KEY[key].snapshot
+        for step in steps[:-1]:
+            holder = holder[step]
+        holder[steps[-1]] = value
+    return copy
+
+
+def trend_of(*documents: Mapping[str, Any], backfill: Sequence[bool] = ()) -> pd.DataFrame:
+    """The trends' frame (metrics/trends.py ``windows``) of snapshot documents, oldest
+    first; ``backfill`` marks the documents that are backfilled weeks."""
+    flags = list(backfill) or [False] * len(documents)
+    rows = [
+        row
+        for i, (document, flag) in enumerate(zip(documents, flags, strict=True))
+        for row in figure_rows(
+            document, f"default/snapshots/{i:04d}{'-backfill' if flag else ''}.json"
+        )
+    ]
+    return windows(rows)

@@ -20,7 +20,8 @@ import pytest
 
 from ghaction_metrics.api.client import connect
 from ghaction_metrics.collect.sync import cache_path, legacy_cache_path
-from ghaction_metrics.publish.history import commit_files
+from ghaction_metrics.publish.exports import branch_figures
+from ghaction_metrics.publish.history import commit_files, git_blob_sha
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
     WORKFLOW_TOKEN,
@@ -110,8 +111,12 @@ def test_a_branch_written_by_an_earlier_version_keeps_working_and_moves_on(stage
     # Nothing of the earlier runs is lost: their snapshots stay as they were.
     assert all(after.get(path) == data for path, data in snapshots.items())
     assert any(p.endswith("-run702.json") for p in after)
-    index = json.loads(after["default/trends-index.json"])
-    assert set(index["entries"]) == {p for p in after if "/snapshots/" in p}
+    # The exports hold every snapshot's rows, the earlier runs' included.
+    listing = {path: git_blob_sha(data) for path, data in after.items()}
+    blobs = {git_blob_sha(data): data for data in after.values()}
+    found = branch_figures(listing, "default", blobs.get, blobs.get)
+    assert set(found.rows) == {p for p in after if "/snapshots/" in p}
+    assert found.behind == ()
     # The new layout: the cache folder instead of the file, one report at a fixed path.
     assert legacy_cache_path("default", HOME) not in after
     assert cache_path("default", HOME) in after

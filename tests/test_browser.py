@@ -8,18 +8,18 @@ import io
 from pathlib import Path
 
 from PIL import Image
-from sample_reports import sample_report
+from sample_reports import sample_report, trend_of
 
 from ghaction_metrics.metrics.alerts import evaluate, parse_rules
 from ghaction_metrics.metrics.report import snapshot
-from ghaction_metrics.metrics.trends import point_from_snapshot
+from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.views.charts import all_charts
 from ghaction_metrics.views.html import index_html, report_html
 from ghaction_metrics_dev.browser import visit
 
 REPORT = sample_report(hostile=True)
-POINTS = [point_from_snapshot(snapshot(REPORT, "1", "1"))]
-CHARTS = all_charts(REPORT, POINTS)
+POINTS = trend_of(snapshot(REPORT, "1", "1"))
+CHARTS = all_charts(REPORT, headline_table(POINTS))
 
 
 def _check(page: Path, screenshot: Path) -> None:

@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 import jsonschema
 from metric_records import ALICE, REPO, h, pull, repo
+from sample_reports import trend_of
 
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.alerts import evaluate, parse_rules
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import Report, build_report, outputs, snapshot
-from ghaction_metrics.metrics.trends import point_from_snapshot
+from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.records import Actor, BugReport, Collection, RepositoryData
 
 SCHEMA = Path(__file__).resolve().parents[1] / "ghaction_metrics/schemas/snapshot-v2.schema.json"
@@ -128,7 +129,7 @@ def test_alerts_on_bug_rate_need_three_merged_pull_requests() -> None:
     assert result.message == "bug-rate is 66.6667 (bug-rate > 50)"
 
 
-def test_snapshot_holds_the_bug_rate_and_the_trend_point_reads_it() -> None:
+def test_snapshot_holds_the_bug_rate_and_the_trends_read_it() -> None:
     data = _data((bug(1, 2 * WEEK + 30),), 2 * WEEK + 10, 2 * WEEK + 40, 3 * WEEK + 2)
     document = json.loads(json.dumps(snapshot(_report(data), "7", "1")))
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
@@ -143,10 +144,10 @@ def test_snapshot_holds_the_bug_rate_and_the_trend_point_reads_it() -> None:
         "rate_per_100": 50.0,
         "partial": False,
     }
-    assert point_from_snapshot(document).bug_rate == 100 / 3
+    assert headline_table(trend_of(document))["bug-rate"].tolist() == [100 / 3]
     # A snapshot written before the bug rate was measured: no data, not unreadable.
     del document["current"]["bugs"]
-    assert point_from_snapshot(document).bug_rate is None
+    assert headline_table(trend_of(document))["bug-rate"].isna().all()
 
 
 def test_records_of_every_repository_count_and_an_author_is_no_filter() -> None:

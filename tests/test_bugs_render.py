@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from markdown_check import render
 from metric_records import h
+from sample_reports import trend_of
 from test_bugs_metric import WEEK, _data, _report, bug
 
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import Report, build_report, snapshot
-from ghaction_metrics.metrics.trends import point_from_snapshot
 from ghaction_metrics.records import Collection
 from ghaction_metrics.views.html import index_html, report_html
 from ghaction_metrics.views.markdown import View, comment_markdown, summary_markdown
@@ -74,7 +74,6 @@ def test_html_report_and_trends_page_show_the_bug_rate() -> None:
         "4 pull requests merged)" in page
     )
     assert "(was 100.0)" in page
-    point = point_from_snapshot(snapshot(report, "1", "1"))
-    trends = index_html("default", [point], [], None).decode()
+    trends = index_html("default", trend_of(snapshot(report, "1", "1")), [], None).decode()
     assert "<th>Bug rate per 100 PRs</th>" in trends
-    assert f"<td>{point.merged_prs}</td><td>25.0</td>" in trends
+    assert f"<td>{report.current.pulls.merged}</td><td>25.0</td>" in trends

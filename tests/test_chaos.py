@@ -11,7 +11,6 @@ once, which the test checks; more runs would only repeat them in other orders.""
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from ghaction_metrics.collect.sync import cache_path
+from ghaction_metrics.publish.exports import branch_figures
 from ghaction_metrics.publish.history import git_blob_sha
 from ghaction_metrics_dev.dataset.generate import generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
@@ -57,13 +57,11 @@ def _complete(files: dict[str, bytes]) -> list[str]:
     snapshots = {p for p in files if p.startswith("default/snapshots/")}
     if not snapshots:
         problems.append("no snapshot")
-    index = json.loads(files.get("default/trends-index.json", b"{}"))
-    entries = index.get("entries", {})
-    if set(entries) != snapshots:
-        problems.append(f"index {sorted(entries)} != snapshots {sorted(snapshots)}")
-    for path, entry in entries.items():
-        if path in files and entry["blob"] != git_blob_sha(files[path]):
-            problems.append(f"index blob of {path} is stale")
+    listing = {path: git_blob_sha(data) for path, data in files.items()}
+    blobs = {git_blob_sha(data): data for data in files.values()}
+    found = branch_figures(listing, "default", blobs.get, blobs.get)
+    if found.behind:
+        problems.append(f"the exports of {found.behind} lack {found.read_from_snapshots}")
     for needed in (
         "default/charts/trends.png",
         "default/index.html",

@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from datetime import UTC, timedelta, tzinfo
+from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from PIL import Image
-from sample_reports import NOW, WINDOW, repository, sample_report
+from sample_reports import NOW, WINDOW, moved, repository, sample_report, trend_of
 
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import Report, build_report, snapshot
-from ghaction_metrics.metrics.trends import TrendPoint, point_from_snapshot
+from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.records import Collection
 from ghaction_metrics.views.charts import (
     all_charts,
@@ -25,17 +26,15 @@ from ghaction_metrics.views.charts import (
 REPORT = sample_report()
 
 
-def points(count: int) -> list[TrendPoint]:
-    last = point_from_snapshot(snapshot(REPORT, "1", "1"))
-    return [
-        replace(
-            last,
-            until=last.until - timedelta(weeks=count - 1 - i),
-            backfill=i < count - 1,
-            lead_time_hours=None if i == 2 else 10.0 + i,
-        )
+def points(count: int) -> pd.DataFrame:
+    """The trends' headline table of ``count`` weekly snapshots, all backfilled but the last,
+    the third without a lead time."""
+    last = snapshot(REPORT, "1", "1")
+    documents = [
+        moved(last, count - 1 - i, lead_time_hours=None if i == 2 else 10.0 + i)
         for i in range(count)
     ]
+    return headline_table(trend_of(*documents, backfill=[i < count - 1 for i in range(count)]))
 
 
 def test_same_data_gives_the_same_bytes() -> None:
@@ -63,7 +62,7 @@ def test_trend_alt_text_says_what_the_chart_shows() -> None:
 
 
 def test_no_snapshots_is_said_too() -> None:
-    assert trend_chart([]).alt == "Trends: no snapshots yet."
+    assert trend_chart(points(0)).alt == "Trends: no snapshots yet."
 
 
 def test_throughput_counts_the_deployments_of_each_week() -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import jsonschema
 from markdown_check import render
-from sample_reports import NOW, sample_report
+from sample_reports import NOW, sample_report, trend_of
 
 from ghaction_metrics.metrics.report import Report, snapshot
+from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.metrics.usage import summarize_usage
 from ghaction_metrics.records import CopilotDay, CopilotUsage
 from ghaction_metrics.views.charts import all_charts, usage_chart
@@ -98,7 +99,9 @@ def test_without_usage_there_is_no_block_no_chart_and_a_null_section() -> None:
         assert "Copilot usage" not in markdown
     assert "Copilot usage" not in report_html(report, [], [], "https://github.com").decode()
     assert usage_chart(report) is None
-    assert all(c.name != "copilot-usage.png" for c in all_charts(report, []))
+    assert all(
+        c.name != "copilot-usage.png" for c in all_charts(report, headline_table(trend_of()))
+    )
     document = snapshot(report, "1", "1")
     assert document["current"]["copilot_usage"] is None
     jsonschema.validate(document, SCHEMA)
@@ -124,7 +127,7 @@ def test_the_chart_shows_every_day_read_and_says_what_it_shows() -> None:
     assert chart.alt.startswith(f"Copilot usage over 40 days, {first} to {last}:")
     assert "daily active users from 10 to 14" in chart.alt
     assert "suggestions accepted from 25.0% to 26.0% a day" in chart.alt
-    assert "copilot-usage.png" in [c.name for c in all_charts(report, [])]
+    assert "copilot-usage.png" in [c.name for c in all_charts(report, headline_table(trend_of()))]
 
 
 def test_the_snapshot_section_holds_the_figures_and_the_days() -> None:

@@ -15,6 +15,8 @@ import pytest
 from emulator_contracts import rest_contract_problems
 
 from ghaction_metrics.collect.queries import ALL_DOCUMENTS
+from ghaction_metrics.publish.exports import branch_figures
+from ghaction_metrics.publish.history import git_blob_sha
 from ghaction_metrics.views.explore import SCRIPT
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics_dev.dataset.truth_cohorts import COHORTS, cohort_truth
@@ -303,7 +305,11 @@ def test_the_trends_page_carries_every_snapshots_rows_and_the_filters(two_runs: 
             value, rel=1e-3
         )
     assert "lead-time-hours" in {m for (repo, _, m) in rows if repo == home}
-    # The index kept the rows, so the next run reads no snapshot to draw the page.
-    trends_index = json.loads(files["default/trends-index.json"])
-    assert len(trends_index["entries"]) == 14
-    assert all(entry["rows"]["figures"] for entry in trends_index["entries"].values())
+    # The monthly CSVs hold every snapshot's rows, so the next run reads no snapshot (but
+    # the newest, for its schema) to draw the trends.
+    listing = {path: git_blob_sha(data) for path, data in files.items()}
+    blobs = {git_blob_sha(data): data for data in files.values()}
+    figures = branch_figures(listing, "default", blobs.get, blobs.get)
+    assert len(figures.rows) == 14
+    assert figures.read_from_snapshots == ()
+    assert "default/trends-index.json" not in files

@@ -1,5 +1,5 @@
-"""The explorable trends page: the figure rows it embeds (from snapshots and the trends
-index), their escaping, and the filters in headless Chromium: repository, cohort and period
+"""The explorable trends page: the figure rows it embeds (the trends' frame), their
+escaping, and the filters in headless Chromium: repository, cohort and period
 redraw the charts and the table, the URL hash reproduces a view, nothing leaves the page."""
 
 from __future__ import annotations
@@ -7,24 +7,17 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
-from sample_reports import sample_report
+from sample_reports import sample_report, trend_of
 
 from ghaction_metrics.metrics.report import snapshot
-from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, FigureRow, figure_rows
-from ghaction_metrics.metrics.trends import (
-    TrendPoint,
-    encode_index,
-    history_of,
-    point_from_snapshot,
-    read_index,
-    unindexed,
-)
+from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, FigureRow
+from ghaction_metrics.metrics.trends import headline_table, snapshot_time, windows
 from ghaction_metrics.views.charts import all_charts
 from ghaction_metrics.views.explore import (
     SCRIPT,
@@ -40,41 +33,6 @@ DOCUMENT = snapshot(REPORT, "41", "1")
 HOSTILE_REPO = "acme/</script><script>alert(1)</script><!--"
 
 
-# -- rows from snapshots and the index --------------------------------------------------------
-
-
-def test_a_trend_point_carries_its_snapshots_tidy_rows() -> None:
-    point = point_from_snapshot(DOCUMENT, "s.json")
-    assert point.rows == tuple(figure_rows(DOCUMENT, "s.json"))
-    assert {r.repository for r in point.rows} == {ALL_REPOSITORIES, *REPORT.repositories}
-
-
-def test_a_trend_point_keeps_its_current_rows_through_the_index() -> None:
-    point = point_from_snapshot(DOCUMENT, "s.json")
-    assert point.rows
-    assert all(r.period == "current" for r in point.rows)
-    path = "default/snapshots/2026-03-02T060000Z-run41.json"
-    index = read_index(encode_index({path: ("blob1", point)}))
-    files = {path: "blob1"}
-    assert unindexed(files, "default", index) == []
-    history = history_of(files, "default", index, {})
-    # Kept to four significant digits, more than the page shows.
-    assert history.entries[path][1].rows == tuple(
-        replace(r, value=None if r.value is None else float(f"{r.value:.4g}")) for r in point.rows
-    )
-
-
-def test_an_index_entry_without_rows_makes_the_snapshot_read_again() -> None:
-    point = point_from_snapshot(DOCUMENT, "s.json")
-    path = "default/snapshots/2026-03-02T060000Z-run41.json"
-    index = read_index(encode_index({path: ("blob1", point)}))
-    del index[path]["rows"]  # as an index written before the rows were kept
-    assert [s.path for s in unindexed({path: "blob1"}, "default", index)] == [path]
-    damaged = read_index(encode_index({path: ("blob1", point)}))
-    damaged[path]["rows"]["figures"][0][3] = "many"  # not a number
-    assert [s.path for s in unindexed({path: "blob1"}, "default", damaged)] == [path]
-
-
 # -- escaping ---------------------------------------------------------------------------------
 
 
@@ -86,8 +44,7 @@ def test_script_json_cannot_break_out_of_its_element() -> None:
 
 
 def test_a_hostile_repository_name_stays_inside_the_data_element() -> None:
-    point = _point(0, {HOSTILE_REPO: 1.0})
-    page = index_html("default", [point], [], None).decode()
+    page = index_html("default", windows(_point(0, {HOSTILE_REPO: 1.0})), [], None).decode()
     assert page.count("</script>") == 2  # the data element's and the script's own
     assert page.count("<script") == 2
     data = re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', page, re.S)
@@ -96,7 +53,7 @@ def test_a_hostile_repository_name_stays_inside_the_data_element() -> None:
 
 
 def test_the_policy_runs_only_the_pages_own_script() -> None:
-    page = index_html("default", [_point(0, {"acme/api": 1.0})], [], None).decode()
+    page = index_html("default", windows(_point(0, {"acme/api": 1.0})), [], None).decode()
     found = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)
     assert found is not None
     policy = html.unescape(found.group(1))
@@ -106,16 +63,17 @@ def test_the_policy_runs_only_the_pages_own_script() -> None:
 
 
 def test_without_javascript_the_static_charts_and_table_remain() -> None:
-    point = point_from_snapshot(DOCUMENT, "s.json")
-    page = index_html("default", [point], all_charts(REPORT, [point]), None).decode()
+    trend = trend_of(DOCUMENT)
+    charts = all_charts(REPORT, headline_table(trend))
+    page = index_html("default", trend, charts, None).decode()
     assert '<section id="explore" hidden' in page
-    assert page.count("<img ") == len(all_charts(REPORT, [point]))
+    assert page.count("<img ") == len(charts)
     assert "<h2>Snapshots</h2>" in page
 
 
 # -- the page in Chromium ---------------------------------------------------------------------
 
-BASE = point_from_snapshot(DOCUMENT, "s.json")
+LAST = snapshot_time(DOCUMENT["current"]["window"]["until"])
 WEEKS = 60
 REPOS = ("acme/api", HOSTILE_REPO)
 
@@ -127,10 +85,10 @@ def _row(
     return FigureRow(run, until, since, until, "current", repository, cohort, metric, value, n)
 
 
-def _point(week: int, repo_lead: dict[str, float | None]) -> TrendPoint:
+def _point(week: int, repo_lead: dict[str, float | None]) -> list[FigureRow]:
     """Snapshot ``week`` (0 the oldest) with set, per-repository and per-cohort rows; values
     are made from the week so a table cell names the snapshot it came from."""
-    until = BASE.until - timedelta(weeks=WEEKS - 1 - week)
+    until = LAST - timedelta(weeks=WEEKS - 1 - week)
     run = str(100 + week)
     rows = [
         _row(until, run, ALL_REPOSITORIES, ALL_COHORTS, "lead-time-hours", 10.0 + week, 5),
@@ -156,16 +114,16 @@ def _point(week: int, repo_lead: dict[str, float | None]) -> TrendPoint:
             )
         )
         rows.append(_row(until, run, repository, ALL_COHORTS, "change-failure-rate", 0.25, 4))
-    return replace(BASE, until=until, generated_at=until, rows=tuple(rows))
+    return rows
 
 
-def _points() -> list[TrendPoint]:
-    points = []
+def _points() -> pd.DataFrame:
+    rows = []
     for week in range(WEEKS):
         # acme/api measured no lead time in the latest week: "–", never 0.
         api_lead = None if week == WEEKS - 1 else 1.0 + week / 10
-        points.append(_point(week, {"acme/api": api_lead, HOSTILE_REPO: 50.0 + week}))
-    return points
+        rows.extend(_point(week, {"acme/api": api_lead, HOSTILE_REPO: 50.0 + week}))
+    return windows(rows)
 
 
 VIEW = """(() => ({
@@ -195,7 +153,8 @@ def _set(key: str, value: str) -> str:
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("explore") / "index.html"
     points = _points()
-    path.write_bytes(index_html("default", points, all_charts(REPORT, points), None))
+    charts = all_charts(REPORT, headline_table(points))
+    path.write_bytes(index_html("default", points, charts, None))
     return path
 
 
@@ -322,7 +281,7 @@ def test_a_link_with_the_hash_reproduces_the_view(page: Path, explored: dict[str
 def test_the_branch_copy_runs_the_script_file_beside_it(tmp_path: Path) -> None:
     # As on the history branch: the charts and the script are files next to the page.
     points = _points()
-    charts = all_charts(REPORT, points)
+    charts = all_charts(REPORT, headline_table(points))
     (tmp_path / "charts").mkdir()
     for chart in charts:
         (tmp_path / "charts" / chart.name).write_bytes(chart.png)

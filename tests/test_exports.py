@@ -19,6 +19,7 @@ from ghaction_metrics.metrics.report import snapshot
 from ghaction_metrics.metrics.tidy import COLUMNS, figure_rows
 from ghaction_metrics.publish.branch_layout import foreign_files
 from ghaction_metrics.publish.exports import (
+    branch_figures,
     branch_rows,
     export_files,
     openmetrics_path,
@@ -97,7 +98,8 @@ class Branch:
 def _run(
     branch: Branch, run: str, when: datetime, removed: tuple[str, ...] = ()
 ) -> tuple[dict[str, bytes], tuple[str, ...]]:
-    """What a run at ``when`` writes: its snapshot and the exports."""
+    """What a run at ``when`` writes: its snapshot and the exports, from the figures it read
+    from the branch (as the trends read them) and its own."""
     stamp = when.strftime("%Y-%m-%dT%H%M%SZ")
     path = _snap_path(stamp, run)
     document = _document(run, when.isoformat().replace("+00:00", "Z"))
@@ -105,7 +107,9 @@ def _run(
     after = {p: b for p, b in branch.listing.items() if p not in removed}
     after[path] = git_blob_sha(body)
     rows = figure_rows(document, path)
-    exports = export_files("default", branch.listing, after, {path: rows}, rows, branch.read)
+    found = branch_figures(branch.listing, "default", branch.read, branch.read)
+    figures = {**found.rows, path: rows}
+    exports = export_files("default", branch.listing, after, figures, rows, found.behind)
     return {path: body, **exports.files}, exports.deletions
 
 
@@ -127,17 +131,23 @@ def test_a_month_of_runs_rewrites_only_its_own_file() -> None:
         branch = _apply(branch, files, deletions)
     january = partition_path("default", "2026-01")
     files, deletions = _run(branch, "3", datetime(2026, 2, 1, 6, tzinfo=UTC))
-    # February's file is new; January's is left as it is, unread.
+    # February's file is new; January's is read (its rows are the trends') and left as it is.
     assert set(files) == {
         _snap_path("2026-02-01T060000Z", "3"),
         partition_path("default", "2026-02"),
         openmetrics_path("default"),
     }
-    assert branch.reads == []
+    assert branch.reads == [branch.listing[january]]
     branch = _apply(branch, files, deletions)
     files, deletions = _run(branch, "4", datetime(2026, 2, 2, 6, tzinfo=UTC))
-    # The month's file is read once and rewritten with the new run's rows.
-    assert branch.reads == [branch.listing[partition_path("default", "2026-02")]]
+    # Each month's file is read once, no snapshot; February's is rewritten with the new rows.
+    february = partition_path("default", "2026-02")
+    assert branch.reads == [branch.listing[january], branch.listing[february]]
+    assert set(files) == {
+        _snap_path("2026-02-02T060000Z", "4"),
+        february,
+        openmetrics_path("default"),
+    }
     branch = _apply(branch, files, deletions)
     frame = _all(branch)
     assert list(frame.run.drop_duplicates()) == [1, 2, 3, 4]

@@ -18,8 +18,10 @@ import pytest
 from openmetrics_check import gauge
 
 from ghaction_metrics import history
+from ghaction_metrics.metrics.frame import one_per_window
 from ghaction_metrics.metrics.headline import OUTPUTS, Kind
 from ghaction_metrics.metrics.tidy import COLUMNS
+from ghaction_metrics.metrics.trends import headline_table, page_rows
 from ghaction_metrics.publish.history import git_blob_sha
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
@@ -151,10 +153,14 @@ def test_the_openmetrics_text_is_the_latest_run(runs: Runs) -> None:
     assert lead[("*", "all")] == _snapshot(runs.second)["current"]["dora"]["lead_time_hours"]["n"]
 
 
-def test_a_second_run_reads_one_export_file_and_keeps_the_other_months(runs: Runs) -> None:
+def test_a_second_run_reads_each_month_once_and_rewrites_only_its_own(runs: Runs) -> None:
+    # The monthly files are where the trends read every snapshot's figures: each is read
+    # once, and no snapshot but the newest (a newer version's schema stops the run).
     months = sorted(p for p in runs.before if p.endswith(".csv"))
     shas = {git_blob_sha(runs.before[p]) for p in months}
-    assert len([sha for sha in runs.second_blob_reads if sha in shas]) <= 1
+    assert sorted(sha for sha in runs.second_blob_reads if sha in shas) == sorted(shas)
+    snapshots = {git_blob_sha(d) for p, d in runs.before.items() if "/snapshots/" in p}
+    assert len([sha for sha in runs.second_blob_reads if sha in snapshots]) == 1
     changed = [p for p in months if runs.after.get(p) != runs.before[p]]
     assert len(changed) == 1  # the month of the second run
 
@@ -196,3 +202,28 @@ def test_the_readme_lines(runs: Runs, tmp_path: Path, monkeypatch: pytest.Monkey
     assert latest["lead-time-hours"] == pytest.approx(
         float(runs.second.outputs["lead-time-hours"]), abs=1e-4
     )
+
+
+def test_the_trends_are_computed_from_the_readers_frame(runs: Runs) -> None:
+    # The trends page shows what the analysts' DataFrame gives for the branch it was
+    # committed with: one snapshot per window end, each value as the frame holds it.
+    frame = one_per_window(history.load(runs.clone))
+    page = runs.after["default/index.html"].decode()
+    found = re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', page, re.S)
+    assert found is not None
+    data = json.loads(found.group(1))
+    shown = page_rows(frame)
+    assert [(s[0], s[3]) for s in data["snapshots"]] == [
+        (str(run), until.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for run, until in shown[["run", "until"]].drop_duplicates().itertuples(index=False)
+    ]
+    series = {(s[0], s[1], s[2]): s[3] for s in data["series"]}
+    lead = shown.query("repository == '*' and cohort == 'all' and metric == 'lead-time-hours'")
+    assert series["*", "all", "lead-time-hours"] == [
+        None if pd.isna(value) else pytest.approx(value, rel=1e-3) for value in lead["value"]
+    ]
+    # The static table: a row per window, the level decided again from the four figures.
+    table = headline_table(shown)
+    assert page.count("<tr><td>20") == len(table)
+    latest = _snapshot(runs.second)["current"]["dora"]["levels"]["overall"]
+    assert table["level"].iloc[-1] == latest

@@ -20,13 +20,13 @@ from ghaction_metrics.collect.sync import CacheError, RepoState, decode_state, e
 from ghaction_metrics.inputs.config import InputError, Inputs
 from ghaction_metrics.inputs.windows import parse_duration, parse_window
 from ghaction_metrics.metrics.alerts import COMPARISONS, METRICS, AlertRuleError, parse_rules
+from ghaction_metrics.metrics.tidy import figure_rows
 from ghaction_metrics.metrics.trends import (
     NewerSnapshotError,
     UnreadableSnapshotError,
-    point_from_snapshot,
-    read_index,
 )
 from ghaction_metrics.records import RepositoryInfo
+from ghaction_metrics.views.exports import parse_csv
 from ghaction_metrics.views.markdown import md_text
 from ghaction_metrics_dev.emulator.harness import action_inputs, input_env_name
 
@@ -191,13 +191,25 @@ def _snapshot_like() -> st.SearchStrategy[Any]:
 @given(JSON | _snapshot_like())
 def test_the_snapshot_reader_reads_or_refuses(document: Any) -> None:
     with contextlib.suppress(UnreadableSnapshotError, NewerSnapshotError):
-        point_from_snapshot(document, "default/snapshots/x.json")
+        figure_rows(document, "default/snapshots/x.json")
 
 
 @FUZZ
-@given(st.binary(max_size=200) | JSON.map(lambda d: json.dumps(d).encode()))
-def test_the_trends_index_reader_never_fails(data: bytes) -> None:
-    assert isinstance(read_index(data), dict)
+@given(
+    st.binary(max_size=300)
+    | st.lists(st.lists(TEXT, min_size=10, max_size=10), max_size=3).map(
+        lambda rows: "\n".join(
+            [
+                "run,generated_at,since,until,period,repository,cohort,metric,value,n",
+                *(",".join(r) for r in rows),
+            ]
+        ).encode()
+    )
+)
+def test_the_monthly_csv_reader_reads_or_refuses(data: bytes) -> None:
+    # The trends read their rows from these files, which anyone with write access can change.
+    with contextlib.suppress(UnreadableSnapshotError):
+        parse_csv(data)
 
 
 @FUZZ

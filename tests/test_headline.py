@@ -4,6 +4,7 @@ JSON Schema, the trend points, the comparison and the alert metrics all agree wi
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from markdown_check import render
-from sample_reports import sample_report
+from sample_reports import sample_report, trend_of
 
 from ghaction_metrics.metrics.alerts import METRICS
 from ghaction_metrics.metrics.headline import (
@@ -19,12 +20,12 @@ from ghaction_metrics.metrics.headline import (
     COMPARED,
     FIGURES,
     OUTPUTS,
-    Headline,
+    Figure,
     Kind,
     headline_of,
 )
 from ghaction_metrics.metrics.report import outputs, snapshot
-from ghaction_metrics.metrics.trends import TrendPoint, point_from_snapshot
+from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.views.markdown import View, summary_markdown
 from ghaction_metrics_dev.dataset.truth import HeadlineTruth
 
@@ -76,17 +77,18 @@ def test_the_schema_compares_exactly_the_compared_figures() -> None:
 
 def test_a_snapshot_reads_back_as_the_report_s_headline() -> None:
     for report in (sample_report(), sample_report(repositories=0)):
-        point = point_from_snapshot(json.loads(json.dumps(snapshot(report, "1", "1"))))
+        document = json.loads(json.dumps(snapshot(report, "1", "1")))
+        (row,) = headline_table(trend_of(document)).to_dict("records")
         headline = headline_of(report.current.dora, report.current.pulls)
-        assert {f.key: point.value(f) for f in FIGURES} == {
+        assert {f.key: _read(row, f) for f in FIGURES} == {
             f.key: headline.value(f) for f in FIGURES
         }
-        assert point.deployments == report.current.dora.deployments
 
 
-def test_trend_points_are_headlines_placed_in_time() -> None:
-    assert issubclass(TrendPoint, Headline)
-    assert [f.name for f in fields(TrendPoint)][: len(FIGURES)] == [f.key for f in FIGURES]
+def _read(row: dict[Any, Any], figure: Figure) -> object:
+    """A figure of a row of the trends' headline table: NaN is no data."""
+    value = row["level"] if figure.kind is Kind.LEVEL else row[figure.name]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def test_outputs_are_the_output_figures_in_order() -> None:
@@ -119,6 +121,6 @@ def test_the_ground_truth_names_every_compared_figure(figure: Any) -> None:
 def test_a_snapshot_written_before_the_time_to_first_response_reads_as_no_data() -> None:
     document = json.loads(json.dumps(snapshot(sample_report(), "1", "1")))
     del document["current"]["pull_requests"]["time_to_first_response_hours"]
-    point = point_from_snapshot(document)
-    assert point.time_to_first_response_hours is None
-    assert point.cycle_time_hours is not None
+    (row,) = headline_table(trend_of(document)).to_dict("records")
+    assert math.isnan(row["time-to-first-response-hours"])
+    assert not math.isnan(row["cycle-time-hours"])

@@ -6,17 +6,17 @@ import re
 from dataclasses import replace
 
 from markupsafe import escape
-from sample_reports import sample_report
+from sample_reports import moved, sample_report, trend_of
 
 from ghaction_metrics.metrics.alerts import evaluate, parse_rules
 from ghaction_metrics.metrics.report import snapshot
-from ghaction_metrics.metrics.trends import point_from_snapshot
+from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.views.charts import all_charts
 from ghaction_metrics.views.html import CSP, index_html, report_html, root_index_html
 
 REPORT = sample_report(hostile=True)
-POINTS = [point_from_snapshot(snapshot(REPORT, "1", "1"))]
-CHARTS = all_charts(REPORT, POINTS)
+POINTS = trend_of(snapshot(REPORT, "1", "1"))
+CHARTS = all_charts(REPORT, headline_table(POINTS))
 # Attributes through which a page loads something: only inline data is allowed.
 LOADS = re.compile(r"""\b(?:src|href|srcset|poster|data|action)\s*=\s*["']?([^"'\s>]+)""", re.I)
 
@@ -63,8 +63,12 @@ def test_report_shows_the_alerts_and_every_repository() -> None:
 
 
 def test_trends_page_lists_every_snapshot_and_links_the_latest_report() -> None:
-    page = index_html("team-a", POINTS * 3, CHARTS, "reports/2026-r.html").decode()
-    assert page.count("<tr><td>2026-03-02</td>") == 3
+    document = snapshot(REPORT, "1", "1")
+    trend = trend_of(*(moved(document, weeks) for weeks in (2, 1, 0)))
+    page = index_html("team-a", trend, CHARTS, "reports/2026-r.html").decode()
+    assert "3 snapshots on this branch." in page
+    for day in ("2026-02-16", "2026-02-23", "2026-03-02"):
+        assert page.count(f"<tr><td>{day}</td>") == 1
     assert 'href="reports/2026-r.html"' in page
     assert "(team-a)" in page
 

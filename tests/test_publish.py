@@ -16,6 +16,7 @@ from ghaction_metrics.inputs.config import Inputs, RunnerEnv
 from ghaction_metrics.metrics.alerts import evaluate, parse_rules
 from ghaction_metrics.metrics.report import snapshot
 from ghaction_metrics.metrics.trends import snapshot_path
+from ghaction_metrics.publish.exports import branch_figures
 from ghaction_metrics.publish.history import commit_files, git_blob_sha
 from ghaction_metrics.publish.history_read import load_history
 from ghaction_metrics.publish.targets import publish
@@ -83,8 +84,15 @@ def test_one_commit_carries_everything_and_retention_prunes(
 ) -> None:
     old = snapshot_path("default", NOW - timedelta(days=90), "1", backfill=False)
     recent = snapshot_path("default", NOW - timedelta(days=3), "2", backfill=False)
-    document = snapshot(sample_report(), "x", "1")
-    seed = {p: json.dumps(document).encode() for p in (old, recent)}
+    seed = {
+        path: json.dumps(
+            dict(snapshot(sample_report(), run, "1"), generated_at=when.isoformat())
+        ).encode()
+        for path, run, when in (
+            (old, "1", NOW - timedelta(days=90)),
+            (recent, "2", NOW - timedelta(days=3)),
+        )
+    }
     commit_files(clients, REPO, "metrics", seed, "seed")
     inputs, env = _setup(server, tmp_path, "3", **{"history-retention": "30d"})
     report = sample_report()
@@ -102,7 +110,7 @@ def test_one_commit_carries_everything_and_retention_prunes(
         files
     )
     assert published.html_report_path == "default/report.html"
-    assert "default/trends-index.json" in files
+    assert "default/trends-index.json" not in files  # the CSVs replace it
     summary = env.step_summary.read_text() if env.step_summary else ""
     assert f"blob/{published.history_sha}/default/charts/trends.png?raw=true" in summary
     assert "merged-prs is 36" in summary
@@ -110,9 +118,12 @@ def test_one_commit_carries_everything_and_retention_prunes(
     # The workspace copy is self-contained; the branch copy shows the charts committed with it.
     assert b'src="data:image/png;base64,' in (workspace / "report.html").read_bytes()
     assert b'src="charts/trends.png"' in files[published.html_report_path]
-    # The trends index now covers every snapshot, so the next run reads no snapshot blob.
-    index = json.loads(files["default/trends-index.json"])
-    assert set(index["entries"]) == {recent, published.snapshot_path}
+    # The exports now hold every snapshot's rows, so the next run reads none but the newest.
+    after = {path: git_blob_sha(data) for path, data in files.items()}
+    blobs = {git_blob_sha(data): data for data in files.values()}
+    found = branch_figures(after, "default", blobs.get, blobs.get)
+    assert set(found.rows) == {recent, published.snapshot_path}
+    assert found.read_from_snapshots == ()
 
 
 def test_a_rerun_replaces_its_own_files_and_keeps_its_backfill(

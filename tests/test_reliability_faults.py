@@ -346,8 +346,12 @@ def _snapshot_with(until: str) -> bytes:
         "merged": 4, "cycle_time_hours": {"median": 3.0},
         "time_to_first_review_hours": {"median": 1.0},
     }  # fmt: skip
-    current = {"window": {"until": until}, "dora": dora, "pull_requests": pulls}
-    document = {"schema": SCHEMA_VERSION, "generated_at": until, "current": current}
+    window = {"since": "2024-12-01T00:00:00Z", "until": until}
+    current = {"window": window, "dora": dora, "pull_requests": pulls}
+    document = {
+        "schema": SCHEMA_VERSION, "generated_at": until, "run": {"id": "17", "attempt": 1},
+        "current": current,
+    }  # fmt: skip
     return json.dumps(document).encode()
 
 
@@ -356,20 +360,20 @@ OLD = "default/snapshots/2025-01-06T060000Z-run17.json"
 GOOD_OLD = _snapshot_with("2025-01-06T00:00:00Z")
 
 
-def _index_with(point: dict[str, object]) -> bytes:
-    """A trends index whose entry for OLD (by its real blob) holds ``point``."""
-    from ghaction_metrics.publish.history import git_blob_sha
+OLD_CSV = "default/exports/figures-2025-01.csv"
 
-    entry = {"blob": git_blob_sha(GOOD_OLD), "point": point}
-    return json.dumps({"version": 1, "entries": {OLD: entry}}).encode()
+
+def _csv_with(values: dict[str, str]) -> bytes:
+    """OLD's month of the exports, its figures replaced by ``values`` (metric → text)."""
+    head = "run,generated_at,since,until,period,repository,cohort,metric,value,n"
+    times = "2025-01-06T06:00:00Z,2024-12-01T00:00:00Z,2025-01-06T00:00:00Z"
+    lines = [f"17,{times},current,*,all,{metric},{value},3" for metric, value in values.items()]
+    return "\n".join([head, *lines, ""]).encode()
 
 
 STRINGS = {
-    "until": "2025-01-06T00:00:00+00:00", "generated_at": "2025-01-06T00:00:00+00:00",
-    "backfill": False, "deployments": "3", "deployment_frequency": "often",
-    "lead_time_hours": "fast", "change_failure_rate": None, "recovery_time_hours": None,
-    "rework_rate": None, "level": "high", "cycle_time_hours": 3.0,
-    "time_to_first_review_hours": 1.0, "merged_prs": "many",
+    "deployment-frequency": "often", "lead-time-hours": "fast", "merged-prs": "many",
+    "cycle-time-hours": "3.0", "change-failure-rate": "",
 }  # fmt: skip
 
 
@@ -377,12 +381,12 @@ STRINGS = {
     ("files", "skipped"),
     [
         ({OLD: NESTED}, OLD),
-        ({"default/trends-index.json": NESTED}, None),
-        ({OLD: GOOD_OLD, "default/trends-index.json": _index_with(STRINGS)}, None),
+        ({OLD: GOOD_OLD, OLD_CSV: NESTED}, None),
+        ({OLD: GOOD_OLD, OLD_CSV: _csv_with(STRINGS)}, None),
         ({OLD: _snapshot_with("0001-01-01T00:00:00Z")}, OLD),
         ({OLD: _snapshot_with("9999-12-31T00:00:00Z")}, OLD),
     ],
-    ids=["nested-snapshot", "nested-index", "strings-in-index", "year-1", "year-9999"],
+    ids=["nested-snapshot", "nested-csv", "strings-in-csv", "year-1", "year-9999"],
 )
 def test_corrupt_history_is_skipped_with_a_warning_and_the_run_publishes(
     stage: Stage, files: dict[str, bytes], skipped: str | None

@@ -1,35 +1,36 @@
-"""Trends from the history branch: snapshot points, the index that spares re-reading them,
-unreadable and newer snapshots, retention, and the backfilled weeks of a first run."""
+"""Trends from the history branch: the tidy frame of every snapshot's figures and what the
+views take from it, the monthly CSVs that spare re-reading snapshots, unreadable and newer
+snapshots, retention, and the backfilled weeks of a first run."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
 from conftest import EmulatorFactory
-from sample_reports import NOW, WINDOW, sample_report
+from sample_reports import NOW, WINDOW, sample_report, trend_of
 
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.metrics.backfill import backfill_windows, collection_since
 from ghaction_metrics.metrics.report import snapshot
+from ghaction_metrics.metrics.tidy import figure_rows
 from ghaction_metrics.metrics.trends import (
+    RECENT_WEEKS,
     NewerSnapshotError,
     UnreadableSnapshotError,
     expired,
-    history_of,
-    index_path,
-    point_from_snapshot,
-    read_index,
-    series,
+    headline_table,
+    page_rows,
     snapshot_files,
     snapshot_path,
-    unindexed,
 )
-from ghaction_metrics.publish.history import commit_files
+from ghaction_metrics.publish.exports import branch_figures, export_files
+from ghaction_metrics.publish.history import commit_files, git_blob_sha
 from ghaction_metrics.publish.history_read import load_history
 from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
 from ghaction_metrics_dev.emulator.server import EmulatorServer
@@ -78,17 +79,20 @@ def _snapshot_at(days_ago: int, run: str) -> tuple[str, bytes]:
     document = dict(DOCUMENT, generated_at=moment.isoformat())
     document["current"] = json.loads(json.dumps(DOCUMENT["current"]))
     document["current"]["window"]["until"] = moment.isoformat()
+    document["run"] = dict(DOCUMENT["run"], id=run)
     return snapshot_path("default", moment, run, backfill=False), _encoded(document)
 
 
-def test_point_from_a_snapshot_holds_the_headline_figures() -> None:
-    point = point_from_snapshot(DOCUMENT)
+def test_the_headline_table_holds_a_snapshots_figures_and_level() -> None:
+    (row,) = headline_table(trend_of(DOCUMENT)).to_dict("records")
     report = sample_report()
-    assert point.until == WINDOW.until
-    assert point.merged_prs == report.current.pulls.merged
-    assert point.lead_time_hours == report.current.dora.lead_time.median
-    assert point.change_failure_rate == report.current.dora.change_failure_rate
-    assert point.level == report.current.dora.levels.overall
+    assert row["until"] == WINDOW.until
+    assert row["merged-prs"] == report.current.pulls.merged
+    assert row["lead-time-hours"] == report.current.dora.lead_time.median
+    assert row["change-failure-rate"] == report.current.dora.change_failure_rate
+    # The level is not among the figures: it is decided again from them, as levels.py does.
+    assert row["level"] == report.current.dora.levels.overall
+    assert row["backfill"] is False or not row["backfill"]
 
 
 @pytest.mark.parametrize(
@@ -103,12 +107,12 @@ def test_point_from_a_snapshot_holds_the_headline_figures() -> None:
 )
 def test_malformed_snapshots_are_unreadable(document: object) -> None:
     with pytest.raises(UnreadableSnapshotError):
-        point_from_snapshot(document)
+        figure_rows(document, "default/snapshots/x.json")  # type: ignore[arg-type]
 
 
 def test_a_newer_schema_stops_with_a_clear_error() -> None:
     with pytest.raises(NewerSnapshotError, match=r"schema version 3.*use that version"):
-        point_from_snapshot(dict(DOCUMENT, schema=3), "default/snapshots/x.json")
+        figure_rows(dict(DOCUMENT, schema=3), "default/snapshots/x.json")
 
 
 def test_a_version_1_snapshot_is_still_read() -> None:
@@ -134,10 +138,11 @@ def test_a_version_1_snapshot_is_still_read() -> None:
         kept = [d for d in comparison["deltas"] if d["metric"] in known]
         older["comparison"] = dict(comparison, deltas=kept)
     jsonschema.validate(older, V1_SCHEMA)
-    point = point_from_snapshot(older)
-    assert point.merged_prs == point_from_snapshot(DOCUMENT).merged_prs
-    assert point.bug_rate is None  # measured from version 2 on
-    assert point.ai_assisted_share is None
+    (row,) = headline_table(trend_of(older)).to_dict("records")
+    (now,) = headline_table(trend_of(DOCUMENT)).to_dict("records")
+    assert row["merged-prs"] == now["merged-prs"]
+    assert math.isnan(row["bug-rate"])  # measured from version 2 on
+    assert math.isnan(row["ai-assisted-share"])
 
 
 def test_snapshot_names_and_backfill_suffix() -> None:
@@ -151,17 +156,55 @@ def test_snapshot_names_and_backfill_suffix() -> None:
     ]
 
 
-def test_series_prefers_real_runs_and_the_latest_of_a_day() -> None:
-    point = point_from_snapshot(DOCUMENT)
-    backfilled = point.__class__(**{**point.__dict__, "backfill": True, "merged_prs": 1})
-    later = point.__class__(
-        **{
-            **point.__dict__,
-            "generated_at": point.generated_at + timedelta(hours=2),
-            "merged_prs": 3,
-        }
+def test_one_window_per_end_prefers_real_runs_and_the_latest_of_a_day() -> None:
+    later = dict(DOCUMENT, generated_at=(NOW + timedelta(hours=2)).isoformat())
+    later["current"] = json.loads(json.dumps(DOCUMENT["current"]))
+    later["current"]["pull_requests"]["merged"] = 3
+    backfilled = json.loads(json.dumps(DOCUMENT))
+    backfilled["current"]["pull_requests"]["merged"] = 1
+    trend = trend_of(later, backfilled, DOCUMENT, backfill=[False, True, False])
+    assert headline_table(trend)["merged-prs"].tolist() == [3]
+
+
+def _daily(days: int) -> pd.DataFrame:
+    """The trends' frame of ``days`` daily runs ending at NOW."""
+    documents = []
+    for day in range(days):
+        _path, data = _snapshot_at(days - 1 - day, str(day))
+        documents.append(json.loads(data))
+    return trend_of(*documents)
+
+
+def test_the_page_keeps_every_recent_window_and_one_a_week_before() -> None:
+    # The page is rewritten by every run: a week of daily runs adds one window's rows to it
+    # once they are older than RECENT_WEEKS weeks, not seven.
+    trend = _daily(200)
+    shown = page_rows(trend)
+    ends = sorted(shown["until"].unique())
+    recent = [e for e in ends if e > NOW - timedelta(weeks=RECENT_WEEKS)]
+    assert len(recent) == RECENT_WEEKS * 7
+    older = [e for e in ends if e <= NOW - timedelta(weeks=RECENT_WEEKS)]
+    weeks = {(e - timedelta(microseconds=1)).date().isocalendar()[:2] for e in older}
+    assert len(older) == len(weeks)  # one a week
+    # Each is the last window ending in its week: a Sunday's, but for the week that the
+    # recent weeks cut short.
+    assert all(e.weekday() == 6 for e in older[:-1])
+    # Whole snapshots are kept: every row of a kept window.
+    kept = trend[trend["until"].isin(ends)]
+    assert len(shown) == len(kept)
+    assert page_rows(_daily(30)).equals(_daily(30))  # nothing to thin yet
+
+
+def test_weeks_of_the_page_are_in_the_reports_time_zone() -> None:
+    trend = _daily(120)
+    utc = set(page_rows(trend, "UTC")["until"].unique())
+    tokyo = set(page_rows(trend, "Asia/Tokyo")["until"].unique())
+    # The windows end at 06:00 UTC: 15:00 in Tokyo, the same day; at 20:00 UTC it would not be.
+    assert utc == tokyo
+    late = pd.concat([trend.assign(until=trend["until"] + pd.Timedelta(hours=14))])
+    assert set(page_rows(late, "UTC")["until"].unique()) != set(
+        page_rows(late, "Asia/Tokyo")["until"].unique()
     )
-    assert [p.merged_prs for p in series([later, backfilled, point])] == [3]
 
 
 def test_retention_picks_old_snapshots_and_reports() -> None:
@@ -191,28 +234,34 @@ def test_backfill_weeks_and_collection_reach() -> None:
     assert collection_since(WINDOW, timedelta(days=7), first_run=True) == WINDOW.previous().since
 
 
-def _listing(files: dict[str, bytes]) -> tuple[dict[str, str], dict[str, bytes]]:
-    """A branch listing (path → blob sha) and its blobs (sha → bytes), as the reader gives."""
-    shas = {path: hashlib.sha1(data).hexdigest() for path, data in files.items()}
-    return shas, {shas[path]: data for path, data in files.items()}
+def _with_exports(files: dict[str, bytes]) -> dict[str, bytes]:
+    """``files`` (snapshots) and the monthly CSVs a run would write for them."""
+    listing = {path: git_blob_sha(data) for path, data in files.items()}
+    figures = {path: figure_rows(json.loads(data), path) for path, data in files.items()}
+    exports = export_files("default", {}, listing, figures, [])
+    return {**files, **exports.files}
 
 
-def test_history_is_made_of_the_listing_the_index_and_the_blobs_alone() -> None:
-    files = dict([_snapshot_at(21, "1"), _snapshot_at(14, "2"), _snapshot_at(7, "3")])
-    listing, blobs = _listing(files)
-    assert len(unindexed(listing, "default", {})) == 3
-    first = history_of(listing, "default", {}, blobs)
-    assert [p.until for p in first.points] == sorted(p.until for p in first.points)
-    assert len(first.points) == 3
-    # With the index, nothing is left to read and the blobs are not needed.
-    assert unindexed(listing, "default", read_index(first.index)) == []
-    assert history_of(listing, "default", read_index(first.index), {}).points == first.points
-    # A snapshot the index does not cover is the one to read.
-    path, data = _snapshot_at(3, "4")
-    listing[path] = hashlib.sha1(data).hexdigest()
-    assert [s.path for s in unindexed(listing, "default", read_index(first.index))] == [path]
-    later = history_of(listing, "default", read_index(first.index), {listing[path]: data})
-    assert len(later.points) == 4
+def test_the_csvs_give_every_snapshots_rows_and_the_snapshots_fill_in() -> None:
+    files = _with_exports(
+        dict([_snapshot_at(21, "1"), _snapshot_at(14, "2"), _snapshot_at(7, "3")])
+    )
+    path, data = _snapshot_at(3, "4")  # a concurrent run's, which the CSV lacks
+    files[path] = data
+    listing = {p: git_blob_sha(d) for p, d in files.items()}
+    blobs = {git_blob_sha(d): d for d in files.values()}
+    read: list[str] = []
+
+    def reader(sha: str) -> bytes | None:
+        read.append(sha)
+        return blobs.get(sha)
+
+    found = branch_figures(listing, "default", reader, reader)
+    assert len(found.rows) == 4
+    assert found.read_from_snapshots == (path,)
+    assert found.behind == (path.split("/")[-1][:7],)  # its month's CSV is rewritten next
+    assert len(read) == 2  # the month's CSV and the snapshot it lacks
+    assert found.rows[path] == tuple(figure_rows(json.loads(data), path))
 
 
 def test_history_from_the_branch_with_an_unreadable_snapshot(
@@ -225,30 +274,46 @@ def test_history_from_the_branch_with_an_unreadable_snapshot(
     history = load_history(clients, REPO, "metrics", "default")
     assert not history.first_run
     assert len(history.snapshots) == 3
-    assert len(history.points) == 2
+    assert len(history.figures) == 2
     assert history.skipped == (broken,)
     assert f"Skipping unreadable snapshot {broken}" in caplog.text
     # The branch is left as it was.
     assert load_history(clients, REPO, "metrics", "default").files[broken] == history.files[broken]
 
 
-def test_the_index_spares_reading_snapshots_again(
+def test_the_csvs_spare_reading_snapshots_again(
     clients: GitHubClients, server: EmulatorServer
 ) -> None:
-    files = dict([_snapshot_at(21, "1"), _snapshot_at(14, "2"), _snapshot_at(7, "3")])
-    commit_files(clients, REPO, "metrics", files, "seed")
-    first = load_history(clients, REPO, "metrics", "default")
-    commit_files(clients, REPO, "metrics", {index_path("default"): first.index}, "index")
+    snapshots = dict([_snapshot_at(21, "1"), _snapshot_at(14, "2"), _snapshot_at(7, "3")])
+    commit_files(clients, REPO, "metrics", snapshots, "seed")
+    first = load_history(clients, REPO, "metrics", "default")  # a branch without exports
+    commit_files(clients, REPO, "metrics", _with_exports(snapshots), "exports")
     before = len(server.requests)
     second = load_history(clients, REPO, "metrics", "default")
     blob_reads = [r for r in server.requests[before:] if "/git/blobs/" in r.path]
-    assert len(blob_reads) == 1  # the index only
-    assert second.points == first.points
+    # The month's CSV, and the newest snapshot, to find a newer version's schema.
+    assert len(blob_reads) == 2
+    assert second.figures == first.figures
+    assert first.exports_behind
+    assert not second.exports_behind
 
 
 def test_a_newer_snapshot_on_the_branch_stops_loading(clients: GitHubClients) -> None:
     path = snapshot_path("default", NOW, "9", backfill=False)
     commit_files(clients, REPO, "metrics", {path: _encoded(dict(DOCUMENT, schema=99))}, "future")
+    with pytest.raises(NewerSnapshotError):
+        load_history(clients, REPO, "metrics", "default")
+
+
+def test_a_newer_snapshot_whose_rows_are_in_the_csv_stops_loading_too(
+    clients: GitHubClients,
+) -> None:
+    # A newer version writes the same CSVs: its rows read like ours, its snapshot does not.
+    older = dict([_snapshot_at(14, "1")])
+    path, data = _snapshot_at(7, "2")
+    seeded = _with_exports({**older, path: data})
+    seeded[path] = _encoded(dict(json.loads(data), schema=99))
+    commit_files(clients, REPO, "metrics", seeded, "future")
     with pytest.raises(NewerSnapshotError):
         load_history(clients, REPO, "metrics", "default")
 

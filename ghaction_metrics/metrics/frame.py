@@ -42,9 +42,17 @@ def weekly(frame: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
     ``metric``, ``value``, ``n``, ``until``.
     """
     chosen = one_per_window(frame)
-    last_day = (chosen["until"].dt.tz_convert(timezone) - pd.Timedelta(microseconds=1)).dt.date
-    week = pd.to_datetime(last_day).dt.to_period("W-SUN").dt.start_time.dt.date
-    buckets = chosen.assign(week=week).sort_values(["week", "until"], kind="stable")
+    buckets = chosen.assign(week=week_start(chosen["until"], timezone)).sort_values(
+        ["week", "until"], kind="stable"
+    )
     keys = ["week", "repository", "cohort", "metric"]
     latest = buckets.drop_duplicates(keys, keep="last")
     return latest[[*keys, "value", "n", "until"]].reset_index(drop=True)
+
+
+def week_start(until: pd.Series, timezone: str) -> pd.Series:
+    """The first day (a date) of the week, Monday to Sunday in ``timezone``, that a window
+    ending at ``until`` belongs to: a window ends at a midnight, so the week of its last day."""
+    last_day = (until.dt.tz_convert(timezone) - pd.Timedelta(microseconds=1)).dt.date
+    week: pd.Series = pd.to_datetime(last_day).dt.to_period("W-SUN").dt.start_time.dt.date
+    return week

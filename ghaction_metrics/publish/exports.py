@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ghaction_metrics.metrics.tidy import FigureRow, figure_rows
@@ -90,80 +90,116 @@ def export_files(
     report_id: str,
     before: Mapping[str, str],
     after: Mapping[str, str],
-    new_rows: Mapping[str, Sequence[FigureRow]],
+    figures: Mapping[str, Sequence[FigureRow]],
     latest: Sequence[FigureRow],
-    read: BlobReader,
+    behind: Iterable[str] = (),
 ) -> Exports:
     """The export files to write when the branch goes from ``before`` to ``after`` (path →
-    blob sha; ``after`` lists this run's snapshots, whose rows ``new_rows`` holds by path)."""
+    blob sha). ``figures`` holds the rows of every readable snapshot ``after`` lists (the
+    history's, read by ``branch_figures``, and this run's); ``behind`` the months whose file
+    on the branch lacks some of them. Nothing is read: the rows are all known."""
     months_before = _by_month(before, report_id)
     months_after = _by_month(after, report_id)
     existing = partitions(before, report_id)
+    stale = set(behind)
     files: dict[str, bytes] = {}
     for month, snaps in sorted(months_after.items()):
         unchanged = [(s.path, s.blob) for s in months_before.get(month, [])] == [
             (s.path, s.blob) for s in snaps
         ]
-        if unchanged and month in existing and not any(s.path in new_rows for s in snaps):
+        if unchanged and month in existing and month not in stale:
             continue  # keeps its blob: nothing is sent
-        old = _old_rows(read, existing.get(month), before)
-        rows: list[FigureRow] = []
-        for snap in snaps:
-            if snap.path in new_rows:
-                rows.extend(new_rows[snap.path])
-            elif _key(snap) in old:
-                rows.extend(old[_key(snap)])
-            else:
-                rows.extend(_snapshot_rows(read, snap))
+        rows = [row for snap in snaps for row in figures.get(snap.path, ())]
         files[partition_path(report_id, month)] = csv_text(rows)
     files[openmetrics_path(report_id)] = openmetrics_text(latest)
     gone = tuple(sorted(path for month, path in existing.items() if month not in months_after))
     return Exports(files, gone)
 
 
-def _old_rows(
-    read: BlobReader, path: str | None, before: Mapping[str, str]
-) -> dict[tuple[str, str], list[FigureRow]]:
-    """The rows a monthly CSV on the branch holds, by snapshot; empty when it is unreadable."""
+def _csv_rows(read: BlobReader, path: str | None, files: Mapping[str, str]) -> _ByKey | None:
+    """The rows a monthly CSV on the branch holds, by snapshot; None when it is missing or
+    unreadable (the month is then rebuilt from its snapshots)."""
     if path is None:
-        return {}
-    data = read(before[path])
+        return None
+    data = read(files[path])
     if data is None:
-        return {}
+        return None
     try:
         rows = parse_csv(data)
     except UnreadableSnapshotError as exc:
         log.info("Rebuilding %s from the snapshots: %s", path, exc)
-        return {}
-    grouped: dict[tuple[str, str], list[FigureRow]] = {}
+        return None
+    grouped: _ByKey = {}
     for row in rows:
         grouped.setdefault(_row_key(row), []).append(row)
     return grouped
 
 
-def _snapshot_rows(read: BlobReader, snap: SnapshotFile) -> list[FigureRow]:
+_ByKey = dict[tuple[str, str], list[FigureRow]]
+
+
+@dataclass(frozen=True)
+class BranchFigures:
+    """Every snapshot's rows on a branch, as the monthly CSVs and the snapshots give them."""
+
+    rows: Mapping[str, tuple[FigureRow, ...]]  # readable snapshots: path → rows
+    skipped: tuple[str, ...]  # snapshots that do not parse (left as they are)
+    behind: tuple[str, ...]  # months whose CSV is missing, unreadable or lacks a snapshot
+    read_from_snapshots: tuple[str, ...]  # snapshots the CSVs lacked, read themselves
+
+
+def branch_figures(
+    files: Mapping[str, str],
+    report_id: str,
+    read_csv: BlobReader,
+    read_snapshot: Callable[[str], bytes | None],
+) -> BranchFigures:
+    """Every snapshot's rows on a branch holding ``files`` (path → what the readers take):
+    from the monthly CSVs, and from the snapshots they lack. A snapshot that does not parse
+    is skipped with a warning; one in a newer schema raises NewerSnapshotError."""
+    existing = partitions(files, report_id)
+    rows: dict[str, tuple[FigureRow, ...]] = {}
+    skipped: list[str] = []
+    behind: list[str] = []
+    read: list[str] = []
+    for month, snaps in sorted(_by_month(files, report_id).items()):
+        known = _csv_rows(read_csv, existing.get(month), files)
+        for snap in snaps:
+            found = None if known is None else known.get(_key(snap))
+            if found is not None:
+                rows[snap.path] = tuple(found)
+                continue
+            if month not in behind:
+                behind.append(month)
+            read.append(snap.path)
+            snapshot = _snapshot_rows(read_snapshot, snap)
+            if snapshot is None:
+                skipped.append(snap.path)
+            else:
+                rows[snap.path] = tuple(snapshot)
+    return BranchFigures(rows, tuple(skipped), tuple(behind), tuple(read))
+
+
+def _snapshot_rows(
+    read: Callable[[str], bytes | None], snap: SnapshotFile
+) -> list[FigureRow] | None:
     data = read(snap.blob)
     if data is None:
-        return []
+        return None
     try:
         document = parse_json(data)
         if not isinstance(document, dict):
             raise UnreadableSnapshotError("not a JSON object")
         return figure_rows(document, snap.path)
     except UnreadableSnapshotError as exc:
-        # The trends skip it with a warning already; the exports follow them.
-        log.info("Snapshot %s left out of the exports: %s", snap.path, exc)
-        return []
+        log.warning("Skipping unreadable snapshot %s, left as it is: %s", snap.path, exc)
+        return None
 
 
 def branch_rows(files: Mapping[str, str], report_id: str, read: BlobReader) -> list[FigureRow]:
     """Every snapshot's rows on a branch holding ``files`` (path → what ``read`` takes), in
     snapshot order: from the monthly CSVs, and from the snapshots the CSVs lack."""
-    existing = partitions(files, report_id)
-    rows: list[FigureRow] = []
-    for month, snaps in sorted(_by_month(files, report_id).items()):
-        old = _old_rows(read, existing.get(month), files)
-        for snap in snaps:
-            found = old.get(_key(snap))
-            rows.extend(found if found is not None else _snapshot_rows(read, snap))
-    return rows
+    found = branch_figures(files, report_id, read, read)
+    return [
+        row for snap in snapshot_files(files, report_id) for row in found.rows.get(snap.path, ())
+    ]

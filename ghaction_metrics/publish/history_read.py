@@ -4,6 +4,7 @@ sense of them without any I/O of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 
@@ -17,29 +18,48 @@ from ghaction_metrics.metrics.shards import ShardRecords
 from ghaction_metrics.metrics.trends import (
     EMPTY_HISTORY,
     History,
-    history_of,
-    index_path,
-    read_index,
-    unindexed,
+    SnapshotFile,
+    UnreadableSnapshotError,
+    check_schema,
+    parse_json,
+    snapshot_files,
 )
+from ghaction_metrics.publish.exports import BranchFigures, branch_figures
 from ghaction_metrics.publish.history import read_blob, read_tree
 
 log = logging.getLogger(__name__)
 
 
 def load_history(clients: GitHubClients, repository: str, branch: str, report_id: str) -> History:
-    """Read the branch tip's snapshots for ``report_id``: the trends index, then only the
-    snapshots it does not cover. Raises NewerSnapshotError."""
+    """Read the branch tip's figures for ``report_id``: the monthly export CSVs, then only
+    the snapshots they lack. Raises NewerSnapshotError, and GithubException (or the client's
+    errors) when a snapshot cannot be read: trends without it would be wrong."""
     tree = read_tree(clients, repository, branch)
     if tree is None:
         return EMPTY_HISTORY
-    index_blob = tree.files.get(index_path(report_id))
-    index = read_index(read_blob(clients, repository, index_blob) if index_blob else None)
-    blobs: dict[str, bytes] = {}
-    for snap in unindexed(tree.files, report_id, index):
-        if snap.blob not in blobs:
-            blobs[snap.blob] = read_blob(clients, repository, snap.blob)
-    return history_of(tree.files, report_id, index, blobs)
+
+    def read_snapshot(sha: str) -> bytes:
+        return read_blob(clients, repository, sha)
+
+    snapshots = snapshot_files(tree.files, report_id)
+    found = branch_figures(tree.files, report_id, blob_reader(clients, repository), read_snapshot)
+    _check_newest(snapshots, found, read_snapshot)
+    return History(True, tree.files, tuple(snapshots), found.rows, found.skipped, found.behind)
+
+
+def _check_newest(
+    snapshots: list[SnapshotFile], found: BranchFigures, read: Callable[[str], bytes]
+) -> None:
+    """A newer version of the action writes the same CSVs, so the rows of its snapshots read
+    like ours: read the newest run's snapshot itself (unless it was read already) to find one
+    in a newer schema, which stops the run (SPEC §6)."""
+    runs = [s for s in snapshots if not s.backfill]
+    if not runs or runs[-1].path in found.read_from_snapshots:
+        return
+    newest = runs[-1]
+    # An unreadable one had its rows in the CSV: it is left as it is.
+    with contextlib.suppress(UnreadableSnapshotError):
+        check_schema(parse_json(read(newest.blob)), newest.path)
 
 
 def read_shard_records(

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import pandas as pd
+
 from ghaction_metrics.api.client import GitHubClients
 from ghaction_metrics.api.quota import QuotaExhaustedError
 from ghaction_metrics.inputs.config import Inputs, RunnerEnv
@@ -34,23 +36,20 @@ from ghaction_metrics.metrics.report import Report
 from ghaction_metrics.metrics.tidy import FigureRow, figure_rows
 from ghaction_metrics.metrics.trends import (
     EMPTY_HISTORY,
+    TREND_INDEX,
     History,
-    TrendPoint,
     UnreadableSnapshotError,
-    encode_index,
     expired,
-    index_path,
+    headline_table,
     parse_json,
-    point_from_snapshot,
-    series,
     snapshot_files,
+    windows,
     without,
 )
 from ghaction_metrics.metrics.trends import snapshot_path as _snapshot_path
 from ghaction_metrics.publish.dashboard import DashboardError, publish_dashboard
-from ghaction_metrics.publish.exports import BlobReader, Exports, export_files
+from ghaction_metrics.publish.exports import Exports, export_files
 from ghaction_metrics.publish.history import HistoryError, commit_files, git_blob_sha
-from ghaction_metrics.publish.history_read import blob_reader
 from ghaction_metrics.views.charts import Chart, all_charts
 from ghaction_metrics.views.cohort_charts import cohort_charts
 from ghaction_metrics.views.explore import SCRIPT, SCRIPT_FILE
@@ -181,18 +180,21 @@ def _encode(document: Mapping[str, object]) -> bytes:
     return (json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n").encode()
 
 
-def trend_points(
-    history: History, document: Mapping[str, object], backfill: Mapping[str, bytes]
-) -> list[TrendPoint]:
-    """Every point the trends show: the branch's, the backfilled weeks', and this run's."""
-    points = list(history.points)
-    for path, data in backfill.items():
+def run_figures(
+    document: Mapping[str, object], backfill: Mapping[str, bytes]
+) -> dict[str, list[FigureRow]]:
+    """The tidy rows of this run's snapshots by path (``""`` for its own document, first;
+    then the backfilled weeks')."""
+    rows: dict[str, list[FigureRow]] = {}
+    for path, snap in {"": document, **backfill}.items():
         try:
-            points.append(point_from_snapshot(parse_json(data), path, backfill=True))
-        except (ValueError, UnreadableSnapshotError) as exc:  # our own output: a bug
-            log.warning("Backfilled snapshot %s left out of the trends: %s", path, exc)
-    points.append(point_from_snapshot(dict(document)))
-    return series(points)
+            data = parse_json(snap) if isinstance(snap, bytes) else snap
+            if not isinstance(data, Mapping):
+                raise UnreadableSnapshotError("not a JSON object")
+            rows[path] = figure_rows(data, path or "this run's snapshot")
+        except UnreadableSnapshotError as exc:  # our own output: a bug
+            log.warning("Snapshot %s left out of the trends and exports: %s", path, exc)
+    return rows
 
 
 def publish(
@@ -222,8 +224,12 @@ def publish(
     pruned = expired(history.files, inputs.report_id, report.generated_at, inputs.history_retention)
     kept = without(history, pruned)
     backfill = backfill or {}
-    points = trend_points(kept, document, backfill)
-    charts = (*all_charts(report, points), *cohort_charts(report))
+    own = run_figures(document, backfill)
+    # The trends are computed from the branch's figures as history.load reads them, plus
+    # this run's (metrics/trends.py).
+    timezone = str(inputs.timezone)
+    trend = windows([*kept.rows, *(row for rows in own.values() for row in rows)], timezone)
+    charts = (*all_charts(report, headline_table(trend)), *cohort_charts(report))
     html = report_html(report, charts, alerts, env.server_url)
     _write_workspace(env.workspace, inputs.report_id, html, charts)
     if "history" in inputs.publish:
@@ -231,8 +237,7 @@ def publish(
             try:
                 published = _publish_history(
                     inputs, env, target, report, document, extra_files or {},
-                    kept, [*pruned, *extra_deletions], backfill, points, charts, alerts,
-                    blob_reader(clients, env.repository),
+                    kept, [*pruned, *extra_deletions], backfill, own, trend, charts, alerts,
                 )  # fmt: skip
             except HistoryError as exc:
                 problems.append(f"The history branch was not updated: {exc}. {PERMISSIONS_FIX}")
@@ -305,10 +310,10 @@ def _publish_history(
     history: History,
     pruned: Sequence[str],
     backfill: Mapping[str, bytes],
-    points: Sequence[TrendPoint],
+    own: Mapping[str, Sequence[FigureRow]],
+    trend: pd.DataFrame,
     charts: Sequence[Chart],
     alerts: Sequence[AlertResult],
-    read: BlobReader,
 ) -> Published:
     rid = inputs.report_id
     path = snapshot_path(rid, report, env.run_id)
@@ -326,16 +331,8 @@ def _publish_history(
         or existing.startswith(old_reports_folder(rid))
     ]
     body = _encode(document)
-    entries = dict(history.entries)
-    entries[path] = (git_blob_sha(body), point_from_snapshot(dict(document), path))
-    for backfill_path, data in backfill.items():
-        try:
-            point = point_from_snapshot(parse_json(data), backfill_path, backfill=True)
-        except (ValueError, UnreadableSnapshotError):
-            continue
-        entries[backfill_path] = (git_blob_sha(data), point)
-    for gone in stale:
-        entries.pop(gone, None)
+    if f"{rid}/{TREND_INDEX}" in history.files:
+        stale.append(f"{rid}/{TREND_INDEX}")  # older versions' index: the CSVs replace it
     report_ids = {p.split("/", 1)[0] for p in snapshot_files_all(history.files)} | {rid}
     # The pages sit next to the charts folder: they show the charts of their own commit.
     html = report_html(report, charts, alerts, env.server_url, chart_folder="charts/")
@@ -345,8 +342,9 @@ def _publish_history(
         **backfill,
         path: body,
         html_path: html,
-        index_path(rid): encode_index(entries),
-        f"{rid}/index.html": index_html(rid, points, charts, latest, chart_folder="charts/"),
+        f"{rid}/index.html": index_html(
+            rid, trend, charts, latest, str(inputs.timezone), chart_folder="charts/"
+        ),
         f"{rid}/{SCRIPT_FILE}": SCRIPT.encode(),
         "index.html": root_index_html(sorted(report_ids)),
         # Pages would otherwise run the branch through Jekyll, which skips nothing we need
@@ -356,7 +354,8 @@ def _publish_history(
     for chart in charts:
         files[chart_path(rid, chart)] = chart.png
     deletions = sorted((set(stale) | set(pruned)) - set(files))
-    exports = _exports(rid, history.files, deletions, files, {path: document, **backfill}, read)
+    figures = {**history.figures, **{p or path: rows for p, rows in own.items()}}
+    exports = _exports(rid, history, deletions, files, figures, own.get("", []))
     files.update(exports.files)
     deletions = sorted(set(deletions) | set(exports.deletions))
     # What the tip holds already is not sent again: no blob request, no bytes.
@@ -373,30 +372,20 @@ def _publish_history(
 
 def _exports(
     report_id: str,
-    before: Mapping[str, str],
+    history: History,
     deletions: Sequence[str],
     files: Mapping[str, bytes],
-    snapshots: Mapping[str, Mapping[str, object] | bytes],
-    read: BlobReader,
+    figures: Mapping[str, Sequence[FigureRow]],
+    latest: Sequence[FigureRow],
 ) -> Exports:
-    """The CSV and OpenMetrics exports of the branch as this commit leaves it; ``snapshots``
-    are this run's (its own document first, then the backfilled weeks' JSON)."""
-    after = {p: b for p, b in before.items() if p not in set(deletions)}
+    """The CSV and OpenMetrics exports of the branch as this commit leaves it, from the
+    rows of every snapshot it holds (``figures``, by path) and this run's (``latest``)."""
+    after = {p: b for p, b in history.files.items() if p not in set(deletions)}
     after.update((p, git_blob_sha(data)) for p, data in files.items())
     # ``before`` is the history as the trends see it, without the snapshots retention
     # prunes; they were on the branch, and their month's rows must go with them.
-    before = {**{p: "" for p in deletions}, **before}
-    rows: dict[str, list[FigureRow]] = {}
-    for path, snap in snapshots.items():
-        try:
-            document = parse_json(snap) if isinstance(snap, bytes) else snap
-            if not isinstance(document, Mapping):
-                raise UnreadableSnapshotError("not a JSON object")
-            rows[path] = figure_rows(document, path)
-        except UnreadableSnapshotError as exc:  # our own output: a bug
-            log.warning("Snapshot %s left out of the exports: %s", path, exc)
-    latest = next(iter(rows.values()), [])
-    return export_files(report_id, before, after, rows, latest, read)
+    before = {**{p: "" for p in deletions}, **history.files}
+    return export_files(report_id, before, after, figures, latest, history.exports_behind)
 
 
 def snapshot_files_all(files: Mapping[str, str]) -> list[str]:

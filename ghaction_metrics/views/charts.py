@@ -9,7 +9,7 @@ fixed sizes, fonts and resolution, and PNG metadata without the "Software" versi
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before any other matplotlib import: no display in a container
 
+import pandas as pd
 from matplotlib import dates as mdates
 from matplotlib import style
 from matplotlib.axes import Axes
@@ -29,7 +30,6 @@ from PIL import Image
 from ghaction_metrics.metrics.headline import BY_KEY
 from ghaction_metrics.metrics.headline import Figure as HeadlineFigure
 from ghaction_metrics.metrics.report import Report
-from ghaction_metrics.metrics.trends import TrendPoint
 
 DPI = 100
 # Colour-blind safe (Okabe-Ito).
@@ -99,8 +99,16 @@ class _Series:
     figure: HeadlineFigure
     scale: float  # plotted value = value × scale
 
-    def value(self, point: TrendPoint) -> float | None:
-        return point.number(self.figure)
+    def values(self, table: pd.DataFrame) -> list[tuple[datetime, float, bool]]:
+        """(window end, plotted value, backfilled) of each window with a figure."""
+        column = table[self.figure.name]
+        return [
+            (until.to_pydatetime(), float(value) * self.scale, bool(backfill))
+            for until, value, backfill in zip(
+                table["until"], column, table["backfill"], strict=True
+            )
+            if not pd.isna(value)
+        ]
 
 
 TREND_SERIES = (
@@ -121,60 +129,59 @@ def _dates(axes: Axes) -> None:
     axes.xaxis.set_major_formatter(formatter)
 
 
-def trend_chart(points: Sequence[TrendPoint]) -> Chart:
-    """Each DORA metric (and cycle time) across the snapshots, one small panel each."""
+def trend_chart(table: pd.DataFrame) -> Chart:
+    """Each DORA metric (and cycle time) across the windows of the trends'
+    ``headline_table`` (metrics/trends.py), one small panel each."""
     with _figure(9, 5) as figure:
         grid = figure.subplots(2, 3)
         for axes, spec in zip(grid.flat, TREND_SERIES, strict=True):
             axes.set_title(spec.title, loc="left")
             _dates(axes)
+            line = spec.values(table)
             for backfill, marker_face in ((True, "white"), (False, BLUE)):
-                xs: list[datetime] = []
-                ys: list[float] = []
-                for p in points:
-                    value = spec.value(p)
-                    if value is not None and p.backfill == backfill:
-                        xs.append(p.until)
-                        ys.append(value * spec.scale)
+                xs = [x for x, _, b in line if b == backfill]
+                ys = [y for _, y, b in line if b == backfill]
                 if xs:
                     axes.plot(
                         xs, ys, marker="o", markersize=3.5, linewidth=0, color=BLUE,
                         markerfacecolor=marker_face,
                     )  # fmt: skip
-            line = [(p.until, v * spec.scale) for p in points if (v := spec.value(p)) is not None]
             if len(line) > 1:
-                axes.plot([x for x, _ in line], [y for _, y in line], color=BLUE, linewidth=1.2)
+                axes.plot(
+                    [x for x, _, _ in line], [y for _, y, _ in line], color=BLUE, linewidth=1.2
+                )
             if not line:
                 axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", color=GREY)
             axes.set_ylim(bottom=0)
-            if points:
+            if not table.empty:
                 # A lone point (or a few days of them) would get a scale of years otherwise.
-                first, last = points[0].until, points[-1].until
+                first = table["until"].iloc[0].to_pydatetime()
+                last = table["until"].iloc[-1].to_pydatetime()
                 pad = max(timedelta(days=3), (last - first) * 0.05)
                 axes.set_xlim(first - pad, last + pad)
-        if any(p.backfill for p in points):
+        if table["backfill"].any():
             figure.suptitle(
                 "Hollow points: weeks computed by backfill on the first run",
                 fontsize=8, color=GREY, x=0.99, ha="right",
             )  # fmt: skip
         png = _png(figure)
-    return Chart("trends.png", "Trends", _trend_alt(points), png)
+    return Chart("trends.png", "Trends", _trend_alt(table), png)
 
 
-def _trend_alt(points: Sequence[TrendPoint]) -> str:
-    if not points:
+def _trend_alt(table: pd.DataFrame) -> str:
+    if table.empty:
         return "Trends: no snapshots yet."
-    first, last = points[0], points[-1]
     parts = []
     for spec in TREND_SERIES:
-        values = [(p, v) for p in points if (v := spec.value(p)) is not None]
+        values = spec.values(table)
         if not values:
             parts.append(f"{spec.title}: no data")
             continue
-        start, end = values[0][1], values[-1][1]
+        start, end = values[0][1] / spec.scale, values[-1][1] / spec.scale
         parts.append(f"{spec.title}: {_fmt(start, spec.unit)} to {_fmt(end, spec.unit)}")
-    span = f"{first.until:%Y-%m-%d} to {last.until:%Y-%m-%d}"
-    return f"Trends over {len(points)} snapshots, {span}. " + "; ".join(parts) + "."
+    first, last = table["until"].iloc[0], table["until"].iloc[-1]
+    span = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    return f"Trends over {len(table)} snapshots, {span}. " + "; ".join(parts) + "."
 
 
 def throughput_chart(report: Report) -> Chart:
@@ -409,8 +416,9 @@ def usage_chart(report: Report) -> Chart | None:
     return Chart("copilot-usage.png", "Copilot usage per day", alt + ".", png)
 
 
-def all_charts(report: Report, points: Sequence[TrendPoint]) -> tuple[Chart, ...]:
-    """Every chart the report has data for, in the order the views show them."""
+def all_charts(report: Report, trends: pd.DataFrame) -> tuple[Chart, ...]:
+    """Every chart the report has data for, in the order the views show them; ``trends`` is
+    the trends' ``headline_table``."""
     optional = (
         before_after_chart(report),
         size_chart(report),
@@ -419,7 +427,7 @@ def all_charts(report: Report, points: Sequence[TrendPoint]) -> tuple[Chart, ...
         usage_chart(report),
     )
     return (
-        trend_chart(points),
+        trend_chart(trends),
         throughput_chart(report),
         *(chart for chart in optional if chart is not None),
     )

@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from ghaction_metrics.metrics.headline import FIGURES, Kind
-from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, COLUMNS, FigureRow
-from ghaction_metrics.metrics.trends import TrendPoint, iso, rounded
+from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, COLUMNS
+from ghaction_metrics.metrics.trends import iso, rounded
 from ghaction_metrics.views.markdown import TEMPLATES
 
 SCRIPT_FILE = "explore.js"  # beside the trends page on the history branch
@@ -58,33 +61,45 @@ def _metrics(names: set[str]) -> list[dict[str, str]]:
     ]
 
 
-def page_data(points: Sequence[TrendPoint]) -> str:
-    """The figure rows of every snapshot the trends show, with the metrics' labels and kinds
-    (how the page formats them), as script-safe JSON.
+def page_data(rows: pd.DataFrame) -> str:
+    """The figure rows the trends page embeds (metrics/trends.py ``page_rows``), with the
+    metrics' labels and kinds (how the page formats them), as script-safe JSON.
 
     The page is rewritten by every run, so the rows travel as series: one per repository,
     cohort and metric, with a value and an n per snapshot (``snapshots``: run, generated_at,
     since, until, period); an n of null is no row. The script expands them into the tidy rows
     of ``columns``.
     """
-    rows: list[FigureRow] = [row for point in points for row in point.rows]
     snapshots: dict[tuple[str, str, str, str, str], int] = {}
-    for r in rows:
-        key = (r.run, iso(r.generated_at), iso(r.since), iso(r.until), r.period)
-        snapshots.setdefault(key, len(snapshots))
     series: dict[tuple[str, str, str], tuple[list[float | None], list[int | None]]] = {}
-    for r in rows:
+    records = rows.to_dict("records")
+    for r in records:
+        key = _snapshot(r)
+        snapshots.setdefault(key, len(snapshots))
+    for r in records:
         values, counts = series.setdefault(
-            (r.repository, r.cohort, r.metric), ([None] * len(snapshots), [None] * len(snapshots))
+            (r["repository"], r["cohort"], r["metric"]),
+            ([None] * len(snapshots), [None] * len(snapshots)),
         )
-        at = snapshots[r.run, iso(r.generated_at), iso(r.since), iso(r.until), r.period]
-        values[at], counts[at] = rounded(r.value), r.n
+        at = snapshots[_snapshot(r)]
+        value = None if pd.isna(r["value"]) else float(r["value"])
+        values[at], counts[at] = rounded(value), int(r["n"])
     return script_json(
         {
-            "metrics": _metrics({r.metric for r in rows}),
+            "metrics": _metrics({str(r["metric"]) for r in records}),
             "all": {"repository": ALL_REPOSITORIES, "cohort": ALL_COHORTS},
             "columns": list(COLUMNS),
             "snapshots": [list(key) for key in snapshots],
             "series": [[*key, values, counts] for key, (values, counts) in series.items()],
         }
+    )
+
+
+def _snapshot(row: Mapping[Hashable, Any]) -> tuple[str, str, str, str, str]:
+    return (
+        str(row["run"]),
+        iso(row["generated_at"].to_pydatetime()),
+        iso(row["since"].to_pydatetime()),
+        iso(row["until"].to_pydatetime()),
+        str(row["period"]),
     )

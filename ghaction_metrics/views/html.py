@@ -12,16 +12,18 @@ clones; their policy allows images from the same site and nothing more.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ghaction_metrics.metrics.alerts import AlertResult
 from ghaction_metrics.metrics.cohorts import cohort_changes
 from ghaction_metrics.metrics.report import Report
-from ghaction_metrics.metrics.trends import TrendPoint
+from ghaction_metrics.metrics.trends import RECENT_WEEKS, headline_table, page_rows
 from ghaction_metrics.views.charts import Chart
 from ghaction_metrics.views.explore import (
     SCRIPT,
@@ -107,32 +109,52 @@ def report_html(
 
 def index_html(
     report_id: str,
-    points: Sequence[TrendPoint],
+    trend: pd.DataFrame,
     charts: Sequence[Chart],
     latest: str | None,
+    timezone: str = "UTC",
     *,
     chart_folder: str | None = None,
 ) -> bytes:
-    """The trends page of one report id; ``latest`` is the latest HTML report, relative.
+    """The trends page of one report id, from the trends' frame (metrics/trends.py
+    ``windows``); ``latest`` is the latest HTML report, relative.
     Its script (the filters) is the only one its policy runs: inline, or, with
     ``chart_folder``, the file ``SCRIPT_FILE`` beside it, which does not change from run to
     run, so the history branch does not store it again with every page."""
     sources = _chart_sources(chart_folder)
     linked = chart_folder is not None
     script_source = "'self'" if linked else SCRIPT_SOURCE
+    shown = page_rows(trend, timezone)
+    table = headline_table(shown)
     context: dict[str, Any] = {
         "report_id": report_id,
-        "points": list(reversed(points)),
+        "windows": trend["until"].nunique(),
+        "rows": [_table_row(row) for row in reversed(table.to_dict("records"))],
+        "recent_weeks": RECENT_WEEKS,
+        "thinned": len(table) < trend["until"].nunique(),
         "charts": charts,
         "latest": latest,
         **sources,
         "csp": f"{sources['csp']}; script-src {script_source}",
         # Both are made safe for a script element by views/explore.py, not by HTML escaping.
-        "explore_data": Markup(page_data(points)),
+        "explore_data": Markup(page_data(shown)),
         "explore_script": None if linked else Markup(SCRIPT),
         "explore_file": SCRIPT_FILE,
     }
     return environment().get_template("index.html.j2").render(context).encode("utf-8")
+
+
+def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the headline table for the template: NaN is no data, counts are ints."""
+    shown = {key: None if _missing(value) else value for key, value in row.items()}
+    merged = shown.get("merged-prs")
+    if merged is not None:
+        shown["merged-prs"] = int(merged)
+    return shown
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def root_index_html(report_ids: Sequence[str]) -> bytes:
