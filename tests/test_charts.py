@@ -17,6 +17,7 @@ from ghaction_metrics.metrics.trends import TrendPoint, point_from_snapshot
 from ghaction_metrics.records import Collection
 from ghaction_metrics.views.charts import (
     DPI,
+    PALETTE_COLOURS,
     all_charts,
     pull_request_chart,
     review_network_chart,
@@ -130,6 +131,20 @@ def test_the_pull_request_figure_draws_the_panels_it_has_data_for() -> None:
     no_merges = replace(no_stages, sizes=tuple(replace(b, merged=0) for b in pulls.sizes))
     nothing = replace(REPORT, current=replace(REPORT.current, pulls=no_merges))
     assert pull_request_chart(nothing) is None
+
+
+def test_charts_are_palette_pngs_that_keep_the_chart_colours() -> None:
+    chart = pull_request_chart(REPORT)
+    assert chart is not None
+    image = Image.open(io.BytesIO(chart.png))
+    assert image.mode == "P"
+    counts = image.getcolors()
+    assert counts is not None
+    assert len(counts) <= PALETTE_COLOURS
+    palette = image.getpalette() or []
+    used = {tuple(palette[3 * i : 3 * i + 3]) for _, i in counts if isinstance(i, int)}
+    # The flat colours a reader tells apart are drawn exactly: the white page and the bars.
+    assert {(255, 255, 255), (0x00, 0x72, 0xB2), (0xE6, 0x9F, 0x00), (0x00, 0x9E, 0x73)} <= used
 
 
 def test_review_heatmap_keeps_to_the_busiest_people() -> None:
