@@ -3,8 +3,8 @@
 A daily run adds its snapshot; the HTML report, the trends page and the charts are
 overwritten at fixed paths, and the collection cache rewrites only the weeks that changed.
 A branch in the earlier layout (one gzip'd cache file per repository, one HTML report per
-run) keeps working: its cache is used, its snapshots stay, and the first commit moves it
-to the new layout.
+run, charts since merged into others) keeps working: its cache is used, its snapshots stay,
+and the first commit moves it to the new layout.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from ghaction_metrics_dev.emulator.server import EmulatorServer
 pytestmark = pytest.mark.e2e
 HOME = "acme/storefront"
 OLD_REPORT = "default/reports/2026-01-05T060000Z-run700.html"
+OLD_CHARTS = ("stages.png", "cycle-time-by-size.png", "ai-adoption.png", "copilot-usage.png")
 
 
 @dataclass
@@ -91,6 +92,9 @@ def _earlier_layout(files: dict[str, bytes]) -> dict[str, bytes]:
         old[path] = (json.dumps(json.loads(old[path]), indent=2, sort_keys=True) + "\n").encode()
     old[legacy_cache_path("default", HOME)] = gzip.compress(text, mtime=0)
     old[OLD_REPORT] = b"<!doctype html><title>an old report</title>"
+    # Charts that now are panels of a figure of their topic.
+    for name in OLD_CHARTS:
+        old[f"default/charts/{name}"] = b"\x89PNG\r\n\x1a\n an old chart"
     return old
 
 
@@ -123,6 +127,12 @@ def test_a_branch_written_by_an_earlier_version_keeps_working_and_moves_on(stage
     assert OLD_REPORT not in after
     assert not [p for p in after if p.startswith("default/reports/")]
     assert b'src="charts/trends.png"' in after["default/report.html"]
+    # The charts folder holds this run's charts, each shown by the pages; none of before.
+    charts = {p.removeprefix("default/charts/") for p in after if p.startswith("default/charts/")}
+    assert "pull-requests.png" in charts
+    assert not charts & set(OLD_CHARTS)
+    for name in charts:
+        assert f'src="charts/{name}"'.encode() in after["default/report.html"]
 
 
 def test_a_daily_run_overwrites_the_pages_and_adds_only_its_snapshot(stage: Stage) -> None:

@@ -17,8 +17,13 @@ from ghaction_metrics.metrics.report import Report, build_report, snapshot
 from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.records import Collection
 from ghaction_metrics.views.charts import (
+    DPI,
+    PALETTE_COLOURS,
     all_charts,
+    pull_request_chart,
     review_network_chart,
+    size_panel,
+    stages_panel,
     throughput_chart,
     trend_chart,
 )
@@ -81,17 +86,64 @@ def test_the_new_figures_each_get_a_chart() -> None:
         "trends.png",
         "throughput.png",
         "before-after.png",
-        "cycle-time-by-size.png",
-        "stages.png",
+        "pull-requests.png",
         "review-network.png",
     ]
     assert charts["before-after.png"].alt.startswith("Before and after 2026-02-15: ")
     assert "p=" in charts["before-after.png"].alt
-    assert "XS: median 8.0 h, p90 8.0 h, n=3" in charts["cycle-time-by-size.png"].alt
-    assert charts["stages.png"].alt.startswith("Median time per pull-request stage: coding")
+    assert "XS: median 8.0 h, p90 8.0 h, n=3" in charts["pull-requests.png"].alt
+    assert "Median time per pull-request stage: coding" in charts["pull-requests.png"].alt
     assert "reviewed" in charts["review-network.png"].alt
     # Without a date there is no before/after chart.
     assert "before-after.png" not in {c.name for c in all_charts(REPORT, points(2))}
+
+
+def test_the_pull_request_figure_stacks_size_and_stages_and_says_both() -> None:
+    chart = pull_request_chart(REPORT)
+    size, stages = size_panel(REPORT), stages_panel(REPORT)
+    assert chart is not None
+    assert size is not None
+    assert stages is not None
+    # A screen reader hears what the two separate charts said, in the order they are drawn.
+    assert chart.alt == f"Pull requests, 2 panels. {size.alt} {stages.alt}"
+    assert size.alt.startswith("Cycle time by size bucket (XS < 10, S < 50, M < 250")
+    assert stages.alt.startswith("Median time per pull-request stage: coding ")
+    # Each panel keeps the height it had as a chart of its own: the text is as large as before.
+    image = Image.open(io.BytesIO(chart.png))
+    assert image.size == (7 * DPI, round((size.height + stages.height) * DPI))
+
+
+def test_the_pull_request_figure_draws_the_panels_it_has_data_for() -> None:
+    pulls = REPORT.current.pulls
+    no_stages = replace(
+        pulls,
+        coding_time=replace(pulls.coding_time, n=0),
+        pickup_time=replace(pulls.pickup_time, n=0),
+        review_time=replace(pulls.review_time, n=0),
+        merge_time=replace(pulls.merge_time, n=0),
+    )
+    only_sizes = replace(REPORT, current=replace(REPORT.current, pulls=no_stages))
+    chart = pull_request_chart(only_sizes)
+    assert chart is not None
+    assert chart.alt.startswith("Pull requests, 1 panel. Cycle time by size bucket")
+    assert "stage" not in chart.alt
+    no_merges = replace(no_stages, sizes=tuple(replace(b, merged=0) for b in pulls.sizes))
+    nothing = replace(REPORT, current=replace(REPORT.current, pulls=no_merges))
+    assert pull_request_chart(nothing) is None
+
+
+def test_charts_are_palette_pngs_that_keep_the_chart_colours() -> None:
+    chart = pull_request_chart(REPORT)
+    assert chart is not None
+    image = Image.open(io.BytesIO(chart.png))
+    assert image.mode == "P"
+    counts = image.getcolors()
+    assert counts is not None
+    assert len(counts) <= PALETTE_COLOURS
+    palette = image.getpalette() or []
+    used = {tuple(palette[3 * i : 3 * i + 3]) for _, i in counts if isinstance(i, int)}
+    # The flat colours a reader tells apart are drawn exactly: the white page and the bars.
+    assert {(255, 255, 255), (0x00, 0x72, 0xB2), (0xE6, 0x9F, 0x00), (0x00, 0x9E, 0x73)} <= used
 
 
 def test_review_heatmap_keeps_to_the_busiest_people() -> None:

@@ -14,7 +14,7 @@ from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import Report, build_report, outputs
 from ghaction_metrics.records import Actor, Collection, PullRequest
-from ghaction_metrics.views.cohort_charts import cohort_charts
+from ghaction_metrics.views.ai_chart import adoption_panel, ai_chart, cohort_cycle_panel
 from ghaction_metrics.views.html import report_html
 from ghaction_metrics.views.markdown import View, comment_markdown, summary_markdown
 
@@ -101,17 +101,23 @@ def test_before_and_after_per_cohort_claims_no_significance_below_five() -> None
 
 def test_the_html_report_has_the_cohort_table_and_charts() -> None:
     report = _report()
-    charts = cohort_charts(report)
-    assert [c.name for c in charts] == ["cycle-time-by-cohort.png", "ai-adoption.png"]
-    assert charts[0].alt.startswith("Cycle time by cohort: agent-authored: median 20.0 h")
-    assert "n=2" in charts[0].alt
-    assert "week of 2026-11-02: 1 agent-authored and 1 agent-assisted of 5 merged" in charts[1].alt
-    assert all(c.png.startswith(b"\x89PNG") for c in charts)
+    chart = ai_chart(report)
+    assert chart is not None
+    assert chart.name == "ai-assisted-work.png"
+    assert chart.png.startswith(b"\x89PNG")
+    # One figure for the topic; its words are those of each panel, in the order drawn.
+    cycle, adoption = cohort_cycle_panel(report), adoption_panel(report)
+    assert cycle is not None
+    assert adoption is not None
+    assert chart.alt == f"AI-assisted work, 2 panels. {cycle.alt} {adoption.alt}"
+    assert cycle.alt.startswith("Cycle time by cohort: agent-authored: median 20.0 h")
+    assert "n=2" in cycle.alt
+    assert "week of 2026-11-02: 1 agent-authored and 1 agent-assisted of 5 merged" in adoption.alt
     page = Rendered()
-    page.feed(report_html(report, charts, (), "https://github.com").decode())
+    page.feed(report_html(report, [chart], (), "https://github.com").decode())
     table = next(t for t in page.tables if t[0][:3] == ["Cohort", "Merged", "Share"])
     assert table[1][:4] == ["Agent-authored", "2", "18.2% n=11", "20.0 h n=2"]
-    assert ("", charts[1].alt) in [("", alt) for _, alt in page.images]
+    assert chart.alt in [alt for _, alt in page.images]
 
 
 def test_the_output_is_the_share_of_merges_agents_wrote_or_helped_with() -> None:
@@ -121,3 +127,5 @@ def test_the_output_is_the_share_of_merges_agents_wrote_or_helped_with() -> None
     )
     assert outputs(empty)["ai-assisted-share"] == ""
     assert outputs(empty)["merged-prs"] == "0"
+    # No cohort data and no Copilot usage: no AI-assisted work figure at all.
+    assert ai_chart(empty) is None

@@ -3,6 +3,7 @@ chart, and the snapshot section (valid against the snapshot schema)."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from datetime import timedelta
@@ -10,13 +11,19 @@ from pathlib import Path
 
 import jsonschema
 from markdown_check import render
-from sample_reports import NOW, sample_report, trend_of
+from PIL import Image
+from sample_reports import NOW, sample_report
 
 from ghaction_metrics.metrics.report import Report, snapshot
-from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.metrics.usage import summarize_usage
 from ghaction_metrics.records import CopilotDay, CopilotUsage
-from ghaction_metrics.views.charts import all_charts, usage_chart
+from ghaction_metrics.views.ai_chart import (
+    adoption_panel,
+    ai_chart,
+    cohort_cycle_panel,
+    usage_panel,
+)
+from ghaction_metrics.views.charts import DPI
 from ghaction_metrics.views.html import report_html
 from ghaction_metrics.views.markdown import View, comment_markdown, summary_markdown
 
@@ -98,10 +105,12 @@ def test_without_usage_there_is_no_block_no_chart_and_a_null_section() -> None:
     for markdown in (summary_markdown(View(report)), comment_markdown(View(report))):
         assert "Copilot usage" not in markdown
     assert "Copilot usage" not in report_html(report, [], [], "https://github.com").decode()
-    assert usage_chart(report) is None
-    assert all(
-        c.name != "copilot-usage.png" for c in all_charts(report, headline_table(trend_of()))
-    )
+    assert usage_panel(report) is None
+    # The AI-assisted work figure has its cohort panels only.
+    chart = ai_chart(report)
+    assert chart is not None
+    assert chart.alt.startswith("AI-assisted work, 2 panels. Cycle time by cohort: ")
+    assert "Copilot usage" not in chart.alt
     document = snapshot(report, "1", "1")
     assert document["current"]["copilot_usage"] is None
     jsonschema.validate(document, SCHEMA)
@@ -119,15 +128,33 @@ def test_a_window_no_report_covers_says_so() -> None:
 
 def test_the_chart_shows_every_day_read_and_says_what_it_shows() -> None:
     report = _with_usage(sample_report(), _usage())
-    chart = usage_chart(report)
-    assert chart is not None
-    assert chart.png.startswith(b"\x89PNG")
+    panel = usage_panel(report)
+    assert panel is not None
     first = NOW.date() - timedelta(days=40)
     last = NOW.date() - timedelta(days=1)
-    assert chart.alt.startswith(f"Copilot usage over 40 days, {first} to {last}:")
-    assert "daily active users from 10 to 14" in chart.alt
-    assert "suggestions accepted from 25.0% to 26.0% a day" in chart.alt
-    assert "copilot-usage.png" in [c.name for c in all_charts(report, headline_table(trend_of()))]
+    assert panel.alt.startswith(f"Copilot usage over 40 days, {first} to {last}:")
+    assert "daily active users from 10 to 14" in panel.alt
+    assert "suggestions accepted from 25.0% to 26.0% a day" in panel.alt
+    # The usage is the last panel of the AI-assisted work figure, after the cohorts'.
+    chart = ai_chart(report)
+    assert chart is not None
+    assert chart.png.startswith(b"\x89PNG")
+    assert chart.alt.startswith("AI-assisted work, 3 panels. Cycle time by cohort: ")
+    assert chart.alt.endswith(" " + panel.alt)
+    panels = (cohort_cycle_panel(report), adoption_panel(report), panel)
+    height = sum(p.height for p in panels if p is not None)
+    assert Image.open(io.BytesIO(chart.png)).size == (7 * DPI, round(height * DPI))
+
+
+def test_usage_without_cohort_data_is_a_figure_of_its_own_panel() -> None:
+    report = _with_usage(sample_report(), _usage())
+    empty = replace(report.current.cohorts, cohorts=(), weeks=())
+    chart = ai_chart(replace(report, current=replace(report.current, cohorts=empty)))
+    panel = usage_panel(report)
+    assert chart is not None
+    assert panel is not None
+    assert chart.alt == f"AI-assisted work, 1 panel. {panel.alt}"
+    assert Image.open(io.BytesIO(chart.png)).size == (7 * DPI, round(panel.height * DPI))
 
 
 def test_the_snapshot_section_holds_the_figures_and_the_days() -> None:

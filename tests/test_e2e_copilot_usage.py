@@ -5,6 +5,7 @@ reports, with the workflow token (which never is), and without the input."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -137,13 +138,13 @@ def test_the_summary_shows_the_true_figures(runs: Runs) -> None:
 
 def test_the_html_report_and_the_per_day_chart_are_written(runs: Runs) -> None:
     folder = runs.allowed.workspace / ".ghaction-metrics" / "default"
-    chart = folder / "charts" / "copilot-usage.png"
+    # The usage per day is the last panel of the AI-assisted work figure.
+    chart = folder / "charts" / "ai-assisted-work.png"
     assert chart.read_bytes().startswith(b"\x89PNG")
     html = (folder / "report.html").read_text()
     assert "<h2>Copilot usage (acme)</h2>" in html
-    assert 'alt="Copilot usage over 30 days' in html
+    assert re.search(r'alt="AI-assisted work, \d panels\. [^"]* Copilot usage over 30 days', html)
     refused = runs.refused.workspace / ".ghaction-metrics" / "default"
-    assert not (refused / "charts" / "copilot-usage.png").exists()
     assert "Copilot usage" not in (refused / "report.html").read_text()
 
 

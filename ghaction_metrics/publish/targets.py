@@ -50,8 +50,8 @@ from ghaction_metrics.metrics.trends import snapshot_path as _snapshot_path
 from ghaction_metrics.publish.dashboard import DashboardError, publish_dashboard
 from ghaction_metrics.publish.exports import Exports, export_files
 from ghaction_metrics.publish.history import HistoryError, commit_files, git_blob_sha
+from ghaction_metrics.views.ai_chart import ai_chart
 from ghaction_metrics.views.charts import Chart, all_charts
-from ghaction_metrics.views.cohort_charts import cohort_charts
 from ghaction_metrics.views.explore import SCRIPT, SCRIPT_FILE
 from ghaction_metrics.views.html import index_html, report_html, root_index_html
 from ghaction_metrics.views.markdown import (
@@ -142,8 +142,12 @@ def old_reports_folder(report_id: str) -> str:
     return f"{report_id}/reports/"
 
 
+def charts_folder(report_id: str) -> str:
+    return f"{report_id}/charts/"
+
+
 def chart_path(report_id: str, chart: Chart) -> str:
-    return f"{report_id}/charts/{chart.name}"
+    return charts_folder(report_id) + chart.name
 
 
 def _links(env: RunnerEnv, inputs: Inputs, published: Published) -> dict[str, str | None]:
@@ -229,7 +233,8 @@ def publish(
     # this run's (metrics/trends.py).
     timezone = str(inputs.timezone)
     trend = windows([*kept.rows, *(row for rows in own.values() for row in rows)], timezone)
-    charts = (*all_charts(report, headline_table(trend)), *cohort_charts(report))
+    ai = ai_chart(report)
+    charts = (*all_charts(report, headline_table(trend)), *([ai] if ai else []))
     html = report_html(report, charts, alerts, env.server_url)
     _write_workspace(env.workspace, inputs.report_id, html, charts)
     if "history" in inputs.publish:
@@ -296,6 +301,8 @@ def _write_workspace(workspace: Path, report_id: str, html: bytes, charts: Seque
     folder = workspace / ".ghaction-metrics" / report_id
     (folder / "charts").mkdir(parents=True, exist_ok=True)
     (folder / "report.html").write_bytes(html)
+    for old in (folder / "charts").glob("*.png"):
+        old.unlink()  # a self-hosted runner keeps its workspace: no chart of an earlier run
     for chart in charts:
         (folder / "charts" / chart.name).write_bytes(chart.png)
 
@@ -329,6 +336,12 @@ def _publish_history(
             and existing != path
         )
         or existing.startswith(old_reports_folder(rid))
+        # Charts this run does not draw (no data, or merged into another figure since) would
+        # otherwise stay at the tip, out of date, with nothing showing them.
+        or (
+            existing.startswith(charts_folder(rid))
+            and existing not in {chart_path(rid, c) for c in charts}
+        )
     ]
     body = _encode(document)
     if f"{rid}/{TREND_INDEX}" in history.files:
