@@ -18,7 +18,7 @@ from ghaction_metrics.metrics.trends import headline_table
 from ghaction_metrics.records import Collection
 from ghaction_metrics.views.charts import (
     DPI,
-    PALETTE_COLOURS,
+    FLAT_COLOURS,
     all_charts,
     pull_request_chart,
     review_network_chart,
@@ -139,7 +139,7 @@ def test_charts_are_palette_pngs_that_keep_the_chart_colours() -> None:
     assert image.mode == "P"
     counts = image.getcolors()
     assert counts is not None
-    assert len(counts) <= PALETTE_COLOURS
+    assert len(counts) <= FLAT_COLOURS
     palette = image.getpalette() or []
     used = {tuple(palette[3 * i : 3 * i + 3]) for _, i in counts if isinstance(i, int)}
     # The flat colours a reader tells apart are drawn exactly: the white page and the bars.

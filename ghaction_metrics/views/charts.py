@@ -71,12 +71,16 @@ def _figure(width: float, height: float) -> Iterator[Figure]:
 
 
 # Colours of the palette PNG. The charts' flat fills take a few; the rest shade the
-# anti-aliased edges of lines and text, where 128 steps look the same as 256 (on the demo's
-# charts fewer than 1 pixel in 1,000 moves by more than 8 of 255 levels) and save a tenth.
+# anti-aliased edges of lines and text. A colour scale (the review heatmap) needs 128 to read
+# true (on the demo's charts fewer than 1 pixel in 1,000 moves by more than 8 of 255 levels);
+# bars and panels of flat colours look the same with 64, and the trend lines, one hue on
+# white, with 32: each halving saves about a tenth of a chart, committed by every run.
 PALETTE_COLOURS = 128
+FLAT_COLOURS = 64
+LINE_COLOURS = 32
 
 
-def _png(figure: Figure) -> bytes:
+def _png(figure: Figure, colours: int = PALETTE_COLOURS) -> bytes:
     """The figure as a palette PNG: a third of the size of the full-colour one, with no
     visible difference on flat-coloured charts, and every run commits its charts to the
     history branch that everyone clones (SPEC §6)."""
@@ -86,7 +90,7 @@ def _png(figure: Figure) -> bytes:
     # Two k-means passes move the palette's colours closer to the pixels they stand for:
     # fewer visibly changed pixels, at no cost in bytes.
     palette = image.quantize(
-        PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE, kmeans=2
+        colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE, kmeans=2
     )
     buffer = io.BytesIO()
     palette.save(buffer, format="png", optimize=True)
@@ -175,7 +179,7 @@ def trend_chart(table: pd.DataFrame) -> Chart:
                 "Hollow points: weeks computed by backfill on the first run",
                 fontsize=8, color=GREY, x=0.99, ha="right",
             )  # fmt: skip
-        png = _png(figure)
+        png = _png(figure, LINE_COLOURS)
     return Chart("trends.png", "Trends", _trend_alt(table), png)
 
 
@@ -219,7 +223,7 @@ def throughput_chart(report: Report) -> Chart:
         axes.legend(loc="upper left", fontsize=7, frameon=False)
         if any(partial):
             axes.set_xlabel("week starting (* partial week)", fontsize=7, color=GREY)
-        png = _png(figure)
+        png = _png(figure, FLAT_COLOURS)
     listing = ", ".join(
         f"week of {lab}: {m} merged, {d} deployments{' (partial)' if p else ''}"
         for lab, m, d, p in zip(labels, merged, deployed, partial, strict=True)
@@ -250,7 +254,7 @@ def panel_chart(name: str, title: str, panels: Sequence[Panel], width: float = 7
         )
         for subfigure, panel in zip(rows[:, 0], panels, strict=True):
             panel.draw(subfigure)
-        png = _png(figure)
+        png = _png(figure, FLAT_COLOURS)
     alt = f"{title}, {counted(len(panels), 'panel')}. " + " ".join(p.alt for p in panels)
     return Chart(name, title, alt, png)
 
@@ -411,7 +415,7 @@ def before_after_chart(report: Report) -> Chart | None:
             axes.grid(axis="x", visible=False)
             before, after = _plain(delta.previous), _plain(delta.current)
             parts.append(f"{label}: {before} before, {after} after ({p})")
-        png = _png(figure)
+        png = _png(figure, FLAT_COLOURS)
     alt = f"Before and after {comparison.event:%Y-%m-%d}: " + "; ".join(parts) + "."
     return Chart("before-after.png", "Before and after", alt, png)
 
