@@ -20,7 +20,8 @@ from ghaction_metrics.metrics.backfill import backfill_windows, collection_since
 from ghaction_metrics.metrics.report import snapshot
 from ghaction_metrics.metrics.tidy import figure_rows
 from ghaction_metrics.metrics.trends import (
-    RECENT_WEEKS,
+    DAILY_WEEKS,
+    WEEKLY_WEEKS,
     NewerSnapshotError,
     UnreadableSnapshotError,
     expired,
@@ -44,6 +45,7 @@ V1_SCHEMA = json.loads(
 )
 REPO = "acme/storefront"
 TOKEN = "ghs_trends"
+DAY = timedelta(days=1)
 DOCUMENT = snapshot(sample_report(), "7", "1")
 
 
@@ -175,24 +177,26 @@ def _daily(days: int) -> pd.DataFrame:
     return trend_of(*documents)
 
 
-def test_the_page_keeps_every_recent_window_and_one_a_week_before() -> None:
-    # The page is rewritten by every run: a week of daily runs adds one window's rows to it
-    # once they are older than RECENT_WEEKS weeks, not seven.
-    trend = _daily(200)
+def test_the_page_keeps_every_recent_window_then_one_a_week_then_one_a_month() -> None:
+    # The page is rewritten by every run: once the history is long, a month of daily runs
+    # adds one window's rows to it, not thirty.
+    trend = _daily(400)
     shown = page_rows(trend)
     ends = sorted(shown["until"].unique())
-    recent = [e for e in ends if e > NOW - timedelta(weeks=RECENT_WEEKS)]
-    assert len(recent) == RECENT_WEEKS * 7
-    older = [e for e in ends if e <= NOW - timedelta(weeks=RECENT_WEEKS)]
-    weeks = {(e - timedelta(microseconds=1)).date().isocalendar()[:2] for e in older}
-    assert len(older) == len(weeks)  # one a week
-    # Each is the last window ending in its week: a Sunday's, but for the week that the
-    # recent weeks cut short.
-    assert all(e.weekday() == 6 for e in older[:-1])
+    daily = [e for e in ends if e > NOW - timedelta(weeks=DAILY_WEEKS)]
+    assert len(daily) == DAILY_WEEKS * 7
+    weekly = [e for e in ends if NOW - timedelta(weeks=WEEKLY_WEEKS) < e <= daily[0] - DAY]
+    weeks = {e.date().isocalendar()[:2] for e in weekly}
+    assert len(weekly) == len(weeks)  # one a week: each the last (a Sunday's) of its week
+    assert all(e.weekday() == 6 for e in weekly[:-1])
+    monthly = [e for e in ends if e <= NOW - timedelta(weeks=WEEKLY_WEEKS)]
+    assert len(monthly) == len({(e.year, e.month) for e in monthly})
+    # The last window of each month (but the one the weekly ones cut short).
+    assert all((e + DAY).month != e.month for e in monthly[:-1])
+    assert len(ends) < 28 + 22 + 14
     # Whole snapshots are kept: every row of a kept window.
-    kept = trend[trend["until"].isin(ends)]
-    assert len(shown) == len(kept)
-    assert page_rows(_daily(30)).equals(_daily(30))  # nothing to thin yet
+    assert len(shown) == len(trend[trend["until"].isin(ends)])
+    assert page_rows(_daily(20)).equals(_daily(20))  # nothing to thin yet
 
 
 def test_weeks_of_the_page_are_in_the_reports_time_zone() -> None:

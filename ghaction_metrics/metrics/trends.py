@@ -10,8 +10,9 @@ are done by publish/history_read.py and publish/targets.py, so this module does 
 - ``headline_table``: those windows' figures for the set of repositories, one row each, with
   the DORA level worked out from the four DORA figures and their n as levels.py does;
 - ``page_rows``: the rows the trends page embeds for its filters: every window of the last
-  ``RECENT_WEEKS`` weeks, and before that the last window ending in each week (weeks in the
-  report's time zone), so the page, rewritten by every run, grows by a week's rows a week.
+  ``DAILY_WEEKS`` weeks, the last window of each week up to ``WEEKLY_WEEKS`` weeks back, and
+  the last of each month before (weeks and months in the report's time zone), so the page,
+  rewritten by every run, grows by one window's rows a month once the history is long.
 
 SPEC §6: a snapshot in a newer schema version than this code knows stops the run before it
 writes anything; an unreadable old snapshot is skipped with a warning and left as it is.
@@ -42,7 +43,8 @@ from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, FigureR
 
 log = logging.getLogger(__name__)
 
-RECENT_WEEKS = 12
+DAILY_WEEKS = 4  # the trends page's "last 4 weeks": every window
+WEEKLY_WEEKS = 26  # its "last 6 months": a window a week; before that, one a month
 _SNAPSHOT_NAME = re.compile(
     r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{6}Z)-run(?P<run>[A-Za-z0-9_.]+?)(?P<backfill>-backfill)?\.json$"
 )
@@ -172,18 +174,22 @@ def _level(values: pd.Series, counts: pd.Series) -> str | None:
 
 def page_rows(frame: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
     """The rows of ``windows``' frame the trends page embeds: every window ending in the last
-    ``RECENT_WEEKS`` weeks before the latest, and the last window of each earlier week."""
+    ``DAILY_WEEKS`` weeks before the latest, the last window ending in each earlier week up
+    to ``WEEKLY_WEEKS`` weeks back, and the last of each earlier month."""
     if frame.empty:
         return frame
-    latest = frame["until"].max()
-    recent = frame["until"] > latest - pd.Timedelta(weeks=RECENT_WEEKS)
-    snapshots = frame.loc[~recent, ["run", "generated_at", "until"]].drop_duplicates()
-    snapshots = snapshots.assign(week=week_start(snapshots["until"], timezone))
-    last_of_week = snapshots.sort_values("until", kind="stable").drop_duplicates(
-        "week", keep="last"
+    snapshots = frame[["run", "generated_at", "until"]].drop_duplicates()
+    age = frame["until"].max() - snapshots["until"]
+    local = snapshots["until"].dt.tz_convert(timezone)
+    month = (local - pd.Timedelta(microseconds=1)).dt.strftime("%Y-%m")
+    week = week_start(snapshots["until"], timezone).astype(str)
+    bucket = snapshots["until"].astype(str).where(
+        age < pd.Timedelta(weeks=DAILY_WEEKS),
+        week.where(age < pd.Timedelta(weeks=WEEKLY_WEEKS), month),
     )
-    older = frame.merge(last_of_week[["run", "generated_at"]], on=["run", "generated_at"])
-    kept = pd.concat([older, frame[recent]], ignore_index=True)
+    chosen = snapshots.assign(bucket=bucket).sort_values("until", kind="stable")
+    chosen = chosen.drop_duplicates("bucket", keep="last")[["run", "generated_at"]]
+    kept = frame.merge(chosen, on=["run", "generated_at"])
     shown: pd.DataFrame = kept.sort_values(["until", "generated_at"], kind="stable")
     return shown.reset_index(drop=True)
 

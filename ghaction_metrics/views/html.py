@@ -23,7 +23,7 @@ from markupsafe import Markup
 from ghaction_metrics.metrics.alerts import AlertResult
 from ghaction_metrics.metrics.cohorts import cohort_changes
 from ghaction_metrics.metrics.report import Report
-from ghaction_metrics.metrics.trends import RECENT_WEEKS, headline_table, page_rows
+from ghaction_metrics.metrics.trends import DAILY_WEEKS, WEEKLY_WEEKS, headline_table, page_rows
 from ghaction_metrics.views.charts import Chart
 from ghaction_metrics.views.explore import (
     SCRIPT,
@@ -130,7 +130,8 @@ def index_html(
         "report_id": report_id,
         "windows": trend["until"].nunique(),
         "rows": [_table_row(row) for row in reversed(table.to_dict("records"))],
-        "recent_weeks": RECENT_WEEKS,
+        "daily_weeks": DAILY_WEEKS,
+        "weekly_weeks": WEEKLY_WEEKS,
         "thinned": len(table) < trend["until"].nunique(),
         "charts": charts,
         "latest": latest,
