@@ -4,6 +4,7 @@ rules, pull-request stages, team figures and comparisons. The arithmetic is in t
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, timedelta
 from itertools import combinations
 
@@ -638,6 +639,25 @@ def test_per_person_activity_sorted_by_name() -> None:
     ]
     assert team.network.busiest_reviewer_share == 0.5
     assert team.network.distinct_reviewers.median == 1.5  # PR 1: bob; PR 2: alice, carol
+
+
+def test_the_coding_agent_is_one_row_under_its_pull_requests_name() -> None:
+    # GitHub shows the Copilot coding agent as "Copilot" on its pull requests and as
+    # copilot-swe-agent[bot] on its commits: one agent, one row, as a reader knows it.
+    data = _team_data()
+    agent_pull = make_pull(5, 3, 8, author=Actor("Copilot", True), size=(5, 5))
+    agent_commits = [
+        commit("a1", ("c2",), 32, None, author=Actor("copilot-swe-agent[bot]", True)),
+        commit("a2", ("a1",), 33, None, author=Actor("copilot-swe-agent", True)),
+    ]
+    repo = replace(
+        data[0],
+        pull_requests=(*data[0].pull_requests, agent_pull),
+        commits=(*data[0].commits, *agent_commits),
+    )
+    team = team_metrics([repo], Settings(), WINDOW, [])
+    agent = [p for p in team.people if "copilot" in p.name.lower()]
+    assert [(p.name, p.opened, p.merged, p.commits) for p in agent] == [("Copilot", 1, 1, 2)]
 
 
 def test_anonymous_pseudonyms_are_stable_keyed_by_salt_and_sorted() -> None:

@@ -36,6 +36,17 @@ def identity_key(identity: str) -> str:
     return normalize_login(identity.strip()).lower()
 
 
+def person_key(login: str) -> str:
+    """The per-person table's key of a login: one row per person, and one per coding agent,
+    whose documented identities (the author of its pull requests, of its commits) are one."""
+    key = identity_key(login)
+    return _COPILOT_KEY if key in _COPILOT_KEYS else key
+
+
+_COPILOT_KEYS = frozenset(identity_key(i) for i in COPILOT_AGENT)
+_COPILOT_KEY = identity_key(COPILOT_AGENT[0])
+
+
 def trailer_parts(trailer: str) -> tuple[str, str]:
     """A ``Co-authored-by:`` value ("Name <e-mail>") as (name, e-mail); either may be empty."""
     match = _TRAILER.match(trailer.strip())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from ghaction_metrics.inputs.windows import Window
+from ghaction_metrics.metrics.agents import person_key
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.pulls import (
     counted_pull,
@@ -145,15 +146,16 @@ def _people(
                 continue
             if commit.authored_at in window:
                 commits[author.login] += 1
-    # Logins can differ in case between APIs; one person, one row, named as on their pull
+    # Logins can differ in case between APIs, and an agent commits under another name than
+    # it opens pull requests with; one person (or agent), one row, named as on their pull
     # requests and reviews where they have any.
     folded: dict[str, str] = {}
     for counter in (opened, merged, reviews, commits):
         for login in sorted(counter):
-            folded.setdefault(login.lower(), login)
+            folded.setdefault(person_key(login), login)
 
     def total(counter: Counter[str], key: str) -> int:
-        return sum(v for k, v in counter.items() if k.lower() == key)
+        return sum(v for k, v in counter.items() if person_key(k) == key)
 
     rows = [
         PersonActivity(
@@ -163,7 +165,7 @@ def _people(
             reviews_given=total(reviews, key),
             commits=total(commits, key),
             cycle_time_median=median(
-                [v for k, vs in cycles.items() if k.lower() == key for v in vs]
+                [v for k, vs in cycles.items() if person_key(k) == key for v in vs]
             ),
             lines_changed=total(lines, key),
         )
