@@ -162,7 +162,9 @@ class Commit:
     committed_at: datetime
     parents: tuple[str, ...]
     author: Actor | None  # None when the commit's email maps to no account
-    pull_request: int | None  # the associated pull request, if any
+    # The merged pull request GitHub associates it with; None for none or an unmerged one
+    # (an open pull request whose branch took in a direct push is often named first).
+    pull_request: int | None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,24 @@ def _commit(author: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize(
+    ("associated", "expected"),
+    [
+        ([], None),
+        # An open pull request whose branch took in a direct push: GitHub may name it first,
+        # but it brought nothing to the default branch.
+        ([{"number": 7, "merged": False}], None),
+        # A rebase merge's commits: the merged pull request they came with.
+        ([{"number": 8, "merged": True}], 8),
+    ],
+)
+def test_a_default_branch_commit_s_pull_request_is_a_merged_one(
+    associated: list[dict[str, Any]], expected: int | None
+) -> None:
+    node = {**_commit(None), "associatedPullRequests": {"nodes": associated}}
+    assert nodes.commit(node).pull_request == expected
+
+
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 

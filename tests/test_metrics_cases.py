@@ -26,6 +26,7 @@ from metric_records import pull as make_pull
 from metric_records import repo as make_repo
 from metric_records import review as rv
 
+from ghaction_metrics.collect import nodes
 from ghaction_metrics.inputs.windows import Window
 from ghaction_metrics.metrics.changes import CommitGraph, Event, Settings, chain_shipments
 from ghaction_metrics.metrics.compare import (
@@ -105,17 +106,30 @@ def test_a_merge_commit_merge_claims_its_branch_commits_without_their_associatio
     assert result.outcomes[0].ships == ("pr:1",)
 
 
-def test_a_direct_push_first_associated_with_an_unmerged_pull_request_is_a_change() -> None:
-    # p1 was pushed to main directly; an open pull request (7) happens to contain it, and
-    # GitHub lists that one first. No pull request merged into a counted base contains it.
-    commits = [
-        commit("base", (), -50, 999),
-        commit("p1", ("base",), 2, 7, message="Fix typo in README", authored=1),
-        commit("m1", ("p1",), 3, 1),
-    ]
-    pulls = [make_pull(1, 0, 3, 0), make_pull(7, 0, None, 0)]
+@pytest.mark.parametrize("open_pull_read", [True, False])
+def test_a_direct_push_first_associated_with_an_unmerged_pull_request_is_a_change(
+    open_pull_read: bool,
+) -> None:
+    # p1 was pushed to main directly; an open pull request (7) took it in, and GitHub lists
+    # that one first. No pull request merged into a counted base contains it. Whether the
+    # collection reached back to pull request 7 (a first run reaching further back for the
+    # backfill) or not (a later run) must not matter.
+    pushed = nodes.commit(
+        {
+            "oid": "p1",
+            "message": "Fix typo in README",
+            "authoredDate": h(1).isoformat(),
+            "committedDate": h(2).isoformat(),
+            "parents": {"nodes": [{"oid": "base"}]},
+            "author": {"name": "Alice", "email": "alice@example.com", "user": {"login": "alice"}},
+            "associatedPullRequests": {"nodes": [{"number": 7, "merged": False}]},
+        }
+    )
+    commits = [commit("base", (), -50, 999), pushed, commit("m1", ("p1",), 3, 1)]
+    pulls = [make_pull(1, 0, 3, 0), *([make_pull(7, -900, None, -900)] if open_pull_read else [])]
     result = dora(make_repo(pulls, commits, [deployment(1, "base", -20), deployment(2, "m1", 5)]))
     assert result.outcomes[0].ships == ("commit:p1", "pr:1")
+    assert sorted(result.lead_times) == [4, 5]  # push: 5-1 = 4; PR: 5-0 = 5
 
 
 def test_direct_push_to_the_default_branch_is_a_change() -> None:

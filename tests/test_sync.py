@@ -21,7 +21,7 @@ from conftest import WORKFLOW_TOKEN, EmulatorFactory
 
 from ghaction_metrics.api.client import GitHubClients, connect
 from ghaction_metrics.api.quota import Waiter
-from ghaction_metrics.collect.baselines import prune
+from ghaction_metrics.collect.baselines import bounds, prune
 from ghaction_metrics.collect.parallel import collect
 from ghaction_metrics.collect.plan import CollectionPlan, PageSizes
 from ghaction_metrics.collect.repository import collect_repository
@@ -38,6 +38,7 @@ from ghaction_metrics.collect.sync import (
     stale_cache_files,
 )
 from ghaction_metrics.inputs.windows import parse_window
+from ghaction_metrics.metrics.backfill import collection_since
 from ghaction_metrics.metrics.changes import Settings
 from ghaction_metrics.metrics.report import build_report, outputs
 from ghaction_metrics.publish.history import commit_files, read_tree
@@ -463,3 +464,43 @@ def test_a_folder_cache_of_an_earlier_schema_is_collected_afresh_without_a_warni
     assert "earlier version" in why
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert set(cache_files("default", state)) == set(files)
+
+
+def test_a_first_run_a_warm_run_and_a_later_cold_run_count_the_same_direct_pushes(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    # Generated for a run just after midnight, acme/payments has an open pull request (#122),
+    # last updated in September, whose branch took in direct pushes that deployments in the
+    # window ship; GitHub names it first for them. The first run, reaching back 12 weeks
+    # further for the backfill, reads it; a warm run or a later cold one does not. All three
+    # must count the pushes as changes, as the truth does.
+    now = datetime(2026, 12, 3, 0, 30, tzinfo=UTC)
+    dataset = generate_dataset(seed=23, now=now)
+    server = emulator_factory(dataset.world)
+    clients = _clients(server.api_url, server.graphql_url)
+    plan = thirty_days(now)
+    window = parse_window("30d").resolve(now, UTC)
+    first_plan = replace(plan, since=collection_since(window, timedelta(weeks=12), first_run=True))
+    name = "acme/payments"
+    first = collect_repository(clients, *_split(name), first_plan, now)
+    assert first.state is not None
+    cached = replace(first.state)
+    prune(cached, bounds(cached, plan))
+    cached = decode_state(encode_state(cached), name)
+    warm = collect_repository(clients, *_split(name), plan, now, cached, "test")
+    cold = collect_repository(clients, *_split(name), plan, now)
+    # The case itself: only the first run reads the open pull request.
+    read = [{p.number: p.state for p in r.data.pull_requests} for r in (first, warm, cold)]
+    assert [numbers.get(122) for numbers in read] == ["OPEN", None, None]
+
+    figures = {
+        run: _report_outputs(Collection((result.data,), (), 0, 0), now)
+        for run, result in (("first", first), ("warm", warm), ("cold", cold))
+    }
+    assert figures["warm"] == figures["first"]
+    assert figures["cold"] == figures["first"]
+    truth = dataset.truth.headline([name], window.since, window.until)
+    assert truth.lead_time_hours is not None
+    assert float(figures["warm"]["lead-time-hours"]) == pytest.approx(
+        truth.lead_time_hours, abs=1e-4
+    )

@@ -191,6 +191,10 @@ def git_author(author: dict[str, Any] | None) -> Actor | None:
 def commit(node: dict[str, Any]) -> Commit:
     # Commits read off the default branch (queries.off_branch_query) come without it.
     associated = node["associatedPullRequests"]["nodes"] if "associatedPullRequests" in node else []
+    # Only a merged pull request can have brought the commit. Its state is read with the
+    # commit: the pull request itself may be older than any the collection reads, and whether
+    # the commit is a direct push must not depend on how far back that is.
+    merged = [pull for pull in associated if pull.get("merged")]
     return Commit(
         oid=node["oid"],
         message=node["message"],
@@ -198,7 +202,7 @@ def commit(node: dict[str, Any]) -> Commit:
         committed_at=required_time(node["committedDate"]),
         parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
         author=git_author(node.get("author")),
-        pull_request=int(associated[0]["number"]) if associated else None,
+        pull_request=int(merged[0]["number"]) if merged else None,
     )
 
 

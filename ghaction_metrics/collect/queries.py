@@ -159,7 +159,7 @@ query Collect($owner: String!, $name: String!, $reviewsFirst: Int!,
               committedDate
               parents(first: 3) {{ nodes {{ oid }} }}
               author {{ name email user {{ login }} }}
-              associatedPullRequests(first: 1) {{ nodes {{ number }} }}
+              associatedPullRequests(first: 1) {{ nodes {{ number merged }} }}
             }}
           }}
         }}

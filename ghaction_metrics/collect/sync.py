@@ -69,7 +69,9 @@ log = logging.getLogger(__name__)
 #    default branch ("side-commit" lines), and each pull request's commit authors and
 #    Co-authored-by trailers (for the AI-assisted cohorts), in the same folders as 4. A cache
 #    of 4 lacks them, so it means one full collection.
-CACHE_SCHEMA = 5
+# 6: a commit names only a merged pull request (Commit.pull_request); a commit of 5 may name
+#    an open one that took it in, and read as 6 it would lose its direct push.
+CACHE_SCHEMA = 6
 # The folder a cache is kept in: a schema that only adds records keeps it, so a new run
 # rewrites the same files instead of leaving the earlier version's on the branch.
 _FOLDER_VERSION = 4

@@ -154,20 +154,16 @@ def repository_changes(repo: RepositoryData, settings: Settings) -> RepoChanges:
             by_commit[pull.merge_commit] = f"pr:{pull.number}"
         merged_at = pull.merged_at or pull.created_at
         by_title.setdefault(pull.title, []).append((merged_at, f"pr:{pull.number}"))
-    # Pull requests never merged (open, or closed unmerged) brought nothing to the default
-    # branch, though GitHub may name one of them first for a commit they contain.
-    unmerged = {pull.number for pull in repo.pull_requests if pull.merged_at is None}
     brought = merge_branch_commits(repo.commits, by_commit)
     # A commit belongs to the pull request whose merge commit it is, or whose merge commit
-    # brought it, or (a rebase merge's earlier commits) to the pull request GitHub associates
-    # it with, unless that one was never merged; any other default-branch commit is a direct
-    # push. A pull request too old to have been read keeps its commits.
+    # brought it, or (a rebase merge's earlier commits) to the merged pull request GitHub
+    # associates it with (``Commit.pull_request``, which names no unmerged one); any other
+    # default-branch commit is a direct push. The commit itself tells, so a pull request too
+    # old to have been read keeps its commits and an unread unmerged one takes none.
     direct = [
         c
         for c in repo.commits
-        if c.oid not in by_commit
-        and c.oid not in brought
-        and (c.pull_request is None or c.pull_request in unmerged)
+        if c.oid not in by_commit and c.oid not in brought and c.pull_request is None
     ]
     for commit in direct:
         by_commit[commit.oid] = f"commit:{commit.oid}"
