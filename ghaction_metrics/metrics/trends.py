@@ -183,9 +183,13 @@ def page_rows(frame: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
     local = snapshots["until"].dt.tz_convert(timezone)
     month = (local - pd.Timedelta(microseconds=1)).dt.strftime("%Y-%m")
     week = week_start(snapshots["until"], timezone).astype(str)
-    bucket = snapshots["until"].astype(str).where(
-        age < pd.Timedelta(weeks=DAILY_WEEKS),
-        week.where(age < pd.Timedelta(weeks=WEEKLY_WEEKS), month),
+    bucket = (
+        snapshots["until"]
+        .astype(str)
+        .where(
+            age < pd.Timedelta(weeks=DAILY_WEEKS),
+            week.where(age < pd.Timedelta(weeks=WEEKLY_WEEKS), month),
+        )
     )
     chosen = snapshots.assign(bucket=bucket).sort_values("until", kind="stable")
     chosen = chosen.drop_duplicates("bucket", keep="last")[["run", "generated_at"]]
