@@ -7,7 +7,7 @@
 ``load`` reads a local checkout of the branch (a folder) or the branch through GitHub's API
 (``"owner/name"`` with a token), and answers one row per snapshot, period, repository,
 cohort and metric, the columns of the CSV export (README "Exports"), times in ``timezone``.
-It reads the monthly CSVs the action keeps under ``REPORT_ID/exports/`` and, for
+It reads the weekly CSVs the action keeps under ``REPORT_ID/exports/`` and, for
 snapshots they do not hold (written by a version without exports), the snapshots themselves.
 ``weekly`` buckets the figures by week in a time zone, choosing among snapshots by the
 rule the trends page follows (metrics/frame.py).
@@ -28,7 +28,7 @@ from ghaction_metrics.metrics import frame
 from ghaction_metrics.metrics.tidy import FigureRow, figure_frame
 from ghaction_metrics.publish.exports import branch_rows
 from ghaction_metrics.publish.history import read_tree
-from ghaction_metrics.publish.history_read import blob_reader
+from ghaction_metrics.publish.history_read import blob_reader, blobs_reader
 
 __all__ = ["load", "weekly"]
 
@@ -106,6 +106,11 @@ def _api_rows(
     tree = read_tree(clients, repository, branch)
     if tree is None:
         raise FileNotFoundError(f"{repository} has no branch {branch}")
-    rows = branch_rows(tree.files, report_id, blob_reader(clients, repository))
+    rows = branch_rows(
+        tree.files,
+        report_id,
+        blob_reader(clients, repository),
+        blobs_reader(clients, repository),
+    )
     log.info("Read %d figures of %s from %s@%s", len(rows), report_id, repository, branch)
     return rows

@@ -20,7 +20,7 @@ import pytest
 
 from ghaction_metrics.api.client import connect
 from ghaction_metrics.collect.sync import cache_path, legacy_cache_path
-from ghaction_metrics.publish.exports import branch_figures
+from ghaction_metrics.publish.exports import branch_figures, one_by_one
 from ghaction_metrics.publish.history import commit_files, git_blob_sha
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
@@ -118,7 +118,7 @@ def test_a_branch_written_by_an_earlier_version_keeps_working_and_moves_on(stage
     # The exports hold every snapshot's rows, the earlier runs' included.
     listing = {path: git_blob_sha(data) for path, data in after.items()}
     blobs = {git_blob_sha(data): data for data in after.values()}
-    found = branch_figures(listing, "default", blobs.get, blobs.get)
+    found = branch_figures(listing, "default", one_by_one(blobs.get), blobs.get)
     assert set(found.rows) == {p for p in after if "/snapshots/" in p}
     assert found.behind == ()
     # The new layout: the cache folder instead of the file, one report at a fixed path.

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ghaction_metrics.collect.sync import cache_path
-from ghaction_metrics.publish.exports import branch_figures
+from ghaction_metrics.publish.exports import branch_figures, one_by_one
 from ghaction_metrics.publish.history import git_blob_sha
 from ghaction_metrics_dev.dataset.generate import generate_dataset
 from ghaction_metrics_dev.emulator.harness import (
@@ -59,7 +59,7 @@ def _complete(files: dict[str, bytes]) -> list[str]:
         problems.append("no snapshot")
     listing = {path: git_blob_sha(data) for path, data in files.items()}
     blobs = {git_blob_sha(data): data for data in files.values()}
-    found = branch_figures(listing, "default", blobs.get, blobs.get)
+    found = branch_figures(listing, "default", one_by_one(blobs.get), blobs.get)
     if found.behind:
         problems.append(f"the exports of {found.behind} lack {found.read_from_snapshots}")
     for needed in (

@@ -15,7 +15,7 @@ import pytest
 from emulator_contracts import rest_contract_problems
 
 from ghaction_metrics.collect.queries import ALL_DOCUMENTS
-from ghaction_metrics.publish.exports import branch_figures
+from ghaction_metrics.publish.exports import branch_figures, one_by_one
 from ghaction_metrics.publish.history import git_blob_sha
 from ghaction_metrics.views.explore import SCRIPT
 from ghaction_metrics_dev.dataset.generate import GeneratedDataset, generate_dataset
@@ -305,11 +305,11 @@ def test_the_trends_page_carries_every_snapshots_rows_and_the_filters(two_runs: 
             value, rel=1e-3
         )
     assert "lead-time-hours" in {m for (repo, _, m) in rows if repo == home}
-    # The monthly CSVs hold every snapshot's rows, so the next run reads no snapshot (but
+    # The weekly CSVs hold every snapshot's rows, so the next run reads no snapshot (but
     # the newest, for its schema) to draw the trends.
     listing = {path: git_blob_sha(data) for path, data in files.items()}
     blobs = {git_blob_sha(data): data for data in files.values()}
-    figures = branch_figures(listing, "default", blobs.get, blobs.get)
+    figures = branch_figures(listing, "default", one_by_one(blobs.get), blobs.get)
     assert len(figures.rows) == 14
     assert figures.read_from_snapshots == ()
     assert "default/trends-index.json" not in files

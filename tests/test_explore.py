@@ -17,7 +17,7 @@ from sample_reports import sample_report, trend_of
 
 from ghaction_metrics.metrics.report import snapshot
 from ghaction_metrics.metrics.tidy import ALL_COHORTS, ALL_REPOSITORIES, FigureRow
-from ghaction_metrics.metrics.trends import headline_table, snapshot_time, windows
+from ghaction_metrics.metrics.trends import WEEKLY_WEEKS, headline_table, snapshot_time, windows
 from ghaction_metrics.views.charts import all_charts
 from ghaction_metrics.views.explore import (
     SCRIPT,
@@ -76,6 +76,7 @@ def test_without_javascript_the_static_charts_and_table_remain() -> None:
 LAST = snapshot_time(DOCUMENT["current"]["window"]["until"])
 WEEKS = 60
 REPOS = ("acme/api", HOSTILE_REPO)
+SHOWN = WEEKLY_WEEKS + 8  # the last 26 weeks, and one for each of the 8 months before
 
 
 def _row(
@@ -202,12 +203,14 @@ def test_filters_are_labelled_and_offer_what_the_data_holds(explored: dict[str, 
         "human",
     ]  # no agent-assisted rows
     assert view["options"]["period"] == ["4w", "12w", "6m", "1y", "all"]
-    assert len(view["rows"]) == WEEKS
-    assert view["status"].startswith(f"{WEEKS} snapshots for all repositories")
+    # Of 60 weekly snapshots the page holds the last 26 weeks' and one a month before.
+    assert len(view["rows"]) == SHOWN == 34
+    assert view["status"].startswith(f"{SHOWN} snapshots for all repositories")
 
 
 def test_the_period_filter_keeps_the_latest_weeks(explored: dict[str, Any]) -> None:
-    assert [len(explored[f"view{i}"]["rows"]) for i in (0, 5, 6, 7)] == [4, 12, 26, 53]
+    # A year: 26 weekly snapshots, then one a month (6 more).
+    assert [len(explored[f"view{i}"]["rows"]) for i in (0, 5, 6, 7)] == [4, 12, 26, 32]
     latest = explored["view0"]
     # Newest first; the set's lead time of week 59 is 69 h = 2.9 d, n shown beside it.
     assert _column(latest, "Lead time for changes") == [
@@ -247,7 +250,7 @@ def test_the_cohort_filter_shows_that_cohorts_figures(explored: dict[str, Any]) 
     }
     assert agent["paths"] == 3
     assert _column(agent, "Reverted share")[0] == "10.0% n=59"
-    assert len(human["rows"]) == 53
+    assert len(human["rows"]) == 32  # the last year's
     assert set(_column(human, "Pull request cycle time")) == {"– n=0"}
     assert human["charts"]["cycle-time-hours"] == 0
 

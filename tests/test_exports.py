@@ -22,6 +22,7 @@ from ghaction_metrics.publish.exports import (
     branch_figures,
     branch_rows,
     export_files,
+    one_by_one,
     openmetrics_path,
     partition_path,
 )
@@ -107,7 +108,7 @@ def _run(
     after = {p: b for p, b in branch.listing.items() if p not in removed}
     after[path] = git_blob_sha(body)
     rows = figure_rows(document, path)
-    found = branch_figures(branch.listing, "default", branch.read, branch.read)
+    found = branch_figures(branch.listing, "default", one_by_one(branch.read), branch.read)
     figures = {**found.rows, path: rows}
     exports = export_files("default", branch.listing, after, figures, rows, found.behind)
     return {path: body, **exports.files}, exports.deletions
@@ -123,44 +124,59 @@ def _all(branch: Branch) -> pd.DataFrame:
     return pd.concat([pd.read_csv(io.BytesIO(data)) for data in csvs], ignore_index=True)
 
 
-def test_a_month_of_runs_rewrites_only_its_own_file() -> None:
+def test_a_week_of_runs_rewrites_only_its_own_file() -> None:
     branch = Branch({})
     per_snapshot = len(figure_rows(DOCUMENT, "x"))
+    # Friday 30 January to Sunday 1 February 2026: the week starting Monday 26 January.
     for day, run in ((30, "1"), (31, "2")):
         files, deletions = _run(branch, run, datetime(2026, 1, day, 6, tzinfo=UTC))
         branch = _apply(branch, files, deletions)
-    january = partition_path("default", "2026-01")
+    last_week = partition_path("default", "2026-01-26")
     files, deletions = _run(branch, "3", datetime(2026, 2, 1, 6, tzinfo=UTC))
-    # February's file is new; January's is read (its rows are the trends') and left as it is.
     assert set(files) == {
         _snap_path("2026-02-01T060000Z", "3"),
-        partition_path("default", "2026-02"),
+        last_week,
         openmetrics_path("default"),
     }
-    assert branch.reads == [branch.listing[january]]
     branch = _apply(branch, files, deletions)
     files, deletions = _run(branch, "4", datetime(2026, 2, 2, 6, tzinfo=UTC))
-    # Each month's file is read once, no snapshot; February's is rewritten with the new rows.
-    february = partition_path("default", "2026-02")
-    assert branch.reads == [branch.listing[january], branch.listing[february]]
+    # Monday: a new week's file; the last week's is read (its rows are the trends') and kept.
+    this_week = partition_path("default", "2026-02-02")
     assert set(files) == {
         _snap_path("2026-02-02T060000Z", "4"),
-        february,
+        this_week,
         openmetrics_path("default"),
     }
+    assert branch.reads == [branch.listing[last_week]]
     branch = _apply(branch, files, deletions)
     frame = _all(branch)
     assert list(frame.run.drop_duplicates()) == [1, 2, 3, 4]
     assert len(frame) == 4 * per_snapshot
-    assert january in branch.listing
     assert foreign_files(branch.listing) == []
+
+
+def test_the_monthly_files_of_an_earlier_version_are_read_and_replaced_by_weeks() -> None:
+    january = _snap_path("2026-01-30T060000Z", "1")
+    document = _document("1", "2026-01-30T06:00:00Z")
+    monthly = "default/exports/figures-2026-01.csv"
+    branch = Branch(
+        {january: json.dumps(document).encode(), monthly: csv_text(figure_rows(document, january))}
+    )
+    files, deletions = _run(branch, "2", datetime(2026, 2, 2, 6, tzinfo=UTC))
+    # The snapshot's rows come from the monthly file (no snapshot read); its week's file is
+    # written, and the monthly file leaves the tip.
+    assert branch.reads == [branch.listing[monthly]]
+    assert partition_path("default", "2026-01-26") in files
+    assert deletions == (monthly,)
+    branch = _apply(branch, files, deletions)
+    assert sorted(_all(branch).run.unique()) == [1, 2]
 
 
 def test_retention_and_a_version_without_exports() -> None:
     # A branch of an older version: snapshots, no exports.
     old = {
-        _snap_path("2025-12-30T060000Z", "1"): json.dumps(
-            _document("1", "2025-12-30T06:00:00Z")
+        _snap_path("2025-12-23T060000Z", "1"): json.dumps(
+            _document("1", "2025-12-23T06:00:00Z")
         ).encode(),
         _snap_path("2026-01-02T060000Z", "2"): json.dumps(
             _document("2", "2026-01-02T06:00:00Z")
@@ -168,22 +184,22 @@ def test_retention_and_a_version_without_exports() -> None:
     }
     branch = Branch(old)
     files, deletions = _run(branch, "3", datetime(2026, 1, 3, 6, tzinfo=UTC))
-    # Both months are built from the snapshots, read once each.
+    # Both weeks are built from the snapshots, read once each.
     assert len(branch.reads) == 2
     branch = _apply(branch, files, deletions)
     assert sorted(_all(branch).run.unique()) == [1, 2, 3]
-    # Retention removes December's snapshot: its file goes too.
-    december = _snap_path("2025-12-30T060000Z", "1")
+    # Retention removes the week of 22 December's only snapshot: its file goes too.
+    december = _snap_path("2025-12-23T060000Z", "1")
     files, deletions = _run(branch, "4", datetime(2026, 1, 4, 6, tzinfo=UTC), (december,))
-    assert deletions == (partition_path("default", "2025-12"),)
+    assert deletions == (partition_path("default", "2025-12-22"),)
     branch = _apply(branch, files, (*deletions, december))
     assert sorted(_all(branch).run.unique()) == [2, 3, 4]
 
 
-def test_an_unreadable_month_is_rebuilt_from_its_snapshots() -> None:
+def test_an_unreadable_week_is_rebuilt_from_its_snapshots() -> None:
     branch = Branch({})
     files, deletions = _run(branch, "1", datetime(2026, 1, 2, 6, tzinfo=UTC))
-    files[partition_path("default", "2026-01")] = b"not,a,figures,file\n"
+    files[partition_path("default", "2025-12-29")] = b"not,a,figures,file\n"
     branch = _apply(branch, files, deletions)
     files, deletions = _run(branch, "2", datetime(2026, 1, 3, 6, tzinfo=UTC))
     branch = _apply(branch, files, deletions)

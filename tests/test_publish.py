@@ -16,7 +16,7 @@ from ghaction_metrics.inputs.config import Inputs, RunnerEnv
 from ghaction_metrics.metrics.alerts import evaluate, parse_rules
 from ghaction_metrics.metrics.report import snapshot
 from ghaction_metrics.metrics.trends import snapshot_path
-from ghaction_metrics.publish.exports import branch_figures
+from ghaction_metrics.publish.exports import branch_figures, one_by_one
 from ghaction_metrics.publish.history import commit_files, git_blob_sha
 from ghaction_metrics.publish.history_read import load_history
 from ghaction_metrics.publish.targets import publish
@@ -121,7 +121,7 @@ def test_one_commit_carries_everything_and_retention_prunes(
     # The exports now hold every snapshot's rows, so the next run reads none but the newest.
     after = {path: git_blob_sha(data) for path, data in files.items()}
     blobs = {git_blob_sha(data): data for data in files.values()}
-    found = branch_figures(after, "default", blobs.get, blobs.get)
+    found = branch_figures(after, "default", one_by_one(blobs.get), blobs.get)
     assert set(found.rows) == {recent, published.snapshot_path}
     assert found.read_from_snapshots == ()
 

@@ -360,11 +360,11 @@ OLD = "default/snapshots/2025-01-06T060000Z-run17.json"
 GOOD_OLD = _snapshot_with("2025-01-06T00:00:00Z")
 
 
-OLD_CSV = "default/exports/figures-2025-01.csv"
+OLD_CSV = "default/exports/figures-2025-01-06.csv"
 
 
 def _csv_with(values: dict[str, str]) -> bytes:
-    """OLD's month of the exports, its figures replaced by ``values`` (metric → text)."""
+    """OLD's week of the exports, its figures replaced by ``values`` (metric → text)."""
     head = "run,generated_at,since,until,period,repository,cohort,metric,value,n"
     times = "2025-01-06T06:00:00Z,2024-12-01T00:00:00Z,2025-01-06T00:00:00Z"
     lines = [f"17,{times},current,*,all,{metric},{value},3" for metric, value in values.items()]

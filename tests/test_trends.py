@@ -30,7 +30,7 @@ from ghaction_metrics.metrics.trends import (
     snapshot_files,
     snapshot_path,
 )
-from ghaction_metrics.publish.exports import branch_figures, export_files
+from ghaction_metrics.publish.exports import branch_figures, export_files, one_by_one
 from ghaction_metrics.publish.history import commit_files, git_blob_sha
 from ghaction_metrics.publish.history_read import load_history
 from ghaction_metrics_dev.emulator.harness import WORKFLOW_PERMISSIONS
@@ -260,11 +260,11 @@ def test_the_csvs_give_every_snapshots_rows_and_the_snapshots_fill_in() -> None:
         read.append(sha)
         return blobs.get(sha)
 
-    found = branch_figures(listing, "default", reader, reader)
+    found = branch_figures(listing, "default", one_by_one(reader), reader)
     assert len(found.rows) == 4
     assert found.read_from_snapshots == (path,)
-    assert found.behind == (path.split("/")[-1][:7],)  # its month's CSV is rewritten next
-    assert len(read) == 2  # the month's CSV and the snapshot it lacks
+    assert found.behind == ("2026-02-23",)  # its week's CSV is rewritten next
+    assert len(read) == 4  # the three weeks' CSVs and the snapshot they lack
     assert found.rows[path] == tuple(figure_rows(json.loads(data), path))
 
 
@@ -295,8 +295,11 @@ def test_the_csvs_spare_reading_snapshots_again(
     before = len(server.requests)
     second = load_history(clients, REPO, "metrics", "default")
     blob_reads = [r for r in server.requests[before:] if "/git/blobs/" in r.path]
-    # The month's CSV, and the newest snapshot, to find a newer version's schema.
-    assert len(blob_reads) == 2
+    graphql = [r for r in server.requests[before:] if r.path.endswith("/graphql")]
+    # The three weeks' CSVs in one GraphQL request, and the newest snapshot, to find a newer
+    # version's schema.
+    assert len(graphql) == 1
+    assert len(blob_reads) == 1
     assert second.figures == first.figures
     assert first.exports_behind
     assert not second.exports_behind

@@ -405,6 +405,28 @@ mutation UnpinIssue($issueId: ID!) {
 }
 """
 
+# The history branch's export CSVs, read many at a time: each object is one point-free node,
+# so a request costs 1 point however many it names (a year of weekly files: 3 requests).
+BLOBS_BATCH = 20
+
+
+def blobs_query(count: int) -> str:
+    """The text of ``count`` blobs, given as variables ``$oid0, $oid1, ...``."""
+    parameters = "".join(f", $oid{i}: GitObjectID!" for i in range(count))
+    blobs = "".join(
+        f"""
+    b{i}: object(oid: $oid{i}) {{ ... on Blob {{ text isTruncated isBinary }} }}"""
+        for i in range(count)
+    )
+    return f"""
+query Blobs($owner: String!, $name: String!{parameters}) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{{blobs}
+  }}
+}}
+"""
+
+
 ALL_DOCUMENTS: dict[str, str] = {
     "VIEWER": VIEWER,
     "COLLECT": COLLECT,
@@ -415,6 +437,7 @@ ALL_DOCUMENTS: dict[str, str] = {
     # Every size the action can send: one per batch length.
     **{f"SIZES_{count}": sizes_query(count) for count in range(1, SIZES_BATCH + 1)},
     **{f"OFF_BRANCH_{count}": off_branch_query(count) for count in range(1, OFF_BRANCH_BATCH + 1)},
+    **{f"BLOBS_{count}": blobs_query(count) for count in range(1, BLOBS_BATCH + 1)},
     "PIN_ISSUE": PIN_ISSUE,
     "UNPIN_ISSUE": UNPIN_ISSUE,
 }

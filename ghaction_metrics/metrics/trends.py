@@ -1,7 +1,7 @@
 """Trends: every past snapshot's figures on the history branch, as the tidy DataFrame of
 ``history.load`` (metrics/tidy.py, metrics/frame.py), and what the trend views take from it.
 
-The figures come from the exports' monthly CSVs on the branch (publish/exports.py), which
+The figures come from the exports' weekly CSVs on the branch (publish/exports.py), which
 hold every snapshot's tidy rows, and from the snapshots the CSVs lack; reading and writing
 are done by publish/history_read.py and publish/targets.py, so this module does no I/O.
 

@@ -396,7 +396,7 @@ def _exports(
     after = {p: b for p, b in history.files.items() if p not in set(deletions)}
     after.update((p, git_blob_sha(data)) for p, data in files.items())
     # ``before`` is the history as the trends see it, without the snapshots retention
-    # prunes; they were on the branch, and their month's rows must go with them.
+    # prunes; they were on the branch, and their week's rows must go with them.
     before = {**{p: "" for p in deletions}, **history.files}
     return export_files(report_id, before, after, figures, latest, history.exports_behind)
 

@@ -948,11 +948,31 @@ def object_node(
     if oid is None and wanted not in repo.commits and wanted not in repo.tag_objects:
         found = ref_node(ctx, repo, wanted)
         return found["target"] if found else None
+    if oid is not None and oid in repo.blobs:
+        return blob_node(repo, oid)
     if wanted in repo.tag_objects:
         names = [k[5:] for k, at in repo.refs.items() if at == wanted and k.startswith("tags/")]
         return tag_node(ctx, repo, names[0] if names else wanted, wanted)
     commit = repo.commits.get(wanted)
     return commit_node(ctx, repo, commit) if commit else None
+
+
+def blob_node(repo: Repository, oid: str) -> JSON:
+    """A blob of the repository's git objects (the Git Data API's); its text when it is
+    UTF-8, as GitHub gives it."""
+    content = repo.blobs[oid].content
+    try:
+        text: str | None = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return {
+        "__typename": "Blob",
+        "id": p.node_id("Blob", f"{repo.id}:{oid}"),
+        "oid": oid,
+        "text": text,
+        "isTruncated": False,
+        "isBinary": text is None,
+    }
 
 
 def tag_node(ctx: GqlContext, repo: Repository, name: str, oid: str) -> JSON | None:
