@@ -1,5 +1,5 @@
-"""The exports through publish() against the emulator: retention that thins out a month, and
-a re-run that replaces its own snapshot, leave the monthly CSVs matching the snapshots."""
+"""The exports through publish() against the emulator: retention that thins out a week, and
+a re-run that replaces its own snapshot, leave the weekly CSVs matching the snapshots."""
 
 from __future__ import annotations
 
@@ -81,8 +81,8 @@ def _publish(
     return branch_files(server.world.repositories[REPO], "metrics")
 
 
-def _runs(files: dict[str, bytes], month: str) -> list[tuple[str, str]]:
-    frame = pd.read_csv(io.BytesIO(files[partition_path("default", month)]), dtype={"run": str})
+def _runs(files: dict[str, bytes], week: str) -> list[tuple[str, str]]:
+    frame = pd.read_csv(io.BytesIO(files[partition_path("default", week)]), dtype={"run": str})
     return list(frame[["run", "generated_at"]].drop_duplicates().itertuples(index=False))
 
 
@@ -92,7 +92,7 @@ def test_retention_and_a_rerun_keep_the_csv_in_step_with_the_snapshots(
     document = snapshot(sample_report(), "x", "1")
     seeded = {
         "1": datetime(2026, 1, 30, 6, tzinfo=UTC),  # pruned by 30 days' retention below
-        "2": datetime(2026, 1, 31, 12, tzinfo=UTC),  # kept: same month
+        "2": datetime(2026, 1, 31, 12, tzinfo=UTC),  # kept: the same week
     }
     seed = {}
     for run, at in seeded.items():
@@ -101,18 +101,19 @@ def test_retention_and_a_rerun_keep_the_csv_in_step_with_the_snapshots(
         seed[snapshot_path("default", at, run, backfill=False)] = json.dumps(stamped).encode()
     commit_files(clients, REPO, "metrics", seed, "seed")
     files = _publish(server, clients, tmp_path, "3", NOW)
-    # The version before exports wrote January: its CSV is built from the snapshots.
-    assert [run for run, _ in _runs(files, "2026-01")] == ["1", "2"]
-    assert [run for run, _ in _runs(files, "2026-03")] == ["3"]
+    # The version before exports wrote the week of 26 January: its CSV is built from the
+    # snapshots.
+    assert [run for run, _ in _runs(files, "2026-01-26")] == ["1", "2"]
+    assert [run for run, _ in _runs(files, "2026-03-02")] == ["3"]
     # A re-run of run 3 five minutes later replaces its own snapshot and its rows.
     files = _publish(server, clients, tmp_path, "3", NOW + timedelta(minutes=5))
-    assert _runs(files, "2026-03") == [("3", "2026-03-02T06:05:00Z")]
-    # Retention removes January's first snapshot: its rows go, the other's stay.
+    assert _runs(files, "2026-03-02") == [("3", "2026-03-02T06:05:00Z")]
+    # Retention removes that week's first snapshot: its rows go, the other's stay.
     files = _publish(
         server, clients, tmp_path, "4", NOW + timedelta(hours=1), **{"history-retention": "30d"}
     )
-    assert [run for run, _ in _runs(files, "2026-01")] == ["2"]
-    assert [run for run, _ in _runs(files, "2026-03")] == ["3", "4"]
+    assert [run for run, _ in _runs(files, "2026-01-26")] == ["2"]
+    assert [run for run, _ in _runs(files, "2026-03-02")] == ["3", "4"]
     latest = files["default/exports/latest.txt"].decode()
     assert latest.endswith("# EOF\n")
     assert 'ghaction_metrics_merged_prs{repository="*",cohort="all"} 36' in latest
