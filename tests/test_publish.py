@@ -4,6 +4,7 @@ weeks, charts, HTML report, trends page), retention, re-runs, and alerts end to 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -145,6 +146,27 @@ def test_a_rerun_replaces_its_own_files_and_keeps_its_backfill(
     assert second.snapshot_path in files
     assert second.html_report_path in files
     assert backfilled in files
+
+
+def test_a_rerun_a_day_later_leaves_no_window_of_the_snapshot_it_replaces(
+    server: EmulatorServer, clients: GitHubClients, tmp_path: Path
+) -> None:
+    report = sample_report()
+    inputs, env = _setup(server, tmp_path, "5")
+    publish(inputs, env, clients, report, snapshot(report, "5", "1"))
+    # Re-run the next day: its window has moved on, and its snapshot replaces the first.
+    later = replace(report, generated_at=NOW + timedelta(days=1))
+    document = json.loads(json.dumps(snapshot(later, "5", "2")))
+    window = document["current"]["window"]
+    for key in ("since", "until"):
+        moment = datetime.fromisoformat(window[key].replace("Z", "+00:00"))
+        window[key] = (moment + timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    history = load_history(clients, REPO, "metrics", "default")
+    publish(inputs, env, clients, later, document, history=history)
+    files = branch_files(server.world.repositories[REPO], "metrics")
+    page = files["default/index.html"].decode()
+    assert "1 snapshot on this branch." in page
+    assert page.count("<tr><td>20") == 1
 
 
 def test_alerts_end_to_end_warn_fill_the_output_and_fail_the_step(tmp_path: Path) -> None:

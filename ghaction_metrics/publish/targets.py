@@ -142,6 +142,16 @@ def old_reports_folder(report_id: str) -> str:
     return f"{report_id}/reports/"
 
 
+def replaced_snapshots(files: Mapping[str, str], report_id: str, run_id: str) -> list[str]:
+    """The snapshots of ``run_id`` on a branch holding ``files``: a re-run of that run
+    replaces them with its own (SPEC §6); its backfilled weeks stay."""
+    return [
+        path
+        for path in files
+        if path.startswith(f"{report_id}/snapshots/") and path.endswith(f"-run{run_id}.json")
+    ]
+
+
 def charts_folder(report_id: str) -> str:
     return f"{report_id}/charts/"
 
@@ -226,7 +236,13 @@ def publish(
     published = Published()
     target = sink if sink is not None else GitHubSink(clients, env.repository)
     pruned = expired(history.files, inputs.report_id, report.generated_at, inputs.history_retention)
-    kept = without(history, pruned)
+    # A re-run replaces its run's earlier snapshot, and nobody else's: the commit removes it,
+    # and it is no window of the trends.
+    replaced = replaced_snapshots(history.files, inputs.report_id, env.run_id)
+    kept = without(history, [*pruned, *replaced])
+    if pruned and "history" in inputs.publish:
+        old = counted(len(pruned), "old file")
+        log.info("history-retention: removing %s from the branch tip", old)
     backfill = backfill or {}
     own = run_figures(document, backfill)
     # The trends are computed from the branch's figures as history.load reads them, plus
@@ -242,7 +258,8 @@ def publish(
             try:
                 published = _publish_history(
                     inputs, env, target, report, document, extra_files or {},
-                    kept, [*pruned, *extra_deletions], backfill, own, trend, charts, alerts,
+                    kept, [*pruned, *replaced, *extra_deletions], backfill, own, trend, charts,
+                    alerts,
                 )  # fmt: skip
             except HistoryError as exc:
                 problems.append(f"The history branch was not updated: {exc}. {PERMISSIONS_FIX}")
@@ -325,17 +342,12 @@ def _publish_history(
     rid = inputs.report_id
     path = snapshot_path(rid, report, env.run_id)
     html_path = html_report_path(rid)
-    # A re-run of the same run id replaces its own snapshot, and nobody else's. The per-run
-    # HTML reports of older versions leave the tip: the latest report replaces them all.
+    # The per-run HTML reports of older versions leave the tip: the latest report replaces
+    # them all. (A re-run's earlier snapshot is among ``pruned``: see publish.)
     stale = [
         existing
         for existing in history.files
-        if (
-            existing.startswith(f"{rid}/snapshots/")
-            and existing.endswith(f"-run{env.run_id}.json")
-            and existing != path
-        )
-        or existing.startswith(old_reports_folder(rid))
+        if existing.startswith(old_reports_folder(rid))
         # Charts this run does not draw (no data, or merged into another figure since) would
         # otherwise stay at the tip, out of date, with nothing showing them.
         or (
@@ -373,9 +385,6 @@ def _publish_history(
     deletions = sorted(set(deletions) | set(exports.deletions))
     # What the tip holds already is not sent again: no blob request, no bytes.
     files = {p: data for p, data in files.items() if history.files.get(p) != git_blob_sha(data)}
-    if pruned:
-        old = counted(len(pruned), "old file")
-        log.info("history-retention: removing %s from the branch tip", old)
     sha = sink.commit(
         inputs.history_branch, files, f"metrics: {rid} snapshot of run {env.run_id}", deletions
     )
