@@ -544,8 +544,8 @@ def _history(inputs: Inputs, env: RunnerEnv, clients: GitHubClients) -> History:
             if getattr(exc, "status", None) == 401:  # a bad token: nothing else will work
                 raise
             # Only a missing branch (404, handled below) is a first run. Taken for one, an
-            # unreadable branch would get a new pseudonym salt, a second backfill and a new
-            # trends index written over it, past the guard against newer snapshots.
+            # unreadable branch would get a new pseudonym salt, a second backfill and its
+            # exports rewritten over it, past the guard against newer snapshots.
             reason = _failure(exc)
             if "history" in inputs.publish:
                 raise HistoryUnreadableError(

@@ -2,8 +2,9 @@
 
 Each field of ``Headline`` carries its ``Figure``: the name of the action output and of the
 alert metric, the kind of value, whether higher is better and where a snapshot holds it. The
-outputs, the snapshot's trend points, the comparison, the alert metrics and the arrows of the
-views all derive from this declaration, so a figure is added (or made an output) here alone.
+outputs, the exports and trends (their tidy rows), the comparison, the alert metrics and the
+arrows of the views all derive from this declaration, so a figure is added (or made an
+output) here alone.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Reading:
 
 @dataclass(frozen=True)
 class Figure:
-    key: str  # the Headline field; the name in snapshots, trend points and comparisons
+    key: str  # the Headline field; the name in snapshots and comparisons
     name: str  # the action output and the alert metric
     label: str
     kind: Kind

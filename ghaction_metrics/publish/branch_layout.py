@@ -1,10 +1,11 @@
 """What the action writes on its history branch, and which files on a branch it did not.
 
 Every file the action writes lies in a report id's folder (``REPORT_ID/…``: snapshots, the
-cache, the exports, charts, pages, the trends index, the pseudonym salt), plus the branch root's
-``index.html`` (the list of report ids) and ``.nojekyll``. A branch that holds anything else,
-such as a GitHub Pages site on ``gh-pages``, is someone else's: writing the root page there
-would overwrite the site's ``index.html``, so the run refuses such a branch instead.
+cache, the exports, charts, pages, the pseudonym salt, and the trends index of earlier
+versions), plus the branch root's ``index.html`` (the list of report ids) and ``.nojekyll``.
+A branch that holds anything else, such as a GitHub Pages site on ``gh-pages``, is someone
+else's: writing the root page there would overwrite the site's ``index.html``, so the run
+refuses such a branch instead.
 """
 
 from __future__ import annotations
