@@ -50,9 +50,16 @@ def weekly(frame: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
     return latest[[*keys, "value", "n", "until"]].reset_index(drop=True)
 
 
+def last_moment(until: pd.Series, timezone: str) -> pd.Series:
+    """The last instant inside a window ending at ``until``, in ``timezone``: a window ends
+    at a midnight, so its days, weeks and months are those of this moment."""
+    moment: pd.Series = until.dt.tz_convert(timezone) - pd.Timedelta(microseconds=1)
+    return moment
+
+
 def week_start(until: pd.Series, timezone: str) -> pd.Series:
     """The first day (a date) of the week, Monday to Sunday in ``timezone``, that a window
-    ending at ``until`` belongs to: a window ends at a midnight, so the week of its last day."""
-    last_day = (until.dt.tz_convert(timezone) - pd.Timedelta(microseconds=1)).dt.date
+    ending at ``until`` belongs to."""
+    last_day = last_moment(until, timezone).dt.date
     week: pd.Series = pd.to_datetime(last_day).dt.to_period("W-SUN").dt.start_time.dt.date
     return week

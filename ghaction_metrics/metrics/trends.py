@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from ghaction_metrics.metrics.frame import is_backfill, one_per_window, week_start
+from ghaction_metrics.metrics.frame import is_backfill, last_moment, one_per_window, week_start
 from ghaction_metrics.metrics.headline import BY_KEY, FIGURES, Kind
 from ghaction_metrics.metrics.levels import levels_for
 from ghaction_metrics.metrics.snapshot_document import NewerSnapshotError as NewerSnapshotError
@@ -102,8 +102,8 @@ class History:
     snapshots: tuple[SnapshotFile, ...]
     figures: Mapping[str, tuple[FigureRow, ...]]  # readable snapshots: path → tidy rows
     skipped: tuple[str, ...] = ()  # unreadable snapshots
-    # Months whose exports CSV on the branch lacks some readable snapshot's rows: rewritten
-    # by the next commit.
+    # Weeks whose export CSV on the branch lacks some readable snapshot's rows: rewritten by
+    # the next commit.
     exports_behind: tuple[str, ...] = ()
 
     @property
@@ -119,6 +119,10 @@ class History:
 EMPTY_HISTORY = History(False, {}, (), {})
 
 TREND_INDEX = "trends-index.json"  # kept by versions before 2026-12; removed from the tip
+
+
+# The headline figures the trends draw: the numbers (the level is worked out again).
+NUMERIC = tuple(f.name for f in FIGURES if f.kind is not Kind.LEVEL)
 
 
 def windows(rows: Iterable[FigureRow], timezone: str = "UTC") -> pd.DataFrame:
@@ -146,9 +150,6 @@ def headline_table(frame: pd.DataFrame) -> pd.DataFrame:
     table = values.assign(level=levels).reset_index()
     table = table[["until", "generated_at", "backfill", "level", *NUMERIC]]
     return table.sort_values(["until", "generated_at"], kind="stable").reset_index(drop=True)
-
-
-NUMERIC = tuple(f.name for f in FIGURES if f.kind is not Kind.LEVEL)
 
 
 def _level(values: pd.Series, counts: pd.Series) -> str | None:
@@ -180,8 +181,7 @@ def page_rows(frame: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
         return frame
     snapshots = frame[["run", "generated_at", "until"]].drop_duplicates()
     age = frame["until"].max() - snapshots["until"]
-    local = snapshots["until"].dt.tz_convert(timezone)
-    month = (local - pd.Timedelta(microseconds=1)).dt.strftime("%Y-%m")
+    month = last_moment(snapshots["until"], timezone).dt.strftime("%Y-%m")
     week = week_start(snapshots["until"], timezone).astype(str)
     bucket = (
         snapshots["until"]

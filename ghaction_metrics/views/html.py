@@ -12,7 +12,6 @@ clones; their policy allows images from the same site and nothing more.
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -126,13 +125,14 @@ def index_html(
     script_source = "'self'" if linked else SCRIPT_SOURCE
     shown = page_rows(trend, timezone)
     table = headline_table(shown)
+    windows = trend["until"].nunique()
     context: dict[str, Any] = {
         "report_id": report_id,
-        "windows": trend["until"].nunique(),
+        "windows": windows,
         "rows": [_table_row(row) for row in reversed(table.to_dict("records"))],
         "daily_weeks": DAILY_WEEKS,
         "weekly_weeks": WEEKLY_WEEKS,
-        "thinned": len(table) < trend["until"].nunique(),
+        "thinned": len(table) < windows,
         "charts": charts,
         "latest": latest,
         **sources,
@@ -147,15 +147,11 @@ def index_html(
 
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row of the headline table for the template: NaN is no data, counts are ints."""
-    shown = {key: None if _missing(value) else value for key, value in row.items()}
+    shown = {key: None if pd.isna(value) else value for key, value in row.items()}
     merged = shown.get("merged-prs")
     if merged is not None:
         shown["merged-prs"] = int(merged)
     return shown
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def root_index_html(report_ids: Sequence[str]) -> bytes:
